@@ -1,0 +1,3 @@
+from oncoguide.cli import main
+
+main()

@@ -1,0 +1,141 @@
+"""The command line: a thin layer that parses input, calls the KnowledgeBase and renders."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="oncoguide: cited answers about DFSP and soft-tissue sarcoma, offline.")
+pack_app = typer.Typer(no_args_is_help=True, help="Validate and build the knowledge pack.")
+app.add_typer(pack_app, name="pack")
+
+
+class Audience(str, Enum):
+    clinician = "clinician"
+    patient = "patient"
+
+
+class Format(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def open_kb():
+    from oncoguide.kb import KnowledgeBase
+    from oncoguide.packload import PackError
+
+    try:
+        return KnowledgeBase.open()
+    except PackError as exc:
+        fail(str(exc), 1)
+    except OSError as exc:
+        fail(f"cannot open the knowledge base: {exc}", 1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in your own words.")],
+    audience: Annotated[Audience, typer.Option(help="Who the answer is written for.")] = Audience.clinician,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+) -> None:
+    """Answer a question with cited statements."""
+    from oncoguide.render import render
+    from oncoguide.understand import InputError
+
+    kb = open_kb()
+    try:
+        answer = kb.ask(question, audience=audience.value)
+    except InputError as exc:
+        fail(str(exc))
+    sys.stdout.write(render(answer, fmt.value))
+
+
+@app.command()
+def chat(
+    audience: Annotated[Audience, typer.Option(help="Who the answers are written for.")] = Audience.clinician,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+) -> None:
+    """A conversation in the terminal: follow-up questions keep the condition and the patients in view.
+
+    Type a question and press Enter; an empty line or Ctrl-D ends the conversation.
+    """
+    from oncoguide.render import render
+    from oncoguide.understand import InputError
+
+    kb = open_kb()
+    thread = kb.thread(audience.value)
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            typer.echo("> ", nl=False)
+        line = sys.stdin.readline()
+        if not line or not line.strip():
+            break
+        try:
+            answer = thread.ask(line.rstrip("\n"))
+        except InputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            continue
+        sys.stdout.write(render(answer, fmt.value))
+        sys.stdout.flush()
+
+
+@app.command("build")
+def build_cmd(
+    force: Annotated[bool, typer.Option(help="Rebuild even when the pack has not changed.")] = False,
+) -> None:
+    """Build the embedded SQLite knowledge base from the pack (done automatically on first use)."""
+    import time
+
+    from oncoguide.kb import is_stale
+    from oncoguide.packload import PackError
+    from oncoguide.settings import Settings
+    from oncoguide.store import build
+
+    settings = Settings()
+    if not force and not is_stale(settings):
+        typer.echo(f"up to date: {settings.db}")
+        return
+    t0 = time.perf_counter()
+    try:
+        report = build(Path(settings.pack_dir), Path(settings.db))
+    except PackError as exc:
+        fail(str(exc), 1)
+    typer.echo(f"built {report.path}: {report.sources} sources, {report.claims} claims, "
+               f"{report.citations} citations, {report.conflicts} conflicts "
+               f"in {time.perf_counter() - t0:.2f} s")
+
+
+@pack_app.command("check")
+def pack_check(
+    pack_dir: Annotated[Path | None, typer.Option(help="Pack directory (default: the installed pack).")] = None,
+) -> None:
+    """Validate every pack file; list each problem with its file, line, entry and field."""
+    from oncoguide.packload import PackError, load_pack
+    from oncoguide.settings import Settings
+
+    directory = pack_dir or Settings().pack_dir
+    try:
+        pack = load_pack(Path(directory))
+    except PackError as exc:
+        for p in exc.problems:
+            typer.echo(str(p), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s) found in {directory}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"ok: {len(pack.sources)} sources, {len(pack.claims)} claims, {len(pack.conflicts)} conflicts, "
+               f"{len(pack.faqs)} FAQs, {len(pack.sections)} sections")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,81 @@
+"""KnowledgeBase: the one core object, and the public Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oncoguide.answer import Answer, compose
+from oncoguide.settings import Settings
+from oncoguide.records import SCHEMA_VERSION, Contents, load, read_meta
+from oncoguide.understand import Query, Understander, clean_question, follow_up
+
+
+class KnowledgeBase:
+    """The curated pack, loaded from the embedded store, with the functions that answer from it.
+
+    >>> kb = KnowledgeBase.open()
+    >>> answer = kb.ask("What is the prognosis of stage 4 DFSP?", audience="patient")
+    """
+
+    def __init__(self, contents: Contents, settings: Settings | None = None):
+        self.contents = contents
+        self.settings = settings or Settings()
+        self.understander = Understander(contents.lexicon)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, db: Path | None = None,
+             pack_dir: Path | None = None) -> KnowledgeBase:
+        """Open the store, building it from the pack first when it is missing or the pack has changed."""
+        settings = settings or Settings()
+        if db is not None or pack_dir is not None:
+            settings = settings.model_copy(update={k: v for k, v in
+                                                   (("db", db), ("pack_dir", pack_dir)) if v is not None})
+        ensure_built(settings)
+        return cls(load(settings.db), settings)
+
+    def understand(self, question: str, audience: str = "clinician", context: Query | None = None) -> Query:
+        text = clean_question(question, self.settings.max_question_chars)
+        return follow_up(context, self.understander.parse(text, audience))
+
+    def ask(self, question: str, audience: str = "clinician", context: Query | None = None) -> Answer:
+        """Answer a free-text question. `context` is the Query of the previous question in a thread."""
+        query = self.understand(question, audience, context)
+        return self.answer(query)
+
+    def answer(self, query: Query) -> Answer:
+        return compose(query, self.contents, self.settings.section_limit)
+
+    def thread(self, audience: str = "clinician") -> Thread:
+        return Thread(self, audience)
+
+
+class Thread:
+    """A conversation: each question inherits the condition and population of the ones before."""
+
+    def __init__(self, kb: KnowledgeBase, audience: str = "clinician"):
+        self.kb = kb
+        self.audience = audience
+        self.context: Query | None = None
+
+    def ask(self, question: str) -> Answer:
+        query = self.kb.understand(question, self.audience, self.context)
+        if query.condition is not None:
+            self.context = query
+        return self.kb.answer(query)
+
+
+def is_stale(settings: Settings) -> bool:
+    from oncoguide.packfiles import pack_digest
+
+    meta = read_meta(settings.db)
+    return (meta.get("schema") != SCHEMA_VERSION
+            or meta.get("pack_digest") != pack_digest(Path(settings.pack_dir)))
+
+
+def ensure_built(settings: Settings):
+    """Build the store when it is missing or older than the pack; return the BuildReport, or None."""
+    if is_stale(settings):
+        from oncoguide.store import build
+
+        return build(Path(settings.pack_dir), Path(settings.db))
+    return None

@@ -1,0 +1,250 @@
+"""Read and validate the knowledge pack. Every problem names its file, line, entry and field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from oncoguide.packfiles import pack_digest
+from oncoguide.packmodels import Claim, Conflict, Faq, Lexicon, Section, Source, Texts
+
+try:  # the C parser is much faster; line numbers still come from the Python constructor
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+
+MAX_PATIENT_GRADE = 8.0
+
+
+class LineDict(dict):
+    """A mapping that remembers the line it started on and the line of each key."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineLoader(_BaseLoader):
+    def construct_mapping(self, node, deep=False):
+        mapping = LineDict(super().construct_mapping(node, deep=deep))
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}
+        return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        what = f" entry '{self.entry}'" if self.entry else ""
+        fld = f" field '{self.field}'" if self.field else ""
+        return f"{where}:{what}{fld}: {self.message}"
+
+
+class PackError(Exception):
+    """The pack is invalid; `problems` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        head = f"{len(problems)} problem(s) in the knowledge pack"
+        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in problems[:50]))
+
+
+@dataclass
+class Pack:
+    sources: dict[str, Source] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    faqs: list[Faq] = field(default_factory=list)
+    lexicon: Lexicon | None = None
+    texts: Texts | None = None
+    claim_files: dict[str, str] = field(default_factory=dict)
+    digest: str = ""
+
+
+def _read_yaml(path: Path, rel: str, problems: list[Problem]) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(rel, 0, "", "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        return None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        msg = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(rel, line, "", "", f"invalid YAML: {msg}"))
+        return None
+
+
+def _validate(model: type[BaseModel], data: Any, rel: str, problems: list[Problem], entry_hint: str = ""):
+    line = getattr(data, "line", 0)
+    entry = str(data.get("id", entry_hint)) if isinstance(data, dict) else entry_hint
+    if not isinstance(data, dict):
+        problems.append(Problem(rel, line, entry_hint, "", f"expected a mapping, found {type(data).__name__}"))
+        return None
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        key_lines = getattr(data, "key_lines", {})
+        for err in exc.errors():
+            loc = [str(x) for x in err["loc"]]
+            fld = ".".join(loc)
+            problems.append(Problem(rel, key_lines.get(loc[0], line) if loc else line, entry, fld, err["msg"]))
+        return None
+
+
+def _entries(data: Any, rel: str, problems: list[Problem]) -> list:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        problems.append(Problem(rel, getattr(data, "line", 1), "", "", "expected a list of entries"))
+        return []
+    return data
+
+
+def _line_of(data: Any) -> int:
+    return getattr(data, "line", 0)
+
+
+def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
+    """Load and validate every file of the pack; raise PackError listing all problems."""
+    pack_dir = Path(pack_dir)
+    problems: list[Problem] = []
+    pack = Pack()
+    if not pack_dir.is_dir():
+        raise PackError([Problem(str(pack_dir), 0, "", "", "pack directory not found")])
+    lines: dict[tuple[str, str], tuple[str, int]] = {}
+
+    def rel(p: Path) -> str:
+        return str(p.relative_to(pack_dir))
+
+    def add_unique(kind: str, store: dict, obj, path_rel: str, line: int):
+        if obj.id in store:
+            first = lines[(kind, obj.id)]
+            problems.append(Problem(path_rel, line, obj.id, "id",
+                                    f"duplicate {kind} id (first defined at {first[0]}:{first[1]})"))
+            return False
+        store[obj.id] = obj
+        lines[(kind, obj.id)] = (path_rel, line)
+        return True
+
+    for path in sorted((pack_dir / "sources").glob("*.yaml")):
+        r = rel(path)
+        for raw in _entries(_read_yaml(path, r, problems), r, problems):
+            src = _validate(Source, raw, r, problems)
+            if src:
+                add_unique("source", pack.sources, src, r, _line_of(raw))
+                if not (src.pmid or src.doi or src.url):
+                    problems.append(Problem(r, _line_of(raw), src.id, "pmid", "a source needs a PMID, DOI or URL"))
+
+    raw_claims = []
+    for path in sorted((pack_dir / "claims").glob("*.yaml")):
+        r = rel(path)
+        for raw in _entries(_read_yaml(path, r, problems), r, problems):
+            claim = _validate(Claim, raw, r, problems)
+            if claim and add_unique("claim", pack.claims, claim, r, _line_of(raw)):
+                pack.claim_files[claim.id] = r
+                raw_claims.append((claim, raw, r))
+
+    raw_conflicts = []
+    cpath = pack_dir / "conflicts.yaml"
+    if cpath.exists():
+        for raw in _entries(_read_yaml(cpath, "conflicts.yaml", problems), "conflicts.yaml", problems):
+            c = _validate(Conflict, raw, "conflicts.yaml", problems)
+            if c and add_unique("conflict", pack.conflicts, c, "conflicts.yaml", _line_of(raw)):
+                raw_conflicts.append((c, raw))
+
+    for name, model, target in (("sections.yaml", Section, pack.sections), ("faqs.yaml", Faq, pack.faqs)):
+        path = pack_dir / name
+        if not path.exists():
+            problems.append(Problem(name, 0, "", "", "required file is missing"))
+            continue
+        seen: dict[str, int] = {}
+        for raw in _entries(_read_yaml(path, name, problems), name, problems):
+            obj = _validate(model, raw, name, problems)
+            if obj:
+                if obj.id in seen:
+                    problems.append(Problem(name, _line_of(raw), obj.id, "id",
+                                            f"duplicate id (first defined at line {seen[obj.id]})"))
+                    continue
+                seen[obj.id] = _line_of(raw)
+                target.append(obj)
+
+    for name, model, attr in (("lexicon.yaml", Lexicon, "lexicon"), ("texts.yaml", Texts, "texts")):
+        path = pack_dir / name
+        if not path.exists():
+            problems.append(Problem(name, 0, "", "", "required file is missing"))
+            continue
+        data = _read_yaml(path, name, problems)
+        if data is not None:
+            setattr(pack, attr, _validate(model, data, name, problems, entry_hint=name))
+
+    _cross_check(pack, raw_claims, raw_conflicts, problems, check_reading)
+    if problems:
+        raise PackError(problems)
+    pack.digest = pack_digest(pack_dir)
+    return pack
+
+
+def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem], check_reading: bool) -> None:
+    def check_citations(cits, r, raw, entry, fld="citations"):
+        key_line = getattr(raw, "key_lines", {}).get(fld, _line_of(raw))
+        for i, cit in enumerate(cits):
+            if cit.source not in pack.sources:
+                problems.append(Problem(r, key_line, entry, f"{fld}.{i}.source",
+                                        f"unknown source '{cit.source}'"))
+
+    lex = pack.lexicon
+    subtypes = set(lex.subtypes) if lex else set()
+    sites = set(lex.sites) if lex else set()
+    grade = _grader() if check_reading else None
+    for claim, raw, r in raw_claims:
+        check_citations(claim.citations, r, raw, claim.id)
+        kl = getattr(raw, "key_lines", {})
+        if lex:
+            for s in claim.subtypes:
+                if s != "any" and s not in subtypes:
+                    problems.append(Problem(r, kl.get("subtypes", _line_of(raw)), claim.id, "subtypes",
+                                            f"unknown subtype '{s}' (known: {', '.join(sorted(subtypes))})"))
+            for s in claim.sites:
+                if s != "any" and s not in sites:
+                    problems.append(Problem(r, kl.get("sites", _line_of(raw)), claim.id, "sites",
+                                            f"unknown site '{s}' (known: {', '.join(sorted(sites))})"))
+        if grade:
+            g = grade(claim.patient)
+            if g > MAX_PATIENT_GRADE:
+                problems.append(Problem(r, kl.get("patient", _line_of(raw)), claim.id, "patient",
+                                        f"reads at grade {g:.1f}; patient text must be grade "
+                                        f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)"))
+    for c, raw in raw_conflicts:
+        for i, side in enumerate(c.sides):
+            check_citations(side.citations, "conflicts.yaml", raw, c.id, f"sides.{i}.citations")
+        if grade:
+            for i, text in [(-1, c.patient)] + [(i, s.patient) for i, s in enumerate(c.sides)]:
+                g = grade(text)
+                if g > MAX_PATIENT_GRADE:
+                    fld = "patient" if i < 0 else f"sides.{i}.patient"
+                    problems.append(Problem("conflicts.yaml", _line_of(raw), c.id, fld,
+                                            f"reads at grade {g:.1f}; patient text must be grade "
+                                            f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)"))
+
+
+def _grader():
+    from oncoguide.readability import grade
+
+    return grade

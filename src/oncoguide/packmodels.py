@@ -1,0 +1,165 @@
+"""Pydantic models of the knowledge pack files: what a valid entry looks like."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Slug = Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", max_length=80)
+
+SOURCE_TYPES = (
+    "guideline", "consensus statement", "systematic review", "randomised trial", "phase II trial",
+    "phase III trial", "cohort", "case series", "case report", "registry analysis",
+    "patient information", "drug label", "review",
+)
+SourceType = Literal[SOURCE_TYPES]  # type: ignore[valid-type]
+
+FACETS = (
+    "definition", "variants", "epidemiology", "cause", "genetics", "inheritance", "contagion",
+    "symptoms", "diagnosis", "staging", "prognosis", "surgery", "radiotherapy", "systemic-therapy",
+    "dosing", "response", "adverse-effects", "follow-up", "complementary-therapy", "pitfalls", "referral",
+)
+Facet = Literal[FACETS]  # type: ignore[valid-type]
+
+CONDITIONS = ("dfsp", "sts", "gist")
+Condition = Literal[CONDITIONS]  # type: ignore[valid-type]
+
+POPULATIONS = (
+    "any", "localized", "locally-advanced", "unresectable", "metastatic", "recurrent",
+    "margin-positive", "children", "pregnancy",
+)
+Population = Literal[POPULATIONS]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Source(Strict):
+    """A published source with real bibliographic identity."""
+
+    id: str = Slug
+    type: SourceType = Field(description="Kind of publication")
+    title: str = Field(min_length=5)
+    authors: str = Field(min_length=2)
+    journal: str | None = None
+    year: int = Field(ge=1900, le=2100)
+    volume: str | None = None
+    pages: str | None = None
+    pmid: str | None = Field(default=None, pattern=r"^[0-9]{1,9}$")
+    doi: str | None = Field(default=None, pattern=r"^10\.[0-9]{4,9}/\S+$")
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    level: int = Field(ge=1, le=5, description="Oxford CEBM 2011 level of evidence")
+    verified: str = Field(min_length=5, description="How the identity of the source was checked")
+
+    @field_validator("pmid", "volume", "pages", mode="before")
+    @classmethod
+    def _as_text(cls, value):
+        return str(value) if isinstance(value, int) else value
+
+
+class Citation(Strict):
+    source: str = Field(min_length=1)
+    locator: str = Field(min_length=1, description="Where in the source: table, section, page")
+
+
+class Claim(Strict):
+    """One atomic statement in the project's own words, with its citations."""
+
+    id: str = Slug
+    condition: Condition
+    subtypes: list[str] = Field(default_factory=lambda: ["any"], min_length=1)
+    sites: list[str] = Field(default_factory=lambda: ["any"], min_length=1)
+    populations: list[Population] = Field(default_factory=lambda: ["any"], min_length=1)
+    facet: Facet
+    tags: list[str] = Field(default_factory=list)
+    key: bool = False
+    clinician: str = Field(min_length=10, max_length=1200)
+    patient: str = Field(min_length=10, max_length=1200)
+    citations: list[Citation] = Field(min_length=1)
+    statistic: str | None = None
+
+
+class Side(Strict):
+    position: str = Field(min_length=10)
+    patient: str = Field(min_length=10)
+    citations: list[Citation] = Field(min_length=1)
+
+
+class Conflict(Strict):
+    """Two or more sources that disagree; every side is cited."""
+
+    id: str = Slug
+    condition: Condition
+    facet: Facet
+    populations: list[Population] = Field(default_factory=lambda: ["any"], min_length=1)
+    topic: str = Field(min_length=3)
+    clinician: str = Field(min_length=10)
+    patient: str = Field(min_length=10)
+    sides: list[Side] = Field(min_length=2)
+
+
+class Section(Strict):
+    """How claims of some facets (and optionally tags) become one titled answer section."""
+
+    id: str = Slug
+    heading: str = Field(min_length=3)
+    patient_heading: str = Field(min_length=3)
+    facets: list[Facet] = Field(min_length=1)
+    tags_any: list[str] = Field(default_factory=list)
+
+
+class Faq(Strict):
+    """A common question, offered as a follow-up."""
+
+    id: str = Slug
+    condition: Condition
+    question: str = Field(min_length=5)
+    facets: list[Facet] = Field(min_length=1)
+    populations: list[Population] = Field(default_factory=lambda: ["any"])
+
+
+class Term(Strict):
+    """A named thing the question parser recognises, with the phrases that name it."""
+
+    label: str
+    terms: list[str] = Field(min_length=1)
+
+
+class ConditionTerms(Term):
+    name: str
+    short: str
+
+
+class SubtypeTerms(Term):
+    condition: Condition
+
+
+class IntentTerms(Term):
+    facets: list[Facet] = Field(min_length=1)
+    weak: bool = Field(default=False, description="Counts only when the question names no other intent")
+    also_tagged: dict[str, list[str]] = Field(
+        default_factory=dict, description="Extra facet -> tags admitted by this intent")
+
+
+class Lexicon(Strict):
+    conditions: dict[Condition, ConditionTerms]
+    subtypes: dict[str, SubtypeTerms]
+    populations: dict[Population, Term]
+    sites: dict[str, Term]
+    intents: dict[str, IntentTerms]
+    topics: dict[str, Term] = Field(description="Tags a question can ask about by name")
+    out_of_scope: list[str] = Field(description="Conditions we do not cover, to abstain clearly")
+    spelling: dict[str, str] = Field(description="British -> American spelling, applied before matching")
+
+
+class Texts(Strict):
+    """Fixed texts of the answer page, per audience."""
+
+    disclaimer_clinician: str
+    disclaimer_patient: str
+    abstain: str
+    abstain_patient: str
+    not_english: str
+    ask_condition: str

@@ -1,0 +1,126 @@
+"""Answer -> text, Markdown or JSON. Renderers format; they never choose content."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from oncoguide.answer import Answer, Reference
+
+FORMATS = ("text", "markdown", "json")
+REVIEW_NOTE = "Review status: pending clinician review (Submitted). Use with caution."
+
+
+def cite_marks(nums: list[int]) -> str:
+    return "[" + ",".join(str(n) for n in nums) + "]" if nums else ""
+
+
+def reference_line(r: Reference) -> str:
+    parts = [f"{r.authors.rstrip('.')}. {r.title.rstrip('.')}."]
+    if r.journal:
+        vol = f";{r.volume}" if r.volume else ""
+        pages = f":{r.pages}" if r.pages else ""
+        parts.append(f" {r.journal}. {r.year}{vol}{pages}.")
+    else:
+        parts.append(f" {r.year}.")
+    ids = []
+    if r.pmid:
+        ids.append(f"PMID {r.pmid}")
+    if r.doi:
+        ids.append(f"doi:{r.doi}")
+    if not ids and r.url:
+        ids.append(r.url)
+    if ids:
+        parts.append(" " + "; ".join(ids) + ".")
+    parts.append(f" [{r.type}; level {r.level}]")
+    return "".join(parts)
+
+
+def to_json(answer: Answer) -> str:
+    return json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+
+
+def to_text(answer: Answer, width: int = 88) -> str:
+    wrap = textwrap.TextWrapper(width=width)
+    bullet = textwrap.TextWrapper(width=width, initial_indent="  - ", subsequent_indent="    ")
+    out = [answer.title, "=" * min(width, len(answer.title)), ""]
+    if answer.in_scope:
+        out += [REVIEW_NOTE, ""]
+    for note in answer.notes:
+        out += wrap.wrap(f"Note: {note}.")
+    for c in answer.clarify:
+        out += wrap.wrap(f"To tailor this answer: {c.question}") + [""]
+    line = answer.bottom_line + (" " + cite_marks(answer.bottom_line_citations) if answer.bottom_line_citations else "")
+    out += wrap.wrap(line) + [""]
+    for sec in answer.sections:
+        out += [sec.heading, "-" * len(sec.heading)]
+        for st in sec.statements:
+            out += bullet.wrap(f"{st.text} {cite_marks(st.citations)}")
+        out.append("")
+    if answer.conflicts:
+        out += ["Where sources disagree", "-" * 22]
+        for cf in answer.conflicts:
+            out += wrap.wrap(f"{cf.topic}: {cf.summary}")
+            for side in cf.sides:
+                out += bullet.wrap(f"{side.text} {cite_marks(side.citations)}")
+            out.append("")
+    if answer.follow_up_questions:
+        out += ["Follow-up questions", "-" * 19]
+        out += [f"  - {q}" for q in answer.follow_up_questions] + [""]
+    if answer.references:
+        out += ["References", "-" * 10]
+        ref = textwrap.TextWrapper(width=width, subsequent_indent="     ")
+        for r in answer.references:
+            out += ref.wrap(f"{r.n:>3}. {reference_line(r)}")
+        out.append("")
+    if answer.reading_grade is not None:
+        out.append(f"Reading grade (Flesch-Kincaid): {answer.reading_grade:.1f}")
+    out += wrap.wrap(answer.disclaimer)
+    return "\n".join(out) + "\n"
+
+
+def _md_marks(nums: list[int]) -> str:
+    return "".join(f"[^{n}]" for n in nums)
+
+
+def to_markdown(answer: Answer) -> str:
+    out = [f"# {answer.title}", ""]
+    if answer.in_scope:
+        out += [f"> {REVIEW_NOTE}", ""]
+    for note in answer.notes:
+        out += [f"*Note: {note}.*", ""]
+    for c in answer.clarify:
+        out += [f"*To tailor this answer: {c.question}*", ""]
+    out += [f"**{'Bottom line' if answer.in_scope else 'Answer'}:** {answer.bottom_line}"
+            f"{_md_marks(answer.bottom_line_citations)}", ""]
+    for sec in answer.sections:
+        out += [f"## {sec.heading}", ""]
+        out += [f"- {st.text}{_md_marks(st.citations)}" for st in sec.statements] + [""]
+    if answer.conflicts:
+        out += ["## Where sources disagree", ""]
+        for cf in answer.conflicts:
+            out += [f"**{cf.topic}.** {cf.summary}", ""]
+            out += [f"- {side.text}{_md_marks(side.citations)}" for side in cf.sides] + [""]
+    if answer.follow_up_questions:
+        out += ["## Follow-up questions", ""] + [f"- {q}" for q in answer.follow_up_questions] + [""]
+    if answer.references:
+        out += ["## References", ""]
+        for r in answer.references:
+            link = f" <https://pubmed.ncbi.nlm.nih.gov/{r.pmid}/>" if r.pmid else (
+                f" <https://doi.org/{r.doi}>" if r.doi else "")
+            out.append(f"[^{r.n}]: {reference_line(r)}{link}")
+        out.append("")
+    if answer.reading_grade is not None:
+        out += [f"*Reading grade (Flesch-Kincaid): {answer.reading_grade:.1f}*", ""]
+    out += [f"*{answer.disclaimer}*", ""]
+    return "\n".join(out)
+
+
+def render(answer: Answer, fmt: str) -> str:
+    if fmt == "json":
+        return to_json(answer) + "\n"
+    if fmt == "markdown":
+        return to_markdown(answer)
+    if fmt == "text":
+        return to_text(answer)
+    raise ValueError(f"unknown format '{fmt}'; use one of: {', '.join(FORMATS)}")

@@ -1,0 +1,45 @@
+"""Shared fixtures: a real SQLite knowledge base built from the real pack, once per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from oncoguide.kb import KnowledgeBase
+from oncoguide.settings import PACKAGE_PACK, Settings
+
+FLAGSHIP = "What is the prognosis and treatment for stage 4 dermatofibrosarcoma protuberans (DFSP)?"
+
+
+@pytest.fixture(scope="session")
+def kb_settings(tmp_path_factory) -> Settings:
+    db = tmp_path_factory.mktemp("kb") / "oncoguide.sqlite3"
+    return Settings(db=db, pack_dir=PACKAGE_PACK)
+
+
+@pytest.fixture(scope="session")
+def kb(kb_settings) -> KnowledgeBase:
+    return KnowledgeBase.open(kb_settings)
+
+
+@pytest.fixture
+def pack_copy(tmp_path) -> Path:
+    """A writable copy of the real pack, for tests that break it on purpose."""
+    dest = tmp_path / "pack"
+    shutil.copytree(PACKAGE_PACK, dest)
+    return dest
+
+
+def run_cli(*args: str, env_extra: dict | None = None, stdin: str | None = None, db: Path | None = None):
+    """Run the installed CLI as a user would, in a separate process."""
+    env = dict(os.environ)
+    if db is not None:
+        env["ONCOGUIDE_DB"] = str(db)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "oncoguide", *args], capture_output=True, text=True,
+                          env=env, input=stdin, timeout=120)
