@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from oncoguide.readability import ZERO, grade_from_counts
-from oncoguide.selection import Scored, select_claims, select_conflicts, wanted_facets
 from oncoguide.records import ClaimRec, Contents
+from oncoguide.selection import Scored, select_claims, select_conflicts, wanted_facets
 from oncoguide.understand import Query
 
 
@@ -138,8 +138,9 @@ def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple
         if not items:
             continue
         best = sorted(items, key=lambda x: (-x.score, position[x.claim.id]))[:limit]
-        # keep the writers' order inside a section: it reads as an argument, not a ranking
-        best.sort(key=lambda x: position[x.claim.id])
+        # statements written for the asked-about patients first; otherwise the writers' order, which
+        # reads as an argument rather than a ranking
+        best.sort(key=lambda x: (-x.tier, position[x.claim.id]))
         out.append((s, best))
     return out
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from oncoguide.answer import Answer, compose
-from oncoguide.settings import Settings
 from oncoguide.records import SCHEMA_VERSION, Contents, load, read_meta
+from oncoguide.settings import Settings
 from oncoguide.understand import Query, Understander, clean_question, follow_up
 
 

@@ -19,6 +19,7 @@ TYPE_BONUS = {"guideline": 0.6, "consensus statement": 0.5, "systematic review":
 class Scored:
     score: float
     claim: ClaimRec
+    tier: float = 1.0  # population fit: claims written for the asked-about patients come first
 
 
 def wanted_facets(query: Query, lexicon: dict) -> tuple[set[str], dict[str, set[str]]]:
@@ -87,7 +88,7 @@ def select_claims(query: Query, contents: Contents) -> list[Scored]:
             continue
         score = (4 * pop + 2 * sub + site + 3 * len(claim.tags & query.topics)
                  + evidence_weight(claim, contents) + (1.0 if claim.key else 0.0))
-        out.append(Scored(score, claim))
+        out.append(Scored(score, claim, pop))
     return out
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, create_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-
 from oncoguide.records import SCHEMA_VERSION
 
 

@@ -1,0 +1,73 @@
+"""Benchmarks (make bench): answer latency in-process and per process, and knowledge-base build time.
+
+Prints each figure beside its target. Timings are measured, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from oncoguide.kb import KnowledgeBase  # noqa: E402
+from oncoguide.settings import PACKAGE_PACK, Settings  # noqa: E402
+from oncoguide.store import build  # noqa: E402
+from questions import QUESTIONS  # noqa: E402
+
+
+def pct(values, p):
+    values = sorted(values)
+    k = (len(values) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def line(name, value, unit, target):
+    print(f"{name:<44} {value:>10.3f} {unit:<3} (target {target})")
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="oncoguide-bench-"))
+    db = tmp / "kb.sqlite3"
+
+    builds = []
+    for _ in range(5):
+        t = time.perf_counter()
+        report = build(PACKAGE_PACK, db)
+        builds.append(time.perf_counter() - t)
+    print(f"pack: {report.sources} sources, {report.claims} claims, {report.citations} citations")
+    line("build knowledge base from pack (median of 5)", statistics.median(builds), "s", "<= 2 s")
+
+    kb = KnowledgeBase.open(Settings(db=db, pack_dir=PACKAGE_PACK))
+    for q in QUESTIONS:  # warm up
+        kb.ask(q)
+    per_q = []
+    for audience in ("clinician", "patient"):
+        for q in QUESTIONS:
+            runs = []
+            for _ in range(20):
+                t = time.perf_counter()
+                kb.ask(q, audience=audience)
+                runs.append(time.perf_counter() - t)
+            per_q.append(statistics.median(runs) * 1000)
+    print(f"questions: {len(QUESTIONS)} x 2 audiences, median of 20 runs each")
+    line("ask in-process, median", statistics.median(per_q), "ms", "<= 5 ms")
+    line("ask in-process, p95", pct(per_q, 0.95), "ms", "<= 20 ms")
+
+    env = dict(os.environ, ONCOGUIDE_DB=str(db))
+    exe = Path(sys.executable).with_name("oncoguide")
+    proc = []
+    for q in QUESTIONS[:10]:
+        t = time.perf_counter()
+        subprocess.run([str(exe), "ask", q], env=env, capture_output=True, check=True)
+        proc.append(time.perf_counter() - t)
+    line("`oncoguide ask` whole process, median of 10", statistics.median(proc), "s", "<= 0.8 s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""`pack check` and the loader refuse invalid packs, naming file, line, entry and field."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+import yaml
+
+from oncoguide.packload import PackError, load_pack
+from oncoguide.store import build
+from tests.conftest import run_cli
+
+
+def _edit_first_claim(pack, mutate):
+    path = sorted((pack / "claims").glob("*.yaml"))[0]
+    data = yaml.safe_load(path.read_text())
+    mutate(data[0])
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path, data[0]["id"]
+
+
+def _problems(pack):
+    with pytest.raises(PackError) as info:
+        load_pack(pack)
+    return info.value.problems
+
+
+def test_real_pack_is_valid():
+    from oncoguide.settings import PACKAGE_PACK
+
+    pack = load_pack(PACKAGE_PACK)
+    assert len(pack.claims) >= 150
+    assert all(c.citations for c in pack.claims.values())
+
+
+def test_unknown_source_is_named(pack_copy):
+    path, cid = _edit_first_claim(pack_copy, lambda c: c["citations"].append(
+        {"source": "no-such-source-2099", "locator": "p. 1"}))
+    problems = _problems(pack_copy)
+    assert any(p.entry == cid and p.field.startswith("citations") and "no-such-source-2099" in p.message
+               and p.file == f"claims/{path.name}" and p.line > 0 for p in problems)
+
+
+def test_claim_without_citation(pack_copy):
+    path, cid = _edit_first_claim(pack_copy, lambda c: c.update(citations=[]))
+    problems = _problems(pack_copy)
+    assert any(p.entry == cid and p.field == "citations" for p in problems)
+
+
+def test_patient_text_above_grade_8(pack_copy):
+    hard = ("Dermatofibrosarcoma protuberans demonstrates considerable locoregional infiltrative "
+            "propensity necessitating comprehensive histopathological margin evaluation.")
+    path, cid = _edit_first_claim(pack_copy, lambda c: c.update(patient=hard))
+    problems = _problems(pack_copy)
+    hit = [p for p in problems if p.entry == cid and p.field == "patient"]
+    assert hit and "grade" in hit[0].message
+
+
+def test_duplicate_claim_id(pack_copy):
+    path = sorted((pack_copy / "claims").glob("*.yaml"))[0]
+    data = yaml.safe_load(path.read_text())
+    data.append(dict(data[0]))
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    problems = _problems(pack_copy)
+    assert any(p.entry == data[0]["id"] and "duplicate" in p.message for p in problems)
+
+
+def test_unknown_field_and_bad_facet(pack_copy):
+    path, cid = _edit_first_claim(pack_copy, lambda c: c.update(facet="astrology", colour="red"))
+    fields = {p.field for p in _problems(pack_copy) if p.entry == cid}
+    assert {"facet", "colour"} <= fields
+
+
+def test_invalid_yaml_names_file_and_line(pack_copy):
+    path = pack_copy / "faqs.yaml"
+    lines = path.read_text().splitlines()
+    lines.insert(3, "- {id: broken, question: [unclosed")
+    path.write_text("\n".join(lines) + "\n")
+    problems = _problems(pack_copy)
+    assert any(p.file == "faqs.yaml" and p.line >= 4 and "invalid YAML" in p.message for p in problems)
+
+
+def test_cli_pack_check_reports_and_fails(pack_copy):
+    _edit_first_claim(pack_copy, lambda c: c.update(citations=[{"source": "ghost-1999", "locator": "x"}]))
+    res = run_cli("pack", "check", "--pack-dir", str(pack_copy))
+    assert res.returncode == 1
+    assert "ghost-1999" in res.stderr and "Traceback" not in res.stderr
+    assert re.search(r"claims/\S+\.yaml:\d+: entry '[a-z0-9-]+' field 'citations.0.source'", res.stderr)
+
+
+def test_cli_pack_check_ok():
+    res = run_cli("pack", "check")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("ok:")
+
+
+def test_failed_build_leaves_previous_store_untouched(pack_copy, tmp_path):
+    db = tmp_path / "kb.sqlite3"
+    report = build(pack_copy, db)
+    before = db.read_bytes()
+    _edit_first_claim(pack_copy, lambda c: c.update(citations=[{"source": "ghost-1999", "locator": "x"}]))
+    with pytest.raises(PackError):
+        build(pack_copy, db)
+    assert db.read_bytes() == before
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from claims").fetchone()[0] == report.claims
+    assert not list(tmp_path.glob(".*building"))
+
+
+def test_store_holds_every_claim_and_citation(pack_copy, tmp_path):
+    db = tmp_path / "kb.sqlite3"
+    report = build(pack_copy, db)
+    pack = load_pack(pack_copy)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from claims").fetchone()[0] == len(pack.claims)
+        assert conn.execute("select count(*) from citations").fetchone()[0] == report.citations
+        orphan = conn.execute("select count(*) from citations c left join sources s on s.id = c.source_id "
+                              "where s.id is null").fetchone()[0]
+        assert orphan == 0
+        assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
