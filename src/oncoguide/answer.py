@@ -227,14 +227,14 @@ def compose(query: Query, contents: Contents, section_limit: int = 6) -> Answer:
         return abstain(query, contents, texts["abstain_patient" if patient else "abstain"])
     arranged = _arrange(scored, contents, section_limit)
 
-    # Bottom line: the best key statement of up to three sections, in section order.
-    bottom: list[ClaimRec] = []
-    for _section, items in arranged:
+    # Bottom line: the three best-scored key statements from different sections, in section order.
+    best_key: dict[str, Scored] = {}
+    for spec, items in arranged:
         keys = [x for x in items if x.claim.key]
         if keys:
-            bottom.append(max(keys, key=lambda x: x.score).claim)
-        if len(bottom) == 3:
-            break
+            best_key[spec["id"]] = max(keys, key=lambda x: x.score)
+    chosen = set(sorted(best_key, key=lambda sid: -best_key[sid].score)[:3])
+    bottom = [best_key[spec["id"]].claim for spec, _ in arranged if spec["id"] in chosen]
     if not bottom:
         bottom = [arranged[0][1][0].claim]
 

@@ -152,6 +152,17 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
                 if not (src.pmid or src.doi or src.url):
                     problems.append(Problem(r, _line_of(raw), src.id, "pmid", "a source needs a PMID, DOI or URL"))
 
+    seen_ids: dict[tuple[str, str], str] = {}
+    for src in pack.sources.values():
+        for kind in ("pmid", "doi"):
+            value = getattr(src, kind)
+            if value:
+                first = seen_ids.setdefault((kind, value.lower()), src.id)
+                if first != src.id:
+                    file, line = lines[("source", src.id)]
+                    problems.append(Problem(file, line, src.id, kind,
+                                            f"same {kind.upper()} as source '{first}': one article, one entry"))
+
     raw_claims = []
     for path in sorted((pack_dir / "claims").glob("*.yaml")):
         r = rel(path)

@@ -86,7 +86,9 @@ def select_claims(query: Query, contents: Contents) -> list[Scored]:
         site = site_fit(claim, query)
         if pop is None or sub is None or site is None:
             continue
-        score = (4 * pop + 2 * sub + site + 3 * len(claim.tags & query.topics)
+        # a claim written for exactly the asked-about patients beats one that lists many populations
+        narrow = 2.0 / len(claim.populations) if pop == 3.0 else 0.0
+        score = (4 * pop + narrow + 2 * sub + site + 3 * len(claim.tags & query.topics)
                  + evidence_weight(claim, contents) + (1.0 if claim.key else 0.0))
         out.append(Scored(score, claim, pop))
     return out
