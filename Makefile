@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-FLAGSHIP := What is the prognosis and treatment for stage 4 dermatofibrosarcoma protuberans (DFSP)?
+FLAGSHIP := Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosis, and how is it treated?
 
 .PHONY: install run test bench lint clean
 

@@ -1,12 +1,12 @@
 """Varied questions for the latency benchmark: clinician and patient phrasing, all conditions."""
 
 QUESTIONS = [
-    "What is the prognosis and treatment for stage 4 dermatofibrosarcoma protuberans (DFSP)?",
+    "Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosis, and how is it treated?",
     "What is DFSP?",
     "Is DFSP hereditary?",
     "Is dermatofibrosarcoma contagious?",
     "Is there any natural treatment for DFSP?",
-    "What is the life expectancy of someone with DFSP?",
+    "How long do people live with DFSP?",
     "Will my DFSP come back after surgery?",
     "Mohs surgery versus wide local excision for DFSP recurrence",
     "What margins are needed when excising DFSP?",

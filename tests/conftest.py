@@ -13,7 +13,7 @@ import pytest
 from oncoguide.kb import KnowledgeBase
 from oncoguide.settings import PACKAGE_PACK, Settings
 
-FLAGSHIP = "What is the prognosis and treatment for stage 4 dermatofibrosarcoma protuberans (DFSP)?"
+FLAGSHIP = "Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosis, and how is it treated?"
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oncoguide.understand import InputError, clean_question, follow_up
+from tests.conftest import FLAGSHIP
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_metastatic_extent(parse, text):
 
 
 def test_stage_iv_is_noted(parse):
-    q = parse("What is the prognosis and treatment for stage 4 dermatofibrosarcoma protuberans (DFSP)?")
+    q = parse(FLAGSHIP)
     assert q.stage == "IV"
     assert set(q.intents) >= {"prognosis", "treatment"}
     assert any("stage IV" in n for n in q.notes)
