@@ -160,7 +160,10 @@ def _title(query: Query, contents: Contents) -> str:
         prefix = "Metastatic (stage IV) " if query.stage == "IV" else "Metastatic "
     elif pops and pops[0] not in ("children", "pregnancy"):
         prefix = lex["populations"][pops[0]]["label"].capitalize() + " "
-    head = (prefix + (name[0].lower() + name[1:] if prefix else name)) if prefix else name
+    if query.sites and query.condition != "dfsp":
+        site = lex["sites"][sorted(query.sites)[0]]["label"]
+        name = f"{site} {name[0].lower()}{name[1:]}"
+    head = prefix + name[0].lower() + name[1:] if prefix else name[0].upper() + name[1:]
     suffix = ""
     if "children" in pops:
         suffix = " in children"
@@ -227,14 +230,23 @@ def compose(query: Query, contents: Contents, section_limit: int = 6) -> Answer:
         return abstain(query, contents, texts["abstain_patient" if patient else "abstain"])
     arranged = _arrange(scored, contents, section_limit)
 
-    # Bottom line: the three best-scored key statements from different sections, in section order.
-    best_key: dict[str, Scored] = {}
+    # Bottom line: the three best-scored statements from different sections, in section order; a
+    # candidate is a key statement or one about a topic the question names.
+    best: dict[str, Scored] = {}
     for spec, items in arranged:
-        keys = [x for x in items if x.claim.key]
-        if keys:
-            best_key[spec["id"]] = max(keys, key=lambda x: x.score)
-    chosen = set(sorted(best_key, key=lambda sid: -best_key[sid].score)[:3])
-    bottom = [best_key[spec["id"]].claim for spec, _ in arranged if spec["id"] in chosen]
+        candidates = [x for x in items if x.claim.key or x.claim.tags & query.topics]
+        if candidates:
+            best[spec["id"]] = max(candidates, key=lambda x: x.score)
+    # each thing asked about gets its best statement first, then what the question names by topic
+    ranked = sorted(best, key=lambda sid: -(best[sid].score + best[sid].topical))
+    chosen: list[str] = []
+    for intent in query.intents:
+        wanted = set(contents.lexicon["intents"][intent]["facets"])
+        sid = next((sid for sid in ranked if sid not in chosen and best[sid].claim.facet in wanted), None)
+        if sid and len(chosen) < 3:
+            chosen.append(sid)
+    chosen += [sid for sid in ranked if sid not in chosen][:3 - len(chosen)]
+    bottom = [best[sid].claim for sid in chosen]
     if not bottom:
         bottom = [arranged[0][1][0].claim]
 

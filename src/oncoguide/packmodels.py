@@ -143,13 +143,18 @@ class IntentTerms(Term):
         default_factory=dict, description="Extra facet -> tags admitted by this intent")
 
 
+class TopicTerms(Term):
+    weight: float = Field(default=4.0, ge=0, le=20,
+                          description="How much naming this topic lifts claims tagged with it")
+
+
 class Lexicon(Strict):
     conditions: dict[Condition, ConditionTerms]
     subtypes: dict[str, SubtypeTerms]
     populations: dict[Population, Term]
     sites: dict[str, Term]
     intents: dict[str, IntentTerms]
-    topics: dict[str, Term] = Field(description="Tags a question can ask about by name")
+    topics: dict[str, TopicTerms] = Field(description="Tags a question can ask about by name")
     out_of_scope: list[str] = Field(description="Conditions we do not cover, to abstain clearly")
     spelling: dict[str, str] = Field(description="British -> American spelling, applied before matching")
 

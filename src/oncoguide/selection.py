@@ -20,6 +20,7 @@ class Scored:
     score: float
     claim: ClaimRec
     tier: float = 1.0  # population fit: claims written for the asked-about patients come first
+    topical: float = 0.0  # how much of the score comes from topics the question names
 
 
 def wanted_facets(query: Query, lexicon: dict) -> tuple[set[str], dict[str, set[str]]]:
@@ -75,6 +76,12 @@ def evidence_weight(claim: ClaimRec, contents: Contents) -> float:
 
 def select_claims(query: Query, contents: Contents) -> list[Scored]:
     facets, tagged = wanted_facets(query, contents.lexicon)
+    # "DFSP in pregnancy" names patients but no aspect: answer with what is written for those patients
+    only_specific = not query.intents and bool(query.populations)
+    if only_specific:
+        facets = set(contents.lexicon["intents"]["overview"]["facets"]) | {
+            c.facet for c in contents.claims.values() if c.populations & query.populations}
+    topics = contents.lexicon["topics"]
     out = []
     for claim in contents.claims.values():
         if claim.condition != query.condition:
@@ -84,13 +91,14 @@ def select_claims(query: Query, contents: Contents) -> list[Scored]:
         pop = population_fit(claim.populations, query.populations)
         sub = subtype_fit(claim, query)
         site = site_fit(claim, query)
-        if pop is None or sub is None or site is None:
+        if pop is None or sub is None or site is None or (only_specific and pop < 3.0):
             continue
         # a claim written for exactly the asked-about patients beats one that lists many populations
         narrow = 2.0 / len(claim.populations) if pop == 3.0 else 0.0
-        score = (4 * pop + narrow + 2 * sub + site + 3 * len(claim.tags & query.topics)
+        topical = sum(topics[t]["weight"] for t in claim.tags & query.topics)
+        score = (4 * pop + narrow + 2 * sub + site + topical
                  + evidence_weight(claim, contents) + (1.0 if claim.key else 0.0))
-        out.append(Scored(score, claim, pop))
+        out.append(Scored(score, claim, pop, topical))
     return out
 
 
