@@ -10,7 +10,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from oncoguide.packfiles import pack_digest
-from oncoguide.packmodels import Claim, Conflict, Faq, Lexicon, Section, Source, Texts
+from oncoguide.packmodels import (
+    AlgorithmSpec, Claim, Conflict, Drug, Faq, Group, Lexicon, Section, Source, Texts)
 
 try:  # the C parser is much faster; line numbers still come from the Python constructor
     _BaseLoader = yaml.CSafeLoader
@@ -72,6 +73,9 @@ class Pack:
     lexicon: Lexicon | None = None
     texts: Texts | None = None
     claim_files: dict[str, str] = field(default_factory=dict)
+    algorithm: AlgorithmSpec | None = None
+    groups: list[Group] = field(default_factory=list)
+    drugs: dict[str, Drug] = field(default_factory=dict)
     digest: str = ""
 
 
@@ -205,7 +209,9 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
         if data is not None:
             setattr(pack, attr, _validate(model, data, name, problems, entry_hint=name))
 
+    raw_groups = _load_algorithm(pack, pack_dir, problems)
     _cross_check(pack, raw_claims, raw_conflicts, problems, check_reading)
+    _check_algorithm(pack, raw_groups, problems)
     if problems:
         raise PackError(problems)
     pack.digest = pack_digest(pack_dir)
@@ -259,3 +265,88 @@ def _grader():
     from oncoguide.readability import grade
 
     return grade
+
+
+def _load_algorithm(pack: Pack, pack_dir: Path, problems: list[Problem]) -> list:
+    adir = pack_dir / "algorithm"
+    spec_path = adir / "dimensions.yaml"
+    if not spec_path.exists():
+        problems.append(Problem("algorithm/dimensions.yaml", 0, "", "", "required file is missing"))
+        return []
+    data = _read_yaml(spec_path, "algorithm/dimensions.yaml", problems)
+    if data is not None:
+        pack.algorithm = _validate(AlgorithmSpec, data, "algorithm/dimensions.yaml", problems,
+                                   entry_hint="dimensions")
+    for path in sorted(adir.glob("drugs-*.yaml")):
+        r = str(path.relative_to(pack_dir))
+        for raw in _entries(_read_yaml(path, r, problems), r, problems):
+            drug = _validate(Drug, raw, r, problems)
+            if drug:
+                pack.drugs.setdefault(drug.name, drug)  # the same drug may be listed in several files
+    raw_groups = []
+    seen: dict[str, str] = {}
+    for path in sorted(adir.glob("groups-*.yaml")):
+        r = str(path.relative_to(pack_dir))
+        for raw in _entries(_read_yaml(path, r, problems), r, problems):
+            g = _validate(Group, raw, r, problems)
+            if g is None:
+                continue
+            if g.id in seen:
+                problems.append(Problem(r, _line_of(raw), g.id, "id", f"duplicate group id (first in {seen[g.id]})"))
+                continue
+            seen[g.id] = r
+            pack.groups.append(g)
+            raw_groups.append((g, raw, r))
+    return raw_groups
+
+
+def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
+    spec = pack.algorithm
+    if spec is None:
+        return
+    names = set(pack.drugs)
+    for d in pack.drugs.values():
+        names.update(a.lower() for a in d.also)
+    for g, raw, r in raw_groups:
+        kl = getattr(raw, "key_lines", {})
+        used = set(spec.conditions[g.condition].dimensions) | {"site"} if g.condition in spec.conditions else set()
+        for i, alt in enumerate(g.criteria):
+            for dim, vals in alt.items():
+                if dim not in spec.dimensions:
+                    problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
+                                            f"unknown criterion '{dim}'"))
+                    continue
+                if dim not in used:
+                    problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
+                                            f"'{dim}' is not a deciding fact for {g.condition}"))
+                for v in vals:
+                    if v not in spec.dimensions[dim].values:
+                        problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
+                                                f"unknown value '{v}' (known: "
+                                                f"{', '.join(spec.dimensions[dim].values)})"))
+        for j, step in enumerate(g.steps):
+            for k, cit in enumerate(step.citations):
+                if cit.source not in pack.sources:
+                    problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
+                                            f"steps.{j}.citations.{k}.source", f"unknown source '{cit.source}'"))
+            for opt in step.options:
+                for regimen in opt.regimens:
+                    for drug in regimen:
+                        if drug.lower() not in names:
+                            problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
+                                                    f"steps.{j}.options", f"unknown drug '{drug}'"))
+    groups = [g for g, _, _ in raw_groups]
+    for a_i, a in enumerate(groups):
+        for b in groups[a_i + 1:]:
+            if a.condition != b.condition:
+                continue
+            for alt_a in a.criteria:
+                for alt_b in b.criteria:
+                    dims = set(alt_a) | set(alt_b)
+                    if all(set(alt_a.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
+                           & set(alt_b.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
+                           for d in dims):
+                        r = next(rr for gg, _, rr in raw_groups if gg is b)
+                        problems.append(Problem(r, 0, b.id, "criteria",
+                                                f"overlaps group '{a.id}': one patient could fit both "
+                                                f"({', '.join(f'{d}={sorted(alt_b.get(d, []))}' for d in sorted(dims))})"))

@@ -168,3 +168,69 @@ class Texts(Strict):
     abstain_patient: str
     not_english: str
     ask_condition: str
+
+
+# --- treatment algorithm -------------------------------------------------------------------------
+
+TIERS = ("all", "some")
+TIMINGS = ("neoadjuvant", "primary", "adjuvant", "palliative", "on-progression")
+LINES = ("primary", "secondary", "tertiary")
+
+
+class Dimension(Strict):
+    """A fact that decides a patient group."""
+
+    label: str
+    question: str = Field(description="What to ask when this fact is missing")
+    values: list[str] = Field(min_length=2)
+    default: str | None = Field(default=None, description="Value taken when a description is silent")
+    terms: dict[str, list[str]] = Field(default_factory=dict,
+                                        description="value (or a|b for several) -> phrases naming it")
+
+
+class ConditionDimensions(Strict):
+    dimensions: list[str] = Field(min_length=1)
+
+
+class Contradiction(Strict):
+    when: dict[str, list[str]] = Field(min_length=2)
+    message: str
+
+
+class AlgorithmSpec(Strict):
+    dimensions: dict[str, Dimension]
+    conditions: dict[Condition, ConditionDimensions]
+    contradictions: list[Contradiction] = Field(default_factory=list)
+
+
+class Option(Strict):
+    line: Literal[LINES]  # type: ignore[valid-type]
+    regimens: list[list[str]] = Field(min_length=1)
+
+
+class Step(Strict):
+    name: str = Field(min_length=3)
+    tier: Literal[TIERS]  # type: ignore[valid-type]
+    timing: Literal[TIMINGS]  # type: ignore[valid-type]
+    applies_when: str | None = None
+    rationale: str = Field(min_length=10)
+    options: list[Option] = Field(default_factory=list)
+    dosing: str | None = None
+    citations: list[Citation] = Field(min_length=1)
+
+
+class Group(Strict):
+    """A patient group of the treatment algorithm, with its ordered treatment steps."""
+
+    id: str = Slug
+    condition: Condition
+    label: str = Field(min_length=5)
+    definition: str = Field(min_length=10)
+    criteria: list[dict[str, list[str]]] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1)
+
+
+class Drug(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9 .-]*$")
+    also: list[str] = Field(default_factory=list)
+    drug_class: str | None = Field(default=None, alias="class")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from oncoguide.readability import Counts
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Contents:
     sections: list[dict]
     faqs: list[dict]
     meta: dict[str, str]
+    algorithm: dict = field(default_factory=dict)
 
 
 def read_meta(db_path: Path) -> dict[str, str]:
@@ -116,4 +117,4 @@ def load(db_path: Path) -> Contents:
     finally:
         conn.close()
     return Contents(sources, claims, conflicts, docs["lexicon"], docs["texts"], docs["sections"],
-                    docs["faqs"], meta)
+                    docs["faqs"], meta, docs.get("algorithm", {}))

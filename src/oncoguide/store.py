@@ -110,6 +110,7 @@ class BuildReport:
     claims: int
     citations: int
     conflicts: int
+    groups: int
     digest: str
 
 
@@ -153,6 +154,10 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
             s.add(DocRow(name="texts", data=pack.texts.model_dump()))
             s.add(DocRow(name="sections", data=[x.model_dump() for x in pack.sections]))
             s.add(DocRow(name="faqs", data=[x.model_dump() for x in pack.faqs]))
+            s.add(DocRow(name="algorithm", data={
+                "spec": pack.algorithm.model_dump(exclude_none=True),
+                "groups": [g.model_dump(exclude_none=True) for g in pack.groups],
+                "drugs": [d.model_dump(by_alias=True) for d in pack.drugs.values()]}))
             built = datetime.now(UTC).isoformat(timespec="seconds")
             for k, v in (("schema", SCHEMA_VERSION), ("pack_digest", pack.digest), ("built_at", built)):
                 s.add(Meta(key=k, value=v))
@@ -164,6 +169,7 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
         raise
     with sqlite3.connect(db_path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
-    return BuildReport(db_path, len(pack.sources), len(pack.claims), n_cit, len(pack.conflicts), pack.digest)
+    return BuildReport(db_path, len(pack.sources), len(pack.claims), n_cit, len(pack.conflicts),
+                       len(pack.groups), pack.digest)
 
 

@@ -1,0 +1,231 @@
+"""The treatment algorithm: from a patient's situation (criteria or a free-text vignette) to the
+patient group and its recommended treatment steps. Never guesses a deciding fact: when one is
+missing it returns the candidate groups and names what to ask."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from oncoguide.records import Contents
+from oncoguide.understand import TOKEN
+
+SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?)\b")
+GRADE_HIGH = re.compile(r"\b(high[- ]grade|grade (?:2|3|ii|iii)|g2|g3|intermediate[- ]grade)\b")
+GRADE_LOW = re.compile(r"\b(low[- ]grade|grade (?:1|i)|g1|well[- ]differentiated)\b")
+STAGE = re.compile(r"\bstage\s*(iv|iii|ii|i|4|3|2|1)[abc]?\b")
+STAGES = {"iv": "IV", "4": "IV", "iii": "III", "3": "III", "ii": "II", "2": "II", "i": "I", "1": "I"}
+
+
+class CriteriaError(ValueError):
+    """The described situation is invalid or contradictory; the message names the problem."""
+
+
+@dataclass
+class Missing:
+    dimension: str
+    question: str
+    values: list[str]
+
+
+@dataclass
+class RegimenOption:
+    line: str
+    regimens: list[list[str]]
+
+
+@dataclass
+class StepOut:
+    name: str
+    tier: str
+    timing: str
+    applies_when: str | None
+    rationale: str
+    options: list[RegimenOption]
+    dosing: str | None
+    citations: list[int]
+
+
+@dataclass
+class GroupRef:
+    id: str
+    label: str
+    definition: str
+
+
+@dataclass
+class Recommendation:
+    condition: str | None
+    facts: dict[str, list[str]]
+    assumed: dict[str, str]
+    group: GroupRef | None
+    steps: list[StepOut]
+    candidates: list[GroupRef]
+    missing: list[Missing]
+    references: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Algorithm:
+    """The algorithm part of the pack, compiled once per knowledge base."""
+
+    def __init__(self, contents: Contents, understander):
+        self.contents = contents
+        self.understander = understander
+        doc = contents.algorithm
+        self.spec = doc["spec"]
+        self.groups = doc["groups"]
+        self.by_id = {g["id"]: g for g in self.groups}
+        self.dims = self.spec["dimensions"]
+        self.phrases: dict[tuple[str, ...], list[tuple[str, frozenset[str]]]] = {}
+        self.max_len = 1
+        for dim, d in self.dims.items():
+            for values, terms in d.get("terms", {}).items():
+                vals = frozenset(values.split("|"))
+                for term in terms:
+                    toks = tuple(TOKEN.findall(term.lower()))
+                    self.phrases.setdefault(toks, []).append((dim, vals))
+                    self.max_len = max(self.max_len, len(toks))
+
+    # --- reading a situation -------------------------------------------------------------------
+
+    def facts_from_text(self, text: str) -> tuple[str | None, dict[str, set[str]], list[str]]:
+        """Condition and facts named in a free-text vignette; notes say what was derived."""
+        low = text.lower().replace("’", "'")
+        query = self.understander.parse(text)
+        condition = query.condition
+        facts: dict[str, set[str]] = {}
+        notes: list[str] = []
+        m = STAGE.search(low)
+        if m:
+            facts["stage"] = {STAGES[m.group(1)]}
+        toks = TOKEN.findall(low)
+        i = 0
+        while i < len(toks):
+            for n in range(min(self.max_len, len(toks) - i), 0, -1):
+                hits = self.phrases.get(tuple(toks[i:i + n]))
+                if hits:
+                    for dim, vals in hits:
+                        facts[dim] = facts.get(dim, set(vals)) & vals or set(vals)
+                    i += n
+                    break
+            else:
+                i += 1
+        if condition == "sts" and "stage" not in facts:
+            stage = self._derive_stage(low, facts)
+            if stage:
+                facts["stage"] = {stage}
+                notes.append(f"AJCC 8th edition stage {stage} derived from the size and grade given")
+        return condition, facts, notes
+
+    @staticmethod
+    def _derive_stage(low: str, facts: dict[str, set[str]]) -> str | None:
+        mets = facts.get("metastases")
+        if mets and "none" not in mets:
+            return "IV" if mets else None
+        size = SIZE.search(low)
+        high, lowg = GRADE_HIGH.search(low), GRADE_LOW.search(low)
+        if not size or bool(high) == bool(lowg) or mets != {"none"}:
+            return None
+        cm = float(size.group(1)) / (10 if size.group(2).startswith("m") else 1)
+        if lowg:
+            return "I"
+        return "II" if cm <= 5 else "III"
+
+    def facts_from_criteria(self, criteria: dict[str, str | None]) -> dict[str, set[str]]:
+        facts = {}
+        for dim, value in criteria.items():
+            if value is None:
+                continue
+            if dim not in self.dims:
+                raise CriteriaError(f"unknown criterion '{dim}'; known: {', '.join(self.dims)}")
+            v = str(value).strip()
+            v = {"true": "yes", "false": "no"}.get(v.lower(), v)
+            allowed = self.dims[dim]["values"]
+            match = next((a for a in allowed if a.lower() == v.lower()), None)
+            if match is None:
+                raise CriteriaError(f"{dim} '{value}' is not one of: {', '.join(allowed)}")
+            facts[dim] = {match}
+        return facts
+
+    # --- matching --------------------------------------------------------------------------------
+
+    def check(self, condition: str, facts: dict[str, set[str]]) -> None:
+        known = dict(facts)
+        known["condition"] = {condition}
+        for rule in self.spec.get("contradictions", []):
+            if all(dim in known and known[dim] <= set(vals) for dim, vals in rule["when"].items()):
+                named = ", ".join(f"{d} {'/'.join(sorted(known[d]))}" for d in rule["when"])
+                raise CriteriaError(f"contradictory criteria ({named}): {rule['message']}")
+
+    @staticmethod
+    def _fits(alt: dict[str, list[str]], facts: dict[str, set[str]]) -> bool:
+        return all(not (dim in facts) or facts[dim] & set(vals) for dim, vals in alt.items())
+
+    def recommend(self, condition: str | None, facts: dict[str, set[str]],
+                  notes: list[str] | None = None) -> Recommendation:
+        notes = list(notes or [])
+        if condition is None:
+            raise CriteriaError("name the condition (dfsp, sts or gist), or describe it in the text")
+        if condition not in self.spec["conditions"]:
+            raise CriteriaError(f"unknown condition '{condition}'; use one of: "
+                                f"{', '.join(self.spec['conditions'])}")
+        used = self.spec["conditions"][condition]["dimensions"]
+        for dim in list(facts):
+            if dim not in used and dim != "site":
+                notes.append(f"{self.dims[dim]['label']} is not used to choose {condition.upper()} treatment")
+                del facts[dim]
+        self.check(condition, facts)
+        assumed = {}
+        for dim in used:
+            default = self.dims[dim].get("default")
+            if dim not in facts and default is not None:
+                facts[dim] = {default}
+                assumed[dim] = default
+        pool = [g for g in self.groups if g["condition"] == condition]
+        candidates = [g for g in pool if any(self._fits(alt, facts) for alt in g["criteria"])]
+        shown = {k: sorted(v) for k, v in facts.items()}
+        if len(candidates) == 1:
+            return self._build(condition, shown, assumed, candidates[0], notes)
+        missing = self._missing(candidates, facts) if candidates else []
+        if not candidates:
+            notes.append("no patient group of the algorithm fits this description")
+        return Recommendation(condition, shown, assumed, None, [], [self._ref(g) for g in candidates],
+                              missing, [], notes)
+
+    def _missing(self, candidates: list[dict], facts: dict[str, set[str]]) -> list[Missing]:
+        """Dimensions whose value would tell the candidate groups apart."""
+        out = []
+        for dim, d in self.dims.items():
+            if dim in facts and len(facts[dim]) == 1:
+                continue
+            options = set()
+            for g in candidates:
+                sets = [set(alt.get(dim, d["values"])) for alt in g["criteria"]]
+                options.add(frozenset().union(*sets))
+            if len(options) > 1:
+                possible = [v for v in d["values"] if dim not in facts or v in facts[dim]]
+                out.append(Missing(dim, d["question"], possible))
+        return out
+
+    def _ref(self, g: dict) -> GroupRef:
+        return GroupRef(g["id"], g["label"], g["definition"])
+
+    def _build(self, condition, facts, assumed, g, notes) -> Recommendation:
+        from oncoguide.answer import _Numbering
+
+        numbering = _Numbering(self.contents)
+        steps = []
+        for s in g["steps"]:
+            nums, _ = numbering.cite([(c["source"], c["locator"]) for c in s["citations"]])
+            steps.append(StepOut(s["name"], s["tier"], s["timing"], s.get("applies_when"), s["rationale"],
+                                 [RegimenOption(o["line"], o["regimens"]) for o in s.get("options", [])],
+                                 s.get("dosing"), nums))
+        return Recommendation(condition, facts, assumed, self._ref(g), steps, [], [],
+                              numbering.references(), notes)
+
+    def group_list(self, condition: str | None = None) -> list[dict]:
+        return [g for g in self.groups if condition in (None, g["condition"])]
