@@ -64,9 +64,12 @@ class Recommendation:
     missing: list[Missing]
     references: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    raw_steps: list[dict] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("raw_steps")
+        return data
 
 
 class Algorithm:
@@ -128,7 +131,7 @@ class Algorithm:
             return "IV" if mets else None
         size = SIZE.search(low)
         high, lowg = GRADE_HIGH.search(low), GRADE_LOW.search(low)
-        if not size or bool(high) == bool(lowg) or mets != {"none"}:
+        if not size or bool(high) == bool(lowg) or mets not in (None, {"none"}):
             return None
         cm = float(size.group(1)) / (10 if size.group(2).startswith("m") else 1)
         if lowg:
@@ -163,7 +166,7 @@ class Algorithm:
 
     @staticmethod
     def _fits(alt: dict[str, list[str]], facts: dict[str, set[str]]) -> bool:
-        return all(not (dim in facts) or facts[dim] & set(vals) for dim, vals in alt.items())
+        return all(dim not in facts or facts[dim] & set(vals) for dim, vals in alt.items())
 
     def recommend(self, condition: str | None, facts: dict[str, set[str]],
                   notes: list[str] | None = None) -> Recommendation:
@@ -225,7 +228,7 @@ class Algorithm:
                                  [RegimenOption(o["line"], o["regimens"]) for o in s.get("options", [])],
                                  s.get("dosing"), nums))
         return Recommendation(condition, facts, assumed, self._ref(g), steps, [], [],
-                              numbering.references(), notes)
+                              numbering.references(), notes, raw_steps=g["steps"])
 
     def group_list(self, condition: str | None = None) -> list[dict]:
         return [g for g in self.groups if condition in (None, g["condition"])]

@@ -16,6 +16,7 @@ class Statement:
     citations: list[int]
     claim_id: str
     locators: list[dict] = field(default_factory=list)
+    kind: str = "claim"  # "claim", or "algorithm" for a step of the matched patient group
 
 
 @dataclass
@@ -214,7 +215,31 @@ def abstain(query: Query, contents: Contents, message: str, clarify: list[Clarif
         pack_digest=contents.meta.get("pack_digest", ""))
 
 
-def compose(query: Query, contents: Contents, section_limit: int = 6) -> Answer:
+def _algorithm_section(rec, numbering: _Numbering) -> Section:
+    """The matched patient group's steps as cited statements."""
+    statements = []
+    for i, st in enumerate(rec.steps):
+        tier = "all patients in the group" if st.tier == "all" else "some patients in the group"
+        text = f"{st.name[0].upper()}{st.name[1:]} ({st.timing}; for {tier}"
+        text += f"; when {st.applies_when})" if st.applies_when else ")"
+        text += f": {st.rationale}"
+        for opt in st.options:
+            regs = "; or ".join(" + ".join(r) for r in opt.regimens)
+            text += f" {opt.line.capitalize()} options: {regs}."
+        if st.dosing:
+            text += f" Dosing: {st.dosing}"
+        group = rec.group
+        cits = [(c["source"], c["locator"]) for c in group_step_citations(rec, i)]
+        nums, locs = numbering.cite(cits)
+        statements.append(Statement(text, nums, f"group:{group.id}:step:{i + 1}", locs, kind="algorithm"))
+    return Section("algorithm", f"Recommended treatment for this patient group: {rec.group.label}", statements)
+
+
+def group_step_citations(rec, index: int) -> list[dict]:
+    return rec.raw_steps[index]["citations"]
+
+
+def compose(query: Query, contents: Contents, section_limit: int = 6, recommendation=None) -> Answer:
     texts = contents.texts
     patient = query.audience == "patient"
     if query.foreign_script:
@@ -260,6 +285,8 @@ def compose(query: Query, contents: Contents, section_limit: int = 6) -> Answer:
     in_bottom = {c.id for c in bottom}
 
     sections: list[Section] = []
+    if recommendation is not None and recommendation.group is not None and not patient:
+        sections.append(_algorithm_section(recommendation, numbering))
     counts = ZERO
     for c in bottom:
         counts += c.patient_counts if patient else c.clinician_counts

@@ -91,6 +91,71 @@ def chat(
         sys.stdout.flush()
 
 
+class RecFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def recommend(
+    vignette: Annotated[str | None, typer.Argument(help="The patient in free text (optional).")] = None,
+    condition: Annotated[str | None, typer.Option(help="dfsp, sts or gist.")] = None,
+    site: Annotated[str | None, typer.Option(help="extremity, trunk, retroperitoneal, ...")] = None,
+    stage: Annotated[str | None, typer.Option(help="AJCC 8th edition stage group: I, II, III, IV.")] = None,
+    resectable: Annotated[str | None, typer.Option(help="yes or no.")] = None,
+    metastases: Annotated[str | None, typer.Option(
+        help="none, regional-nodes, oligometastatic or disseminated.")] = None,
+    recurrence: Annotated[str | None, typer.Option(help="primary or recurrent.")] = None,
+    morbidity: Annotated[str | None, typer.Option(help="GIST: minimal or significant.")] = None,
+    progression: Annotated[str | None, typer.Option(help="GIST: yes or no.")] = None,
+    margins: Annotated[str | None, typer.Option(help="DFSP: not-excised, negative or positive.")] = None,
+    subtype: Annotated[str | None, typer.Option(help="DFSP: classic or fibrosarcomatous.")] = None,
+    fmt: Annotated[RecFormat, typer.Option("--format", help="Output format.")] = RecFormat.text,
+) -> None:
+    """Find the patient group and its recommended treatments from a vignette and/or criteria."""
+    import json
+
+    from oncoguide.algorithm import CriteriaError
+    from oncoguide.render import recommendation_text
+    from oncoguide.understand import InputError
+
+    kb = open_kb()
+    criteria = dict(site=site, stage=stage, resectable=resectable, metastases=metastases,
+                    recurrence=recurrence, morbidity=morbidity, progression=progression, margins=margins,
+                    subtype=subtype)
+    if vignette is None and condition is None:
+        fail("describe the patient (a vignette) or give --condition and criteria")
+    try:
+        rec = kb.recommend(vignette, condition=condition, **criteria)
+    except (CriteriaError, InputError) as exc:
+        fail(str(exc))
+    if fmt == RecFormat.json:
+        sys.stdout.write(json.dumps(rec.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(recommendation_text(rec))
+
+
+@app.command()
+def groups(
+    condition: Annotated[str | None, typer.Option(help="Only groups of this condition: dfsp, sts or gist.")] = None,
+    fmt: Annotated[RecFormat, typer.Option("--format", help="Output format.")] = RecFormat.text,
+) -> None:
+    """List the patient groups of the treatment algorithm."""
+    import json
+
+    kb = open_kb()
+    if condition is not None and condition not in ("dfsp", "sts", "gist"):
+        fail(f"unknown condition '{condition}'; use one of: dfsp, sts, gist")
+    found = kb.algorithm.group_list(condition)
+    if fmt == RecFormat.json:
+        data = [{"id": g["id"], "condition": g["condition"], "label": g["label"], "definition": g["definition"],
+                 "criteria": g["criteria"], "steps": len(g["steps"])} for g in found]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    for g in found:
+        typer.echo(f"{g['id']:<40} {g['label']}")
+
+
 @app.command("build")
 def build_cmd(
     force: Annotated[bool, typer.Option(help="Rebuild even when the pack has not changed.")] = False,

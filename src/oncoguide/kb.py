@@ -21,6 +21,34 @@ class KnowledgeBase:
         self.contents = contents
         self.settings = settings or Settings()
         self.understander = Understander(contents.lexicon)
+        self._algorithm = None
+
+    @property
+    def algorithm(self):
+        from oncoguide.algorithm import Algorithm
+
+        if self._algorithm is None:
+            self._algorithm = Algorithm(self.contents, self.understander)
+        return self._algorithm
+
+    def recommend(self, vignette: str | None = None, condition: str | None = None, **criteria):
+        """Match a patient (free-text vignette and/or criteria) to a patient group of the algorithm.
+
+        Criteria given as arguments override what the vignette says; raises CriteriaError when the
+        description is invalid or contradictory.
+        """
+        from oncoguide.algorithm import CriteriaError
+
+        facts, notes = {}, []
+        if vignette is not None:
+            text = clean_question(vignette, self.settings.max_question_chars)
+            found, facts, notes = self.algorithm.facts_from_text(text)
+            if condition is None:
+                condition = found
+            elif found not in (None, condition):
+                raise CriteriaError(f"the vignette describes {found} but the condition given is {condition}")
+        facts.update(self.algorithm.facts_from_criteria(criteria))
+        return self.algorithm.recommend(condition, facts, notes)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, db: Path | None = None,
@@ -43,7 +71,25 @@ class KnowledgeBase:
         return self.answer(query)
 
     def answer(self, query: Query) -> Answer:
-        return compose(query, self.contents, self.settings.section_limit)
+        return compose(query, self.contents, self.settings.section_limit, self._group_for(query))
+
+    TREATMENT_INTENTS = frozenset({"treatment", "surgery", "radiotherapy", "systemic-therapy"})
+
+    def _group_for(self, query: Query):
+        """The algorithm's patient group for a clinician's treatment question, when exactly one fits."""
+        from oncoguide.algorithm import CriteriaError
+
+        if (query.audience != "clinician" or query.condition is None or query.foreign_script
+                or not self.TREATMENT_INTENTS & set(query.intents) or not self.contents.algorithm.get("groups")):
+            return None
+        try:
+            _, facts, notes = self.algorithm.facts_from_text(query.text)
+            if "metastatic" in query.populations and "metastases" not in facts:
+                facts["metastases"] = {"regional-nodes", "oligometastatic", "disseminated"}
+            rec = self.algorithm.recommend(query.condition, facts, notes)
+        except CriteriaError:
+            return None
+        return rec if rec.group is not None else None
 
     def thread(self, audience: str = "clinician") -> Thread:
         return Thread(self, audience)

@@ -10,8 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from oncoguide.packfiles import pack_digest
-from oncoguide.packmodels import (
-    AlgorithmSpec, Claim, Conflict, Drug, Faq, Group, Lexicon, Section, Source, Texts)
+from oncoguide.packmodels import AlgorithmSpec, Claim, Conflict, Drug, Faq, Group, Lexicon, Section, Source, Texts
 
 try:  # the C parser is much faster; line numbers still come from the Python constructor
     _BaseLoader = yaml.CSafeLoader
@@ -347,6 +346,6 @@ def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
                            & set(alt_b.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
                            for d in dims):
                         r = next(rr for gg, _, rr in raw_groups if gg is b)
+                        shared = ", ".join(f"{d}={sorted(alt_b.get(d, []))}" for d in sorted(dims))
                         problems.append(Problem(r, 0, b.id, "criteria",
-                                                f"overlaps group '{a.id}': one patient could fit both "
-                                                f"({', '.join(f'{d}={sorted(alt_b.get(d, []))}' for d in sorted(dims))})"))
+                                                f"overlaps group '{a.id}': one patient could fit both ({shared})"))

@@ -124,3 +124,47 @@ def render(answer: Answer, fmt: str) -> str:
     if fmt == "text":
         return to_text(answer)
     raise ValueError(f"unknown format '{fmt}'; use one of: {', '.join(FORMATS)}")
+
+
+def recommendation_text(rec, width: int = 88) -> str:
+    wrap = textwrap.TextWrapper(width=width)
+    ind = textwrap.TextWrapper(width=width, initial_indent="    ", subsequent_indent="    ")
+    out = []
+    if rec.group is None:
+        if rec.candidates:
+            out.append("More than one patient group fits; one more fact decides:")
+            for m in rec.missing:
+                out += wrap.wrap(f"  - {m.question} ({', '.join(m.values)})")
+            out += ["", "Candidate groups:"] + [f"  - {g.label} [{g.id}]" for g in rec.candidates]
+        else:
+            out.append("No patient group of the algorithm fits this description.")
+        for n in rec.notes:
+            out += wrap.wrap(f"Note: {n}.")
+        return "\n".join(out) + "\n"
+    g = rec.group
+    out += [g.label, "=" * min(width, len(g.label))]
+    out += wrap.wrap(g.definition) + [""]
+    if rec.assumed:
+        out += wrap.wrap("Assumed (not stated): " + ", ".join(f"{k} = {v}" for k, v in rec.assumed.items()))
+    for n in rec.notes:
+        out += wrap.wrap(f"Note: {n}.")
+    if rec.assumed or rec.notes:
+        out.append("")
+    for i, st in enumerate(rec.steps, 1):
+        tier = "ALL patients" if st.tier == "all" else "SOME patients"
+        out.append(f"{i}. {st.name}  [{tier}; {st.timing}] {cite_marks(st.citations)}")
+        if st.applies_when:
+            out += ind.wrap(f"When: {st.applies_when}")
+        out += ind.wrap(st.rationale)
+        for opt in st.options:
+            regs = "  OR  ".join(" + ".join(r) for r in opt.regimens)
+            out += ind.wrap(f"{opt.line.capitalize()} options: {regs}")
+        if st.dosing:
+            out += ind.wrap(f"Dosing: {st.dosing}")
+        out.append("")
+    if rec.references:
+        out += ["References", "-" * 10]
+        ref = textwrap.TextWrapper(width=width, subsequent_indent="     ")
+        for r in rec.references:
+            out += ref.wrap(f"{r.n:>3}. {reference_line(r)}")
+    return "\n".join(out) + "\n"
