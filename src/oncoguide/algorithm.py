@@ -14,6 +14,8 @@ SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(cm|centimet(?:er|re)s?|mm|millimet(?:er|r
 GRADE_HIGH = re.compile(r"\b(high[- ]grade|grade (?:2|3|ii|iii)|g2|g3|intermediate[- ]grade)\b")
 GRADE_LOW = re.compile(r"\b(low[- ]grade|grade (?:1|i)|g1|well[- ]differentiated)\b")
 STAGE = re.compile(r"\bstage\s*(iv|iii|ii|i|4|3|2|1)[abc]?\b")
+FEW_METS = re.compile(r"\b(single|solitary|isolated|one|two|three|limited|few)\b[\w\s-]{0,25}?\bmetasta")
+MANY_METS = re.compile(r"\b(multiple|numerous|widespread|diffuse|extensive|many|innumerable)\b[\w\s-]{0,25}?\bmetasta")
 STAGES = {"iv": "IV", "4": "IV", "iii": "III", "3": "III", "ii": "II", "2": "II", "i": "I", "1": "I"}
 
 
@@ -32,6 +34,7 @@ class Missing:
 class RegimenOption:
     line: str
     regimens: list[list[str]]
+    applies_when: str | None = None
 
 
 @dataclass
@@ -117,6 +120,12 @@ class Algorithm:
                     break
             else:
                 i += 1
+        mets = facts.get("metastases")
+        if mets is not None and len(mets) > 1:
+            if MANY_METS.search(low):
+                facts["metastases"] = {"disseminated"}
+            elif FEW_METS.search(low):
+                facts["metastases"] = {"oligometastatic"}
         if condition == "sts" and "stage" not in facts:
             stage = self._derive_stage(low, facts)
             if stage:
@@ -192,12 +201,30 @@ class Algorithm:
         candidates = [g for g in pool if any(self._fits(alt, facts) for alt in g["criteria"])]
         shown = {k: sorted(v) for k, v in facts.items()}
         if len(candidates) == 1:
-            return self._build(condition, shown, assumed, candidates[0], notes)
+            unknown = self._unknown_constraints(candidates[0], facts)
+            if not unknown:
+                return self._build(condition, shown, assumed, candidates[0], notes)
+            # the only group that could fit still depends on a fact nobody stated: ask, do not assume
+            notes.append(f"only '{candidates[0]['label']}' could fit, but it depends on facts not given")
+            return Recommendation(condition, shown, assumed, None, [], [self._ref(candidates[0])], unknown,
+                                  [], notes)
         missing = self._missing(candidates, facts) if candidates else []
         if not candidates:
             notes.append("no patient group of the algorithm fits this description")
         return Recommendation(condition, shown, assumed, None, [], [self._ref(g) for g in candidates],
                               missing, [], notes)
+
+    def _unknown_constraints(self, group: dict, facts: dict[str, set[str]]) -> list[Missing]:
+        """Facts the group depends on that were not given (so it might not apply at all)."""
+        fitting = [alt for alt in group["criteria"] if self._fits(alt, facts)]
+        out = []
+        for dim, d in self.dims.items():
+            if dim in facts and len(facts[dim]) == 1:
+                continue
+            known = facts.get(dim, set(d["values"]))
+            if fitting and all(dim in alt and not known <= set(alt[dim]) for alt in fitting):
+                out.append(Missing(dim, d["question"], [v for v in d["values"] if v in known]))
+        return out
 
     def _missing(self, candidates: list[dict], facts: dict[str, set[str]]) -> list[Missing]:
         """Dimensions whose value would tell the candidate groups apart."""
@@ -225,7 +252,8 @@ class Algorithm:
         for s in g["steps"]:
             nums, _ = numbering.cite([(c["source"], c["locator"]) for c in s["citations"]])
             steps.append(StepOut(s["name"], s["tier"], s["timing"], s.get("applies_when"), s["rationale"],
-                                 [RegimenOption(o["line"], o["regimens"]) for o in s.get("options", [])],
+                                 [RegimenOption(o["line"], o["regimens"], o.get("applies_when"))
+                                  for o in s.get("options", [])],
                                  s.get("dosing"), nums))
         return Recommendation(condition, facts, assumed, self._ref(g), steps, [], [],
                               numbering.references(), notes, raw_steps=g["steps"])

@@ -225,7 +225,8 @@ def _algorithm_section(rec, numbering: _Numbering) -> Section:
         text += f": {st.rationale}"
         for opt in st.options:
             regs = "; or ".join(" + ".join(r) for r in opt.regimens)
-            text += f" {opt.line.capitalize()} options: {regs}."
+            when = f" (when {opt.applies_when})" if opt.applies_when else ""
+            text += f" {opt.line.capitalize()} options{when}: {regs}."
         if st.dosing:
             text += f" Dosing: {st.dosing}"
         group = rec.group

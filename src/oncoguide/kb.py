@@ -73,7 +73,8 @@ class KnowledgeBase:
     def answer(self, query: Query) -> Answer:
         return compose(query, self.contents, self.settings.section_limit, self._group_for(query))
 
-    TREATMENT_INTENTS = frozenset({"treatment", "surgery", "radiotherapy", "systemic-therapy"})
+    # a broad "how is it treated" question; a question about one modality gets only that modality
+    TREATMENT_INTENTS = frozenset({"treatment"})
 
     def _group_for(self, query: Query):
         """The algorithm's patient group for a clinician's treatment question, when exactly one fits."""

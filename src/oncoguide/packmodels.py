@@ -206,6 +206,7 @@ class AlgorithmSpec(Strict):
 class Option(Strict):
     line: Literal[LINES]  # type: ignore[valid-type]
     regimens: list[list[str]] = Field(min_length=1)
+    applies_when: str | None = Field(default=None, description="e.g. the mutation this option is for")
 
 
 class Step(Strict):

@@ -158,7 +158,8 @@ def recommendation_text(rec, width: int = 88) -> str:
         out += ind.wrap(st.rationale)
         for opt in st.options:
             regs = "  OR  ".join(" + ".join(r) for r in opt.regimens)
-            out += ind.wrap(f"{opt.line.capitalize()} options: {regs}")
+            when = f" (when {opt.applies_when})" if opt.applies_when else ""
+            out += ind.wrap(f"{opt.line.capitalize()} options{when}: {regs}")
         if st.dosing:
             out += ind.wrap(f"Dosing: {st.dosing}")
         out.append("")
