@@ -36,3 +36,16 @@ QUESTIONS = [
     "dfsp prognossis and treatement",
     "how common is DFSP in black patients",
 ]
+
+VIGNETTES = [
+    "62-year-old with an 8 cm deep high-grade sarcoma of the thigh, no metastases, resectable",
+    "unresectable retroperitoneal sarcoma",
+    "GIST with multiple liver metastases",
+    "metastatic GIST progressing on imatinib",
+    "DFSP excised with positive margins",
+    "resectable fibrosarcomatous DFSP of the thigh",
+    "leg sarcoma with multiple lung metastases",
+    "stage III sarcoma of the thigh, no metastases",
+    "resectable gastric GIST that would require total gastrectomy",
+    "recurrent DFSP of the back, resectable",
+]

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from oncoguide.kb import KnowledgeBase  # noqa: E402
 from oncoguide.settings import PACKAGE_PACK, Settings  # noqa: E402
 from oncoguide.store import build  # noqa: E402
-from questions import QUESTIONS  # noqa: E402
+from questions import QUESTIONS, VIGNETTES  # noqa: E402
 
 
 def pct(values, p):
@@ -58,6 +58,31 @@ def main() -> None:
     print(f"questions: {len(QUESTIONS)} x 2 audiences, median of 20 runs each")
     line("ask in-process, median", statistics.median(per_q), "ms", "<= 5 ms")
     line("ask in-process, p95", pct(per_q, 0.95), "ms", "<= 20 ms")
+
+    criteria = [dict(condition="sts", site="extremity", stage="III", resectable="yes", metastases="none"),
+                dict(condition="gist", resectable="no"), dict(condition="dfsp", metastases="disseminated"),
+                dict(condition="sts", site="retroperitoneal", resectable="no"),
+                dict(condition="gist", progression="yes"), dict(condition="sts", site="extremity", stage="III")]
+    vignettes = VIGNETTES
+    kb.recommend(**criteria[0])
+    by_criteria, by_text = [], []
+    for c in criteria:
+        runs = []
+        for _ in range(200):
+            t = time.perf_counter()
+            kb.recommend(**c)
+            runs.append(time.perf_counter() - t)
+        by_criteria.append(statistics.median(runs) * 1000)
+    for v in vignettes:
+        runs = []
+        for _ in range(50):
+            t = time.perf_counter()
+            kb.recommend(v)
+            runs.append(time.perf_counter() - t)
+        by_text.append(statistics.median(runs) * 1000)
+    print(f"recommend: {len(criteria)} criteria sets, {len(vignettes)} vignettes")
+    line("recommend from criteria, median", statistics.median(by_criteria), "ms", "<= 2 ms")
+    line("recommend from a vignette, median", statistics.median(by_text), "ms", "<= 5 ms")
 
     env = dict(os.environ, ONCOGUIDE_DB=str(db))
     exe = Path(sys.executable).with_name("oncoguide")

@@ -120,3 +120,40 @@ def test_store_holds_every_claim_and_citation(pack_copy, tmp_path):
                               "where s.id is null").fetchone()[0]
         assert orphan == 0
         assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def _edit_first_group(pack, mutate, file="groups-sts.yaml"):
+    path = pack / "algorithm" / file
+    data = yaml.safe_load(path.read_text())
+    mutate(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return data
+
+
+def test_unknown_drug_in_regimen(pack_copy):
+    def mutate(data):
+        step = next(st for st in data[2]["steps"] if st.get("options"))
+        step["options"][0]["regimens"].append(["unobtainium"])
+    data = _edit_first_group(pack_copy, mutate)
+    problems = _problems(pack_copy)
+    assert any(p.entry == data[2]["id"] and "unknown drug 'unobtainium'" in p.message for p in problems)
+
+
+def test_step_without_citation(pack_copy):
+    data = _edit_first_group(pack_copy, lambda d: d[0]["steps"][0].update(citations=[]))
+    problems = _problems(pack_copy)
+    assert any(p.entry == data[0]["id"] and p.field == "steps.0.citations" for p in problems)
+
+
+def test_overlapping_groups(pack_copy):
+    def mutate(data):
+        data[1]["criteria"] = [dict(data[0]["criteria"][0])]  # stage II group now claims stage I patients
+    data = _edit_first_group(pack_copy, mutate)
+    problems = _problems(pack_copy)
+    assert any(p.entry == data[1]["id"] and "overlaps group" in p.message for p in problems)
+
+
+def test_unknown_criterion_value(pack_copy):
+    data = _edit_first_group(pack_copy, lambda d: d[0]["criteria"][0].update(stage=["V"]))
+    problems = _problems(pack_copy)
+    assert any(p.entry == data[0]["id"] and "unknown value 'V'" in p.message for p in problems)
