@@ -10,7 +10,19 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from oncoguide.packfiles import pack_digest
-from oncoguide.packmodels import AlgorithmSpec, Claim, Conflict, Drug, Faq, Group, Lexicon, Section, Source, Texts
+from oncoguide.packmodels import (
+    AlgorithmSpec,
+    Claim,
+    Conflict,
+    Drug,
+    EvidenceTopic,
+    Faq,
+    Group,
+    Lexicon,
+    Section,
+    Source,
+    Texts,
+)
 
 try:  # the C parser is much faster; line numbers still come from the Python constructor
     _BaseLoader = yaml.CSafeLoader
@@ -75,6 +87,7 @@ class Pack:
     algorithm: AlgorithmSpec | None = None
     groups: list[Group] = field(default_factory=list)
     drugs: dict[str, Drug] = field(default_factory=dict)
+    evidence: list[EvidenceTopic] = field(default_factory=list)
     digest: str = ""
 
 
@@ -211,6 +224,9 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
     raw_groups = _load_algorithm(pack, pack_dir, problems)
     _cross_check(pack, raw_claims, raw_conflicts, problems, check_reading)
     _check_algorithm(pack, raw_groups, problems)
+    _load_evidence(pack, pack_dir, problems)
+    if not problems:
+        _check_statistics(pack, raw_claims, problems)
     if problems:
         raise PackError(problems)
     pack.digest = pack_digest(pack_dir)
@@ -242,7 +258,7 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
                     problems.append(Problem(r, kl.get("sites", _line_of(raw)), claim.id, "sites",
                                             f"unknown site '{s}' (known: {', '.join(sorted(sites))})"))
         if grade:
-            g = grade(claim.patient)
+            g = grade(_with_sample_numbers(claim.patient))
             if g > MAX_PATIENT_GRADE:
                 problems.append(Problem(r, kl.get("patient", _line_of(raw)), claim.id, "patient",
                                         f"reads at grade {g:.1f}; patient text must be grade "
@@ -258,6 +274,13 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
                     problems.append(Problem("conflicts.yaml", _line_of(raw), c.id, fld,
                                             f"reads at grade {g:.1f}; patient text must be grade "
                                             f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)"))
+
+
+def _with_sample_numbers(text: str) -> str:
+    """Templates such as {stat:x} read as a typical computed figure when grading."""
+    import re
+
+    return re.sub(r"\{(?:stat|cmp):[^}]*\}", "27/40 (67.5%)", text)
 
 
 def _grader():
@@ -349,3 +372,88 @@ def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
                         shared = ", ".join(f"{d}={sorted(alt_b.get(d, []))}" for d in sorted(dims))
                         problems.append(Problem(r, 0, b.id, "criteria",
                                                 f"overlaps group '{a.id}': one patient could fit both ({shared})"))
+
+
+def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
+    seen_stats: dict[str, str] = {}
+    for path in sorted((pack_dir / "evidence").glob("*.yaml")):
+        r = str(path.relative_to(pack_dir))
+        data = _read_yaml(path, r, problems)
+        if data is None:
+            continue
+        topic = _validate(EvidenceTopic, data, r, problems, entry_hint=path.stem)
+        if topic is None:
+            continue
+        before = len(problems)
+        raw_studies = {s.get("id"): s for s in data.get("studies", []) if isinstance(s, dict)}
+        for study in topic.studies:
+            line = _line_of(raw_studies.get(study.id))
+            for cit in study.citations:
+                if cit.source not in pack.sources:
+                    problems.append(Problem(r, line, study.id, "citations", f"unknown source '{cit.source}'"))
+            for arm in study.arms:
+                where = f"arm '{arm.id}'"
+                if arm.n <= 0:
+                    problems.append(Problem(r, line, study.id, f"{where}.n", f"n must be positive (got {arm.n})"))
+                    continue
+                for cat, value in arm.counts.items():
+                    if cat not in topic.categories:
+                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
+                                                f"unknown category (known: {', '.join(topic.categories)})"))
+                    if value < 0:
+                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
+                                                f"negative count ({value})"))
+                    elif value > arm.n:
+                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
+                                                f"count {value} exceeds n = {arm.n}"))
+                total = sum(arm.counts.get(c, 0) for c in topic.categories)
+                if total != arm.n:
+                    problems.append(Problem(r, line, study.id, f"{where}.counts",
+                                            f"categories add up to {total}, not n = {arm.n}"))
+        for agg in topic.aggregates:
+            if agg.n <= 0 or not 0 <= agg.events <= agg.n:
+                problems.append(Problem(r, 0, agg.id, "events", f"{agg.events}/{agg.n} is not a valid count"))
+        for sdef in topic.statistics + ([topic.forest] if topic.forest else []):
+            for cat in sdef.numerator:
+                if cat not in topic.categories:
+                    problems.append(Problem(r, 0, sdef.id, "numerator", f"unknown category '{cat}'"))
+        for item in topic.statistics + topic.aggregates + topic.comparisons:
+            if item.id in seen_stats:
+                problems.append(Problem(r, 0, item.id, "id", f"duplicate statistic (first in {seen_stats[item.id]})"))
+            seen_stats[item.id] = r
+        names = {x.id for x in topic.statistics + topic.aggregates}
+        for cdef in topic.comparisons:
+            for side in (cdef.a, cdef.b):
+                if side not in names:
+                    problems.append(Problem(r, 0, cdef.id, "a/b", f"unknown statistic '{side}'"))
+        if len(problems) == before:
+            pack.evidence.append(topic)
+
+
+def evidence_of(pack: Pack):
+    from oncoguide.evidence import Evidence
+
+    return Evidence([t.model_dump(exclude_none=True) for t in pack.evidence])
+
+
+def _check_statistics(pack: Pack, raw_claims, problems: list[Problem]) -> None:
+    """Claims that quote statistics: names must exist, typed numbers must agree with the data."""
+    try:
+        ev = evidence_of(pack)
+    except ValueError as exc:
+        problems.append(Problem("evidence/", 0, "", "", f"cannot compute statistics: {exc}"))
+        return
+    for claim, raw, r in raw_claims:
+        kl = getattr(raw, "key_lines", {})
+        for fld in ("clinician", "patient"):
+            for bad in ev.unknown_names(getattr(claim, fld)):
+                problems.append(Problem(r, kl.get(fld, _line_of(raw)), claim.id, fld, f"unknown statistic '{bad}'"))
+        if claim.statistic:
+            if claim.statistic not in ev.stats:
+                problems.append(Problem(r, kl.get("statistic", _line_of(raw)), claim.id, "statistic",
+                                        f"unknown statistic '{claim.statistic}'"))
+                continue
+            for fld in ("clinician", "patient"):
+                for msg in ev.disagreements(getattr(claim, fld), claim.statistic):
+                    problems.append(Problem(r, kl.get(fld, _line_of(raw)), claim.id, fld,
+                                            f"typed number disagrees with the data: {msg}"))

@@ -235,3 +235,65 @@ class Drug(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9 .-]*$")
     also: list[str] = Field(default_factory=list)
     drug_class: str | None = Field(default=None, alias="class")
+
+
+# --- study-level evidence --------------------------------------------------------------------------
+
+StatId = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)
+
+
+class Arm(Strict):
+    id: str = Slug
+    label: str
+    n: int = Field(description="patients in the arm")
+    counts: dict[str, int] = Field(min_length=1, description="outcome category -> patients")
+    attrs: dict[str, str | int] = Field(default_factory=dict, description="grouping attributes, e.g. dose")
+
+
+class Study(Strict):
+    id: str = Slug
+    label: str
+    design: str
+    setting: str | None = None
+    citations: list[Citation] = Field(min_length=1)
+    arms: list[Arm] = Field(min_length=1)
+
+
+class Aggregate(Strict):
+    """A total reported without per-study rows (used only where the rows are not available)."""
+
+    id: str = StatId
+    label: str
+    events: int
+    n: int
+    note: str
+    citations: list[Citation] = Field(min_length=1)
+
+
+class StatisticDef(Strict):
+    id: str = StatId
+    label: str
+    numerator: list[str] = Field(min_length=1, description="count categories that make an event")
+    where: dict[str, list[str | int]] = Field(default_factory=dict,
+                                              description="arm attribute (or 'study') -> values to include")
+
+
+class ComparisonDef(Strict):
+    id: str = StatId
+    label: str
+    a: str
+    b: str
+
+
+class EvidenceTopic(Strict):
+    id: str = Slug
+    condition: Condition
+    title: str
+    outcome: str
+    categories: list[str] = Field(min_length=1, description="outcome categories that partition each arm")
+    citations: list[Citation] = Field(min_length=1)
+    studies: list[Study] = Field(min_length=1)
+    aggregates: list[Aggregate] = Field(default_factory=list)
+    statistics: list[StatisticDef] = Field(default_factory=list)
+    comparisons: list[ComparisonDef] = Field(default_factory=list)
+    forest: StatisticDef | None = Field(default=None, description="per-study proportion drawn in the forest plot")

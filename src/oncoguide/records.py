@@ -13,7 +13,7 @@ from pathlib import Path
 
 from oncoguide.readability import Counts
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class Contents:
     faqs: list[dict]
     meta: dict[str, str]
     algorithm: dict = field(default_factory=dict)
+    evidence: list = field(default_factory=list)
 
 
 def read_meta(db_path: Path) -> dict[str, str]:
@@ -117,4 +118,5 @@ def load(db_path: Path) -> Contents:
     finally:
         conn.close()
     return Contents(sources, claims, conflicts, docs["lexicon"], docs["texts"], docs["sections"],
-                    docs["faqs"], meta, docs.get("algorithm", {}))
+                    docs["faqs"], meta, docs.get("algorithm", {}),
+                    docs.get("evidence", []))

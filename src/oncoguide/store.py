@@ -116,10 +116,11 @@ class BuildReport:
 
 def build(pack_dir: Path, db_path: Path) -> BuildReport:
     """Validate the pack and write a new database file; the old one is replaced only on success."""
-    from oncoguide.packload import load_pack
+    from oncoguide.packload import evidence_of, load_pack
     from oncoguide.readability import counts
 
     pack = load_pack(pack_dir)  # raises PackError before anything is written
+    ev = evidence_of(pack)
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.building")
@@ -133,12 +134,14 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
                 s.add(SourceRow(**src.model_dump()))
             s.flush()
             for position, claim in enumerate(pack.claims.values()):
-                cc, pc = counts(claim.clinician), counts(claim.patient)
+                # numbers quoted from study data are computed here, never typed twice
+                clinician, patient = ev.render(claim.clinician), ev.render(claim.patient)
+                cc, pc = counts(clinician), counts(patient)
                 s.add(ClaimRow(
                     id=claim.id, file=pack.claim_files[claim.id], position=position, condition=claim.condition,
                     facet=claim.facet, subtypes=claim.subtypes, sites=claim.sites,
                     populations=list(claim.populations), tags=claim.tags, key=claim.key,
-                    clinician=claim.clinician, patient=claim.patient, statistic=claim.statistic,
+                    clinician=clinician, patient=patient, statistic=claim.statistic,
                     clinician_counts=[cc.words, cc.sentences, cc.syllables],
                     patient_counts=[pc.words, pc.sentences, pc.syllables]))
             s.flush()
@@ -147,13 +150,16 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
                     s.add(CitationRow(claim_id=claim.id, source_id=cit.source, locator=cit.locator, position=i))
                     n_cit += 1
             for c in pack.conflicts.values():
+                sides = [dict(side.model_dump(), position=ev.render(side.position), patient=ev.render(side.patient))
+                         for side in c.sides]
                 s.add(ConflictRow(id=c.id, condition=c.condition, facet=c.facet,
-                                  populations=list(c.populations), topic=c.topic, clinician=c.clinician,
-                                  patient=c.patient, sides=[side.model_dump() for side in c.sides]))
+                                  populations=list(c.populations), topic=c.topic, clinician=ev.render(c.clinician),
+                                  patient=ev.render(c.patient), sides=sides))
             s.add(DocRow(name="lexicon", data=pack.lexicon.model_dump()))
             s.add(DocRow(name="texts", data=pack.texts.model_dump()))
             s.add(DocRow(name="sections", data=[x.model_dump() for x in pack.sections]))
             s.add(DocRow(name="faqs", data=[x.model_dump() for x in pack.faqs]))
+            s.add(DocRow(name="evidence", data=[t.model_dump(exclude_none=True) for t in pack.evidence]))
             s.add(DocRow(name="algorithm", data={
                 "spec": pack.algorithm.model_dump(exclude_none=True),
                 "groups": [g.model_dump(exclude_none=True) for g in pack.groups],
