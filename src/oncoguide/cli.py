@@ -156,6 +156,53 @@ def groups(
         typer.echo(f"{g['id']:<40} {g['label']}")
 
 
+class EvFormat(str, Enum):
+    text = "text"
+    json = "json"
+    svg = "svg"
+
+
+class By(str, Enum):
+    dose = "dose"
+    design = "design"
+    technique = "technique"
+
+
+@app.command()
+def evidence(
+    topic: Annotated[str | None, typer.Argument(help="Evidence topic, e.g. imatinib-dfsp (omit to list).")] = None,
+    by: Annotated[By | None, typer.Option(help="Pool and compare by this attribute.")] = None,
+    fmt: Annotated[EvFormat, typer.Option("--format", help="text, json, or svg (forest plot).")] = EvFormat.text,
+) -> None:
+    """Study table, pooled results, comparisons, meta-analysis and forest plot, computed from study data."""
+    import json
+
+    from oncoguide.evidence import topic_report
+    from oncoguide.forest import forest_svg
+    from oncoguide.render import evidence_text
+
+    kb = open_kb()
+    ev = kb.evidence
+    if topic is None:
+        for t in ev.topics.values():
+            typer.echo(f"{t['id']:<28} {t['title']}")
+        return
+    if topic not in ev.topics:
+        fail(f"unknown evidence topic '{topic}'; known: {', '.join(sorted(ev.topics))}")
+    if fmt == EvFormat.svg:
+        t = ev.topics[topic]
+        if not t.get("forest"):
+            fail(f"topic '{topic}' has no forest plot")
+        rows, result, corrected = ev.forest(t, "REML")
+        sys.stdout.write(forest_svg(f"{t['title']}: {t['forest']['label'].lower()}", rows, result, corrected))
+        return
+    rep = topic_report(ev, topic, by.value if by else None)
+    if fmt == EvFormat.json:
+        sys.stdout.write(json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(evidence_text(rep))
+
+
 @app.command("build")
 def build_cmd(
     force: Annotated[bool, typer.Option(help="Rebuild even when the pack has not changed.")] = False,

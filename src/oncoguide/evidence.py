@@ -132,3 +132,47 @@ class Evidence:
                 if abs(typed - round(100 * s.p, digits)) > 10 ** -digits / 2 + 1e-9:
                     out.append(f"'{m.group(0).strip()}' but {name} is {100 * s.p:.{max(digits, 1)}f}%")
         return out
+
+
+def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
+    """Everything the evidence command shows for one topic, as plain data."""
+    if topic_id not in ev.topics:
+        raise KeyError(f"unknown evidence topic '{topic_id}'; known: {', '.join(sorted(ev.topics))}")
+    t = ev.topics[topic_id]
+    cats = t["categories"]
+    table = [{"study": study["label"], "arm": arm["label"], "design": study["design"], "n": arm["n"],
+              **{c: arm["counts"].get(c, 0) for c in cats}, **arm.get("attrs", {})}
+             for study, arm in ev.arms(t)]
+    totals = {c: ev.count(t, [c], {}) for c in cats}
+    named = [s for s in ev.stats.values() if s.topic == topic_id]
+    report = {
+        "topic": topic_id, "title": t["title"], "outcome": t["outcome"], "studies": table,
+        "totals": {c: {"x": x, "n": n, "percent": round(100 * x / n, 1)} for c, (x, n) in totals.items()},
+        "statistics": [{"id": s.id, "label": s.label, "x": s.exact.x, "n": s.exact.n,
+                        "percent": round(100 * s.exact.p, 1), "exact_ci": [s.exact.low, s.exact.high],
+                        "wilson_ci": [s.wilson.low, s.wilson.high], "note": s.note} for s in named],
+        "comparisons": [{"id": cid, "label": cdef["label"], "a": cdef["a"], "b": cdef["b"],
+                         "risk_difference": c.risk_difference, "rd_ci": [c.rd_low, c.rd_high],
+                         "p_value": c.p_value, "p_text": p_text(c.p_value), "test": c.test}
+                        for cdef in t.get("comparisons", []) for cid, c in [(cdef["id"], ev.comparisons[cdef["id"]])]],
+        "citations": t["citations"],
+    }
+    if by:
+        fdef = t.get("forest") or (t.get("statistics") or [{}])[0]
+        groups = ev.by_group(t, by, fdef["numerator"])
+        report["by"] = {"attribute": by, "outcome": fdef["label"],
+                        "groups": [{"group": g, "x": p.x, "n": p.n, "percent": round(100 * p.p, 1),
+                                    "exact_ci": [p.low, p.high]} for g, p in groups]}
+        if len(groups) >= 2:
+            chi2, p, df = stats.compare_several([(p.x, p.n) for _, p in groups])
+            report["by"]["chi_square"] = {"statistic": chi2, "df": df, "p_value": p}
+    if t.get("forest"):
+        metas = {}
+        for method in ("DL", "REML"):
+            rows, res, corrected = ev.forest(t, method)
+            est, low, high, plow, phigh = res.back(stats.expit)
+            metas[method] = {"estimate": est, "ci": [low, high], "prediction_interval": [plow, phigh],
+                             "tau2": res.tau2, "i2": res.i2, "h2": res.h2, "q": res.q, "q_p": res.q_p, "k": res.k,
+                             "zero_event_corrections": corrected}
+        report["meta_analysis"] = {"outcome": t["forest"]["label"], "scale": "logit", **metas}
+    return report

@@ -31,6 +31,15 @@ class KnowledgeBase:
             self._algorithm = Algorithm(self.contents, self.understander)
         return self._algorithm
 
+    @property
+    def evidence(self):
+        """Study data with every named statistic computed (built on first use)."""
+        from oncoguide.evidence import Evidence
+
+        if getattr(self, "_evidence", None) is None:
+            self._evidence = Evidence(self.contents.evidence)
+        return self._evidence
+
     def recommend(self, vignette: str | None = None, condition: str | None = None, **criteria):
         """Match a patient (free-text vignette and/or criteria) to a patient group of the algorithm.
 

@@ -169,3 +169,50 @@ def recommendation_text(rec, width: int = 88) -> str:
         for r in rec.references:
             out += ref.wrap(f"{r.n:>3}. {reference_line(r)}")
     return "\n".join(out) + "\n"
+
+
+def evidence_text(rep: dict) -> str:
+    out = [rep["title"], "=" * len(rep["title"]), f"Outcome: {rep['outcome']}", ""]
+    rows = rep["studies"]
+    cats = list(rep["totals"])
+    head = f"{'Study':<34}{'Arm':<26}{'n':>5}" + "".join(f"{c.upper():>7}" for c in cats)
+    out += [head, "-" * len(head)]
+    for r in rows:
+        out.append(f"{r['study'][:33]:<34}{r['arm'][:25]:<26}{r['n']:>5}" + "".join(f"{r[c]:>7}" for c in cats))
+    total_n = next(iter(rep["totals"].values()))["n"]
+    out.append(f"{'Total':<60}{total_n:>5}" + "".join(f"{rep['totals'][c]['x']:>7}" for c in cats))
+    out += ["", "Named statistics (exact Clopper-Pearson 95% CI)"]
+    for s in rep["statistics"]:
+        lo, hi = s["exact_ci"]
+        out.append(f"  {s['label']:<52} {s['x']}/{s['n']} = {s['percent']:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})")
+        if s["note"]:
+            out += textwrap.wrap(s["note"], 84, initial_indent="      ", subsequent_indent="      ")
+    if rep["comparisons"]:
+        out += ["", "Comparisons"]
+        for c in rep["comparisons"]:
+            lo, hi = c["rd_ci"]
+            out.append(f"  {c['label']}: risk difference {100 * c['risk_difference']:.1f} points "
+                       f"(95% CI {100 * lo:.1f} to {100 * hi:.1f}); {c['p_text']} ({c['test']})")
+    if "by" in rep:
+        by = rep["by"]
+        out += ["", f"{by['outcome']} by {by['attribute']}"]
+        for g in by["groups"]:
+            lo, hi = g["exact_ci"]
+            out.append(f"  {by['attribute']} {g['group']:<12} {g['x']}/{g['n']} = {g['percent']:.1f}% "
+                       f"({100 * lo:.1f}-{100 * hi:.1f})")
+        if "chi_square" in by:
+            c = by["chi_square"]
+            out.append(f"  chi-square {c['statistic']:.2f} on {c['df']} df, p = {c['p_value']:.3f}")
+    if "meta_analysis" in rep:
+        m = rep["meta_analysis"]
+        out += ["", f"Random-effects meta-analysis of {m['outcome'].lower()} ({m['scale']} scale)"]
+        for method in ("DL", "REML"):
+            r = m[method]
+            lo, hi = r["ci"]
+            out.append(f"  {method:<5} {100 * r['estimate']:.1f}% (95% CI {100 * lo:.1f}-{100 * hi:.1f}; "
+                       f"prediction {100 * r['prediction_interval'][0]:.1f}-{100 * r['prediction_interval'][1]:.1f}); "
+                       f"tau2 {r['tau2']:.3f}, I2 {r['i2']:.1f}%, Q {r['q']:.2f} (p = {r['q_p']:.3f}), k = {r['k']}")
+        if m["REML"]["zero_event_corrections"]:
+            out.append(f"  {m['REML']['zero_event_corrections']} study with 0 or all events: 0.5 added to each "
+                       "cell for the logit only")
+    return "\n".join(out) + "\n"
