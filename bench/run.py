@@ -84,6 +84,28 @@ def main() -> None:
     line("recommend from criteria, median", statistics.median(by_criteria), "ms", "<= 2 ms")
     line("recommend from a vignette, median", statistics.median(by_text), "ms", "<= 5 ms")
 
+    from oncoguide.evidence import Evidence
+    from oncoguide.forest import forest_svg
+
+    topics = kb.contents.evidence
+    runs = []
+    for _ in range(20):
+        t = time.perf_counter()
+        ev = Evidence(topics)
+        for topic in topics:
+            ev.forest(topic, "DL")
+            ev.forest(topic, "REML")
+        runs.append(time.perf_counter() - t)
+    print(f"evidence: {len(ev.stats)} statistics, {len(ev.comparisons)} comparisons, 2 meta-analyses per plot")
+    line("all statistics of the pack, median of 20", statistics.median(runs) * 1000, "ms", "<= 50 ms")
+    runs = []
+    topic = ev.topics["imatinib-dfsp"]
+    for _ in range(20):
+        t = time.perf_counter()
+        forest_svg("bench", *ev.forest(topic, "REML"))
+        runs.append(time.perf_counter() - t)
+    line("one forest plot (SVG), median of 20", statistics.median(runs) * 1000, "ms", "<= 300 ms")
+
     env = dict(os.environ, ONCOGUIDE_DB=str(db))
     exe = Path(sys.executable).with_name("oncoguide")
     proc = []
