@@ -8,7 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from oncoguide.records import Contents
-from oncoguide.understand import TOKEN
+from oncoguide.understand import TOKEN, longest_matches
 
 SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?)\b")
 GRADE_HIGH = re.compile(r"\b(high[- ]grade|grade (?:2|3|ii|iii)|g2|g3|intermediate[- ]grade)\b")
@@ -108,18 +108,8 @@ class Algorithm:
         m = STAGE.search(low)
         if m:
             facts["stage"] = {STAGES[m.group(1)]}
-        toks = TOKEN.findall(low)
-        i = 0
-        while i < len(toks):
-            for n in range(min(self.max_len, len(toks) - i), 0, -1):
-                hits = self.phrases.get(tuple(toks[i:i + n]))
-                if hits:
-                    for dim, vals in hits:
-                        facts[dim] = facts.get(dim, set(vals)) & vals or set(vals)
-                    i += n
-                    break
-            else:
-                i += 1
+        for dim, vals in longest_matches(TOKEN.findall(low), self.phrases, self.max_len):
+            facts[dim] = facts.get(dim, set(vals)) & vals or set(vals)
         mets = facts.get("metastases")
         if mets is not None and len(mets) > 1:
             if MANY_METS.search(low):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from oncoguide.readability import ZERO, grade_from_counts
-from oncoguide.records import ClaimRec, Contents
+from oncoguide.records import ClaimRec, Contents, SourceRec
 from oncoguide.selection import Scored, select_claims, select_conflicts, wanted_facets
 from oncoguide.understand import Query
 
@@ -26,21 +26,11 @@ class Section:
     statements: list[Statement]
 
 
-@dataclass
-class Reference:
-    n: int
-    id: str
-    title: str
-    authors: str
-    journal: str | None
-    year: int
-    volume: str | None
-    pages: str | None
-    pmid: str | None
-    doi: str | None
-    url: str | None
-    type: str
-    level: int
+@dataclass(frozen=True)
+class Reference(SourceRec):
+    """A source as numbered in one answer."""
+
+    n: int = 0
 
 
 @dataclass
@@ -110,9 +100,7 @@ class _Numbering:
     def references(self) -> list[Reference]:
         refs = []
         for source_id, n in self.order.items():
-            s = self.contents.sources[source_id]
-            refs.append(Reference(n, s.id, s.title, s.authors, s.journal, s.year, s.volume, s.pages,
-                                  s.pmid, s.doi, s.url, s.type, s.level))
+            refs.append(Reference(**asdict(self.contents.sources[source_id]), n=n))
         return refs
 
 

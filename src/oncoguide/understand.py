@@ -37,6 +37,21 @@ will with within without woman women work would year years your yours
 """.split())
 
 
+def longest_matches(toks: list[str], phrases: dict[tuple[str, ...], list], max_len: int):
+    """Yield the table entries of each phrase found, scanning left to right, longest phrase first, so
+    that "can DFSP spread to other people" is read as one phrase, not as "spread"."""
+    i = 0
+    while i < len(toks):
+        for n in range(min(max_len, len(toks) - i), 0, -1):
+            hits = phrases.get(tuple(toks[i:i + n]))
+            if hits:
+                yield from hits
+                i += n
+                break
+        else:
+            i += 1
+
+
 class InputError(ValueError):
     """The question cannot be read; the message says why."""
 
@@ -175,19 +190,10 @@ class Understander:
                 corrections.append((t, c))
             toks.append(c)
         found: dict[str, list[str]] = {}
-        i = 0
-        while i < len(toks):
-            for n in range(min(self.max_len, len(toks) - i), 0, -1):
-                hits = self.phrases.get(tuple(toks[i:i + n]))
-                if hits:
-                    for kind, key in hits:
-                        bucket = found.setdefault(kind, [])
-                        if key not in bucket:
-                            bucket.append(key)
-                    i += n
-                    break
-            else:
-                i += 1
+        for kind, key in longest_matches(toks, self.phrases, self.max_len):
+            bucket = found.setdefault(kind, [])
+            if key not in bucket:
+                bucket.append(key)
         conditions = found.get("condition", [])
         subtypes = found.get("subtype", [])
         condition = conditions[0] if conditions else None
