@@ -171,6 +171,11 @@ def recommendation_text(rec, width: int = 88) -> str:
     return "\n".join(out) + "\n"
 
 
+def _prop(d: dict) -> str:
+    lo, hi = d["exact_ci"]
+    return f"{d['x']}/{d['n']} = {d['percent']:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})"
+
+
 def evidence_text(rep: dict) -> str:
     out = [rep["title"], "=" * len(rep["title"]), f"Outcome: {rep['outcome']}", ""]
     rows = rep["studies"]
@@ -183,8 +188,7 @@ def evidence_text(rep: dict) -> str:
     out.append(f"{'Total':<60}{total_n:>5}" + "".join(f"{rep['totals'][c]['x']:>7}" for c in cats))
     out += ["", "Named statistics (exact Clopper-Pearson 95% CI)"]
     for s in rep["statistics"]:
-        lo, hi = s["exact_ci"]
-        out.append(f"  {s['label']:<52} {s['x']}/{s['n']} = {s['percent']:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})")
+        out.append(f"  {s['label']:<52} {_prop(s)}")
         if s["note"]:
             out += textwrap.wrap(s["note"], 84, initial_indent="      ", subsequent_indent="      ")
     if rep["comparisons"]:
@@ -197,9 +201,7 @@ def evidence_text(rep: dict) -> str:
         by = rep["by"]
         out += ["", f"{by['outcome']} by {by['attribute']}"]
         for g in by["groups"]:
-            lo, hi = g["exact_ci"]
-            out.append(f"  {by['attribute']} {g['group']:<12} {g['x']}/{g['n']} = {g['percent']:.1f}% "
-                       f"({100 * lo:.1f}-{100 * hi:.1f})")
+            out.append(f"  {by['attribute']} {g['group']:<12} {_prop(g)}")
         if "chi_square" in by:
             c = by["chi_square"]
             out.append(f"  chi-square {c['statistic']:.2f} on {c['df']} df, p = {c['p_value']:.3f}")
