@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FLAGSHIP := Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosis, and how is it treated?
 
-.PHONY: install run test bench lint clean
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: install run test bench lint clean chromium wrk
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,15 +18,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian's Chromium drives the browser tests; wrk loads the server in the web benchmark.
+chromium:
+	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
+
+wrk:
+	@command -v wrk >/dev/null || { $(APT) update -qq && $(APT) install -y -qq wrk >/dev/null; }
+
 run: install
 	$(BIN)/oncoguide build
-	$(BIN)/oncoguide ask "$(FLAGSHIP)"
+	$(BIN)/oncoguide serve --host 127.0.0.1 --port 8000 --workers 2
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest
 
-bench: install
+bench: install wrk
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/web.py
 
 lint: install
 	$(BIN)/ruff check src tests bench

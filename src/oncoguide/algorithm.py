@@ -248,5 +248,17 @@ class Algorithm:
         return Recommendation(condition, facts, assumed, self._ref(g), steps, [], [],
                               numbering.references(), notes, raw_steps=g["steps"])
 
+    def group_detail(self, group_id: str) -> Recommendation:
+        """One patient group with its steps, as if a patient had matched it (for browsing)."""
+        g = self.by_id.get(group_id)
+        if g is None:
+            raise CriteriaError(f"unknown patient group '{group_id}'")
+        return self._build(g["condition"], {}, {}, g, [])
+
     def group_list(self, condition: str | None = None) -> list[dict]:
         return [g for g in self.groups if condition in (None, g["condition"])]
+
+    def group_summaries(self, condition: str | None = None) -> list[dict]:
+        """The groups as listed by `oncoguide groups --format json` and GET /api/groups."""
+        return [{"id": g["id"], "condition": g["condition"], "label": g["label"], "definition": g["definition"],
+                 "criteria": g["criteria"], "steps": len(g["steps"])} for g in self.group_list(condition)]

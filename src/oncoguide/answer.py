@@ -73,6 +73,7 @@ class Answer:
     clarify: list[Clarification] = field(default_factory=list)
     understood: dict = field(default_factory=dict)
     pack_digest: str = ""
+    updated: str = ""  # date the pack's content was last revised
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -200,7 +201,7 @@ def abstain(query: Query, contents: Contents, message: str, clarify: list[Clarif
         reading_grade=None,
         disclaimer=texts["disclaimer_patient" if query.audience == "patient" else "disclaimer_clinician"],
         message=message, notes=list(query.notes), clarify=clarify or [], understood=query.to_dict(),
-        pack_digest=contents.meta.get("pack_digest", ""))
+        pack_digest=contents.meta.get("pack_digest", ""), updated=texts.get("updated", ""))
 
 
 def _algorithm_section(rec, numbering: _Numbering) -> Section:
@@ -309,4 +310,4 @@ def compose(query: Query, contents: Contents, section_limit: int = 6, recommenda
         reading_grade=grade_from_counts(counts),
         disclaimer=texts["disclaimer_patient" if patient else "disclaimer_clinician"],
         notes=list(query.notes), clarify=_clarifications(query), understood=query.to_dict(),
-        pack_digest=contents.meta.get("pack_digest", ""))
+        pack_digest=contents.meta.get("pack_digest", ""), updated=texts.get("updated", ""))

@@ -146,13 +146,11 @@ def groups(
     kb = open_kb()
     if condition is not None and condition not in ("dfsp", "sts", "gist"):
         fail(f"unknown condition '{condition}'; use one of: dfsp, sts, gist")
-    found = kb.algorithm.group_list(condition)
     if fmt == RecFormat.json:
-        data = [{"id": g["id"], "condition": g["condition"], "label": g["label"], "definition": g["definition"],
-                 "criteria": g["criteria"], "steps": len(g["steps"])} for g in found]
+        data = kb.algorithm.group_summaries(condition)
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
-    for g in found:
+    for g in kb.algorithm.group_list(condition):
         typer.echo(f"{g['id']:<40} {g['label']}")
 
 
@@ -196,11 +194,38 @@ def evidence(
         rows, result, corrected = ev.forest(t, "REML")
         sys.stdout.write(forest_svg(f"{t['title']}: {t['forest']['label'].lower()}", rows, result, corrected))
         return
-    rep = topic_report(ev, topic, by.value if by else None)
+    try:
+        rep = topic_report(ev, topic, by.value if by else None)
+    except KeyError as exc:
+        fail(exc.args[0])
     if fmt == EvFormat.json:
         sys.stdout.write(json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(evidence_text(rep))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (2 or more in production).", min=1, max=64)] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve the web application and the JSON API (API docs at /docs)."""
+    import uvicorn
+
+    from oncoguide.kb import ensure_built
+    from oncoguide.packload import PackError
+    from oncoguide.settings import Settings
+
+    try:
+        ensure_built(Settings())  # once, here, rather than racing in every worker
+    except PackError as exc:
+        fail(str(exc), 1)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"oncoguide is serving on http://{shown}:{port}/  (API docs at /docs; Ctrl-C stops it)")
+    uvicorn.run("oncoguide.web.app:factory", factory=True, host=host, port=port, workers=workers,
+                access_log=access_log, log_level="warning", server_header=False)
 
 
 @app.command("build")

@@ -134,11 +134,19 @@ class Evidence:
         return out
 
 
+def topic_attributes(topic: dict) -> list[str]:
+    """The arm attributes a topic can be pooled and compared by (dose, technique, ...)."""
+    return sorted({k for s in topic["studies"] for a in s["arms"] for k in a.get("attrs", {})})
+
+
 def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
     """Everything the evidence command shows for one topic, as plain data."""
     if topic_id not in ev.topics:
         raise KeyError(f"unknown evidence topic '{topic_id}'; known: {', '.join(sorted(ev.topics))}")
     t = ev.topics[topic_id]
+    if by is not None and by not in topic_attributes(t):
+        raise KeyError(f"topic '{topic_id}' cannot be compared by '{by}'; use one of: "
+                       f"{', '.join(topic_attributes(t)) or 'none'}")
     cats = t["categories"]
     table = [{"study": study["label"], "arm": arm["label"], "design": study["design"], "n": arm["n"],
               **{c: arm["counts"].get(c, 0) for c in cats}, **arm.get("attrs", {})}

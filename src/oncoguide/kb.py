@@ -113,11 +113,27 @@ class Thread:
         self.audience = audience
         self.context: Query | None = None
 
-    def ask(self, question: str) -> Answer:
+    @classmethod
+    def replay(cls, kb: KnowledgeBase, questions: list[str], audience: str = "clinician") -> Thread:
+        """The thread as it stands after these earlier questions (from the site database)."""
+        from oncoguide.understand import InputError
+
+        thread = cls(kb, audience)
+        for question in questions:
+            try:
+                thread.understand(question)
+            except InputError:  # stored under older settings (say, a longer question limit): skip it
+                continue
+        return thread
+
+    def understand(self, question: str) -> Query:
         query = self.kb.understand(question, self.audience, self.context)
         if query.condition is not None:
             self.context = query
-        return self.kb.answer(query)
+        return query
+
+    def ask(self, question: str) -> Answer:
+        return self.kb.answer(self.understand(question))
 
 
 def is_stale(settings: Settings) -> bool:

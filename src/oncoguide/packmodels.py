@@ -168,6 +168,8 @@ class Texts(Strict):
     abstain_patient: str
     not_english: str
     ask_condition: str
+    updated: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$",
+                         description="Date (YYYY-MM-DD) the pack's content was last revised; shown with answers.")
 
 
 # --- treatment algorithm -------------------------------------------------------------------------

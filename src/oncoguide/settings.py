@@ -11,9 +11,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_PACK = Path(__file__).parent / "pack"
 
 
+def _data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")) / "oncoguide"
+
+
 def _default_db() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "oncoguide" / "oncoguide.sqlite3"
+    return _data_dir() / "oncoguide.sqlite3"
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{_data_dir() / 'site.sqlite3'}"
 
 
 class Settings(BaseSettings):
@@ -30,10 +37,18 @@ class Settings(BaseSettings):
         description="Directory of the knowledge pack (YAML files) the knowledge base is built from.",
     )
     max_question_chars: int = Field(
-        default=1000, ge=10, le=100_000,
+        default=2000, ge=10, le=100_000,
         description="Longest question accepted, in characters; longer ones are refused with a message.",
     )
     section_limit: int = Field(
         default=6, ge=1, le=50,
         description="Most statements shown in one answer section.",
+    )
+    database_url: str = Field(
+        default_factory=_default_database_url,
+        description="SQLAlchemy URL of the site database (conversation threads); SQLite by default.",
+    )
+    max_body_bytes: int = Field(
+        default=65_536, ge=1024, le=10_000_000,
+        description="Largest request body the web server accepts, in bytes; larger ones get 413.",
     )

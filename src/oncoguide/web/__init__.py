@@ -1,0 +1,1 @@
+"""The web application (FastAPI + Jinja2 + htmx) and the JSON API."""

@@ -1,0 +1,106 @@
+"""The JSON API. Each endpoint returns the same JSON as the matching CLI command with --format json."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from oncoguide.algorithm import CriteriaError
+from oncoguide.threads import ThreadError, ask_in_thread
+from oncoguide.understand import InputError
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+MAX_QUESTION = 2000
+Condition = Literal["dfsp", "sts", "gist"]
+Criterion = Annotated[str | None, Field(default=None, max_length=40)]
+
+
+class AskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION, description="The question, in your own words.")
+    audience: Literal["clinician", "patient"] = Field("clinician", description="Who the answer is written for.")
+    thread_id: str | None = Field(None, pattern=r"^[a-z2-7]{16}$",
+                                  description="The thread_id of the previous answer, to ask a follow-up in its context.")
+
+
+class RecommendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vignette: str | None = Field(None, min_length=1, max_length=MAX_QUESTION,
+                                 description="The patient in free text (optional when criteria are given).")
+    condition: Condition | None = None
+    site: Criterion = None
+    stage: Criterion = None
+    resectable: Criterion = None
+    metastases: Criterion = None
+    recurrence: Criterion = None
+    morbidity: Criterion = None
+    progression: Criterion = None
+    margins: Criterion = None
+    subtype: Criterion = None
+
+
+def _finite(value):
+    """JSON has no NaN or infinity: an undefined statistic becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def unprocessable(message: str) -> HTTPException:
+    return HTTPException(status_code=422, detail=message)
+
+
+@router.post("/ask", summary="Answer a question with cited statements")
+def ask(body: AskIn, request: Request) -> JSONResponse:
+    """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
+    follow-up question to keep the condition and the patients of this conversation."""
+    state = request.app.state
+    try:
+        turn, answer = ask_in_thread(state.kb, state.threads, body.question, body.audience, body.thread_id)
+    except (InputError, ThreadError) as exc:
+        raise unprocessable(str(exc)) from None
+    return JSONResponse({"thread_id": turn, **answer.to_dict()})
+
+
+@router.post("/recommend", summary="Find the patient group and its recommended treatments")
+def recommend(body: RecommendIn, request: Request) -> JSONResponse:
+    """The recommendation as `oncoguide recommend --format json` prints it."""
+    criteria = body.model_dump(exclude={"vignette", "condition"})
+    if body.vignette is None and body.condition is None:
+        raise unprocessable("describe the patient (vignette) or give the condition and criteria")
+    try:
+        rec = request.app.state.kb.recommend(body.vignette, condition=body.condition, **criteria)
+    except (CriteriaError, InputError) as exc:
+        raise unprocessable(str(exc)) from None
+    return JSONResponse(rec.to_dict())
+
+
+@router.get("/groups", summary="List the patient groups of the treatment algorithm")
+def groups(request: Request, condition: Condition | None = Query(None)) -> JSONResponse:
+    """As `oncoguide groups --format json`."""
+    return JSONResponse(request.app.state.kb.algorithm.group_summaries(condition))
+
+
+@router.get("/evidence/{topic}", summary="Study data, pooled results, comparisons and meta-analysis")
+def evidence(topic: str, request: Request,
+             by: Literal["dose", "design", "technique"] | None = Query(None)) -> JSONResponse:
+    """As `oncoguide evidence TOPIC --format json`."""
+    from oncoguide.evidence import topic_report
+
+    ev = request.app.state.kb.evidence
+    if topic not in ev.topics:
+        raise HTTPException(404, f"unknown evidence topic '{topic}'; known: {', '.join(sorted(ev.topics))}")
+    try:
+        report = topic_report(ev, topic, by)
+    except KeyError as exc:
+        raise unprocessable(f"by: {exc.args[0]}") from None
+    return JSONResponse(_finite(report))

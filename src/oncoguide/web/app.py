@@ -1,0 +1,85 @@
+"""The web application: FastAPI serving HTML pages (Jinja2 + htmx) and the JSON API.
+
+Each server process loads the knowledge base (read-only) and reaches the site database for
+conversation threads, so any number of worker processes can serve any request.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from oncoguide.settings import Settings
+from oncoguide.web.guards import BodyLimit, SecurityHeaders, validation_problems
+from oncoguide.web.views import templates
+
+HERE = Path(__file__).parent
+log = logging.getLogger("oncoguide.web")
+
+DESCRIPTION = """Cited answers, the treatment algorithm and computed evidence for dermatofibrosarcoma
+protuberans (DFSP), soft-tissue sarcoma and GIST. Each endpoint returns the same JSON as the
+matching `oncoguide` command with `--format json`."""
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    return templates.TemplateResponse(request, "error.html", {"title": title, "message": message},
+                                      status_code=status)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    from oncoguide.kb import KnowledgeBase
+    from oncoguide.threads import ThreadStore
+    from oncoguide.web import api, pages
+
+    settings = settings or Settings()
+    app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.kb = KnowledgeBase.open(settings)
+    app.state.threads = ThreadStore(settings.database_url)
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if wants_json(request):
+            return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 404:
+            return error_page(request, 404, "Page not found",
+                              "There is no page at this address. It may have moved, or the link may be wrong.")
+        return error_page(request, exc.status_code, "Request refused", detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        problems = validation_problems(exc.errors())
+        message = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
+        if wants_json(request):
+            return JSONResponse({"error": f"invalid request: {message}", "problems": problems}, status_code=422)
+        return error_page(request, 422, "Please check what you entered", message)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception):
+        log.exception("unhandled error on %s", request.url.path)
+        if wants_json(request):
+            return JSONResponse({"error": "internal error; it has been logged"}, status_code=500)
+        return error_page(request, 500, "Something went wrong",
+                          "The page could not be shown. The error has been logged; please try again.")
+
+    return SecurityHeaders(BodyLimit(app, settings.max_body_bytes))
+
+
+def factory():
+    """Entry point for `uvicorn --factory` (each worker process builds its own app)."""
+    return create_app()

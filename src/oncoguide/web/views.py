@@ -1,0 +1,66 @@
+"""Jinja2 templates and the small helpers they use. Templates format; they never decide content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")  # autoescaping is on for .html
+
+AUDIENCES = {"clinician": "Clinician", "patient": "Patient or caregiver"}
+CONDITIONS = {
+    "dfsp": "Dermatofibrosarcoma protuberans (DFSP)",
+    "sts": "Soft-tissue sarcoma (adult)",
+    "gist": "Gastrointestinal stromal tumour (GIST)",
+}
+EXAMPLES = [
+    "Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosis, and how is it treated?",
+    "How often does DFSP come back after Mohs surgery?",
+    "Does imatinib work for DFSP that cannot be removed?",
+    "Is DFSP inherited or contagious?",
+    "What is the first-line treatment for metastatic GIST?",
+    "Should radiotherapy be given before surgery for a thigh sarcoma?",
+]
+REVIEW_STEPS = ["Submitted", "Under review", "Approved"]
+
+
+def reference_links(ref) -> list[tuple[str, str]]:
+    """(label, address) of the places a reference can be read: PubMed, DOI, the publisher's page."""
+    links = []
+    if ref.pmid:
+        links.append((f"PMID {ref.pmid}", f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"))
+    if ref.doi:
+        links.append((f"doi:{ref.doi}", f"https://doi.org/{ref.doi}"))
+    if ref.url and not links:
+        links.append(("source page", ref.url))
+    return links
+
+
+def reference_text(ref) -> str:
+    parts = [f"{ref.authors}.", f"{ref.title.rstrip('.')}."]
+    if ref.journal:
+        where = f"{ref.journal}. {ref.year}"
+        if ref.volume:
+            where += f";{ref.volume}"
+        if ref.pages:
+            where += f":{ref.pages}"
+        parts.append(where + ".")
+    else:
+        parts.append(f"{ref.year}.")
+    return " ".join(parts)
+
+
+def review_status(answer) -> dict:
+    """Until the editorial review workflow exists, every answer is submitted and waiting for review."""
+    return {"steps": [(name, i == 0) for i, name in enumerate(REVIEW_STEPS)], "current": REVIEW_STEPS[0],
+            "reviewed": False}
+
+
+def pct(p: float, digits: int = 1) -> str:
+    return f"{100 * p:.{digits}f}%"
+
+
+templates.env.globals.update(AUDIENCES=AUDIENCES, CONDITIONS=CONDITIONS)
+templates.env.filters.update(pct=pct, reference_links=reference_links, reference_text=reference_text)
