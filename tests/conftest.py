@@ -43,3 +43,20 @@ def run_cli(*args: str, env_extra: dict | None = None, stdin: str | None = None,
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "oncoguide", *args], capture_output=True, text=True,
                           env=env, input=stdin, timeout=120)
+
+
+@pytest.fixture
+def web_settings(kb_settings, tmp_path) -> Settings:
+    """The session's knowledge base with a fresh site database for this test."""
+    return kb_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'site.sqlite3'}"})
+
+
+@pytest.fixture
+def client(web_settings):
+    """The real application in process (FastAPI TestClient); server errors come back as responses."""
+    from fastapi.testclient import TestClient
+
+    from oncoguide.web.app import create_app
+
+    with TestClient(create_app(web_settings), raise_server_exceptions=False) as c:
+        yield c

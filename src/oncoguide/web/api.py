@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,8 +24,9 @@ class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, max_length=MAX_QUESTION, description="The question, in your own words.")
     audience: Literal["clinician", "patient"] = Field("clinician", description="Who the answer is written for.")
-    thread_id: str | None = Field(None, pattern=r"^[a-z2-7]{16}$",
-                                  description="The thread_id of the previous answer, to ask a follow-up in its context.")
+    thread_id: str | None = Field(
+        None, pattern=r"^[a-z2-7]{16}$",
+        description="The thread_id of the previous answer, to ask a follow-up in its context.")
 
 
 class RecommendIn(BaseModel):
@@ -85,14 +86,13 @@ def recommend(body: RecommendIn, request: Request) -> JSONResponse:
 
 
 @router.get("/groups", summary="List the patient groups of the treatment algorithm")
-def groups(request: Request, condition: Condition | None = Query(None)) -> JSONResponse:
+def groups(request: Request, condition: Condition | None = None) -> JSONResponse:
     """As `oncoguide groups --format json`."""
     return JSONResponse(request.app.state.kb.algorithm.group_summaries(condition))
 
 
 @router.get("/evidence/{topic}", summary="Study data, pooled results, comparisons and meta-analysis")
-def evidence(topic: str, request: Request,
-             by: Literal["dose", "design", "technique"] | None = Query(None)) -> JSONResponse:
+def evidence(topic: str, request: Request, by: Literal["dose", "design", "technique"] | None = None) -> JSONResponse:
     """As `oncoguide evidence TOPIC --format json`."""
     from oncoguide.evidence import topic_report
 
