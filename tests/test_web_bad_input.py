@@ -35,6 +35,9 @@ def test_invalid_json_names_the_problem(client):
                                                                 "message": "is not a field this endpoint accepts"}
     r = client.post("/api/ask", json=["question"])
     assert r.status_code == 422
+    for raw in (b'{"question": NaN}', b'{"condition": Infinity}', b'{"vignette": "a\\ud800"}'):
+        for path in ("/api/ask", "/api/recommend"):
+            clean(client.post(path, content=raw, headers={"content-type": "application/json"}))
 
 
 def test_question_over_2000_characters_is_refused_naming_the_field(client):
@@ -122,7 +125,8 @@ def test_questions_are_rendered_inert(client):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(max_size=50),
                     lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12))
 def test_any_json_body_gets_an_answer_or_a_clear_refusal(client, body):
