@@ -60,3 +60,42 @@ def client(web_settings):
 
     with TestClient(create_app(web_settings), raise_server_exceptions=False) as c:
         yield c
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(kb_settings, tmp_path_factory):
+    """`oncoguide serve` with two worker processes, started as a user would; yields its base URL."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    site = tmp_path_factory.mktemp("site") / "site.sqlite3"
+    env = dict(os.environ, ONCOGUIDE_DB=str(kb_settings.db), ONCOGUIDE_DATABASE_URL=f"sqlite:///{site}")
+    proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"the server did not start:\n{proc.stdout.read()}") from None
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
