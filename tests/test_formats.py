@@ -60,3 +60,16 @@ def test_cli_formats(fmt, tmp_path):
     else:
         assert "hereditary" not in res.stderr and len(res.stdout) > 200
     assert (tmp_path / "kb.sqlite3").exists()  # built on first use
+
+
+def test_fast_to_dict_equals_dataclasses_asdict(kb):
+    import dataclasses
+
+    from tests.conftest import FLAGSHIP
+
+    answer = kb.ask(FLAGSHIP)
+    assert answer.to_dict() == dataclasses.asdict(answer)
+    rec = kb.recommend("metastatic GIST of the stomach progressing on imatinib")
+    expected = dataclasses.asdict(rec)
+    expected.pop("raw_steps")
+    assert rec.to_dict() == expected

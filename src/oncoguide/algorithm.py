@@ -5,8 +5,9 @@ missing it returns the candidate groups and names what to ask."""
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
+from oncoguide.plain import plain
 from oncoguide.records import Contents
 from oncoguide.understand import TOKEN, longest_matches
 
@@ -70,7 +71,7 @@ class Recommendation:
     raw_steps: list[dict] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        data = plain(self)
         data.pop("raw_steps")
         return data
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
+from oncoguide.plain import plain
 from oncoguide.readability import ZERO, grade_from_counts
 from oncoguide.records import ClaimRec, Contents, SourceRec
 from oncoguide.selection import Scored, select_claims, select_conflicts, wanted_facets
@@ -24,6 +25,9 @@ class Section:
     id: str
     heading: str
     statements: list[Statement]
+
+
+SOURCE_FIELDS = tuple(f.name for f in fields(SourceRec))
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class Answer:
     updated: str = ""  # date the pack's content was last revised
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain(self)
 
     def statements(self) -> list[Statement]:
         return [st for sec in self.sections for st in sec.statements]
@@ -101,7 +105,8 @@ class _Numbering:
     def references(self) -> list[Reference]:
         refs = []
         for source_id, n in self.order.items():
-            refs.append(Reference(**asdict(self.contents.sources[source_id]), n=n))
+            src = self.contents.sources[source_id]
+            refs.append(Reference(**{f: getattr(src, f) for f in SOURCE_FIELDS}, n=n))
         return refs
 
 

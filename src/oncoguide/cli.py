@@ -176,7 +176,6 @@ def evidence(
     import json
 
     from oncoguide.evidence import topic_report
-    from oncoguide.forest import forest_svg
     from oncoguide.render import evidence_text
 
     kb = open_kb()
@@ -188,11 +187,10 @@ def evidence(
     if topic not in ev.topics:
         fail(f"unknown evidence topic '{topic}'; known: {', '.join(sorted(ev.topics))}")
     if fmt == EvFormat.svg:
-        t = ev.topics[topic]
-        if not t.get("forest"):
+        svg = ev.forest_plot(topic)
+        if svg is None:
             fail(f"topic '{topic}' has no forest plot")
-        rows, result, corrected = ev.forest(t, "REML")
-        sys.stdout.write(forest_svg(f"{t['title']}: {t['forest']['label'].lower()}", rows, result, corrected))
+        sys.stdout.write(svg)
         return
     try:
         rep = topic_report(ev, topic, by.value if by else None)

@@ -37,6 +37,7 @@ class Evidence:
         self.topics = {t["id"]: t for t in topics}
         self.stats: dict[str, Stat] = {}
         self.comparisons: dict[str, stats.Comparison] = {}
+        self._memo: dict[tuple, object] = {}  # reports and plots: derived from immutable data, computed once
         for t in topics:
             cits = tuple((c["source"], c["locator"]) for c in t["citations"])
             for sdef in t.get("statistics", []):
@@ -51,6 +52,27 @@ class Evidence:
             for cdef in t.get("comparisons", []):
                 a, b = self.stats[cdef["a"]].exact, self.stats[cdef["b"]].exact
                 self.comparisons[cdef["id"]] = stats.compare_two(a.x, a.n, b.x, b.n)
+
+    def report(self, topic_id: str, by: str | None = None) -> dict:
+        """topic_report, computed once per topic and attribute; callers must not modify it."""
+        key = ("report", topic_id, by)
+        if key not in self._memo:
+            self._memo[key] = topic_report(self, topic_id, by)
+        return self._memo[key]
+
+    def forest_plot(self, topic_id: str) -> str | None:
+        """The topic's forest plot as SVG (REML pooled estimate), or None when it has none."""
+        from oncoguide.forest import forest_svg
+
+        key = ("forest", topic_id)
+        if key not in self._memo:
+            t = self.topics[topic_id]
+            svg = None
+            if t.get("forest"):
+                rows, result, corrected = self.forest(t, "REML")
+                svg = forest_svg(f"{t['title']}: {t['forest']['label'].lower()}", rows, result, corrected)
+            self._memo[key] = svg
+        return self._memo[key]
 
     @staticmethod
     def arms(topic: dict, where: dict | None = None):

@@ -61,7 +61,7 @@ def unprocessable(message: str) -> HTTPException:
 
 
 @router.post("/ask", summary="Answer a question with cited statements")
-def ask(body: AskIn, request: Request) -> JSONResponse:
+async def ask(body: AskIn, request: Request) -> JSONResponse:
     """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
@@ -73,7 +73,7 @@ def ask(body: AskIn, request: Request) -> JSONResponse:
 
 
 @router.post("/recommend", summary="Find the patient group and its recommended treatments")
-def recommend(body: RecommendIn, request: Request) -> JSONResponse:
+async def recommend(body: RecommendIn, request: Request) -> JSONResponse:
     """The recommendation as `oncoguide recommend --format json` prints it."""
     criteria = body.model_dump(exclude={"vignette", "condition"})
     if body.vignette is None and body.condition is None:
@@ -86,21 +86,20 @@ def recommend(body: RecommendIn, request: Request) -> JSONResponse:
 
 
 @router.get("/groups", summary="List the patient groups of the treatment algorithm")
-def groups(request: Request, condition: Condition | None = None) -> JSONResponse:
+async def groups(request: Request, condition: Condition | None = None) -> JSONResponse:
     """As `oncoguide groups --format json`."""
     return JSONResponse(request.app.state.kb.algorithm.group_summaries(condition))
 
 
 @router.get("/evidence/{topic}", summary="Study data, pooled results, comparisons and meta-analysis")
-def evidence(topic: str, request: Request, by: Literal["dose", "design", "technique"] | None = None) -> JSONResponse:
+async def evidence(topic: str, request: Request,
+                   by: Literal["dose", "design", "technique"] | None = None) -> JSONResponse:
     """As `oncoguide evidence TOPIC --format json`."""
-    from oncoguide.evidence import topic_report
-
     ev = request.app.state.kb.evidence
     if topic not in ev.topics:
         raise HTTPException(404, f"unknown evidence topic '{topic}'; known: {', '.join(sorted(ev.topics))}")
     try:
-        report = topic_report(ev, topic, by)
+        report = ev.report(topic, by)
     except KeyError as exc:
         raise unprocessable(f"by: {exc.args[0]}") from None
     return JSONResponse(_finite(report))

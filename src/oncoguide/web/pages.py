@@ -29,13 +29,13 @@ def audience_of(request: Request) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request):
+async def home(request: Request):
     return page(request, "home.html", examples=EXAMPLES, audience=audience_of(request), question="", error="",
                 thread_id="")
 
 
 @router.post("/ask", response_class=HTMLResponse)
-def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)] = "",
+async def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)] = "",
              audience: Annotated[str, Form(max_length=20)] = "clinician",
              thread_id: Annotated[str, Form(max_length=40)] = ""):
     audience = audience if audience in AUDIENCES else "clinician"
@@ -49,7 +49,7 @@ def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)
 
 
 @router.get("/answer/{turn}", response_class=HTMLResponse)
-def article(request: Request, turn: str):
+async def article(request: Request, turn: str):
     audience = audience_of(request)
     state = request.app.state
     answer = answer_turn(state.kb, state.threads, turn, audience) if len(turn) <= 40 else None
@@ -65,14 +65,14 @@ def _dimensions(kb) -> dict:
 
 
 @router.get("/algorithm", response_class=HTMLResponse)
-def algorithm_home(request: Request):
+async def algorithm_home(request: Request):
     kb = request.app.state.kb
     counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
     return page(request, "algorithm.html", counts=counts, dims=_dimensions(kb), chosen={}, result=None, error="")
 
 
 @router.get("/algorithm/find", response_class=HTMLResponse)
-def algorithm_find(request: Request):
+async def algorithm_find(request: Request):
     kb = request.app.state.kb
     params = request.query_params
     chosen = {k: params.get(k, "")[:MAX_FIELD] for k in ("condition", "vignette", *FINDER_FIELDS)}
@@ -95,7 +95,7 @@ def algorithm_find(request: Request):
 
 
 @router.get("/algorithm/groups/{group_id}", response_class=HTMLResponse)
-def algorithm_group(request: Request, group_id: str):
+async def algorithm_group(request: Request, group_id: str):
     kb = request.app.state.kb
     try:
         rec = kb.algorithm.group_detail(group_id)
@@ -105,7 +105,7 @@ def algorithm_group(request: Request, group_id: str):
 
 
 @router.get("/algorithm/{condition}", response_class=HTMLResponse)
-def algorithm_condition(request: Request, condition: str):
+async def algorithm_condition(request: Request, condition: str):
     if condition not in CONDITIONS:
         raise HTTPException(404)
     kb = request.app.state.kb
@@ -115,17 +115,16 @@ def algorithm_condition(request: Request, condition: str):
 # --- evidence ----------------------------------------------------------------------------------------
 
 @router.get("/evidence", response_class=HTMLResponse)
-def evidence_home(request: Request):
+async def evidence_home(request: Request):
     return page(request, "evidence_index.html", topics=list(request.app.state.kb.evidence.topics.values()))
 
 
 @router.get("/evidence/{topic}", response_class=HTMLResponse)
-def evidence_topic(request: Request, topic: str):
+async def evidence_topic(request: Request, topic: str):
     from markupsafe import Markup
 
     from oncoguide.answer import _Numbering
-    from oncoguide.evidence import topic_attributes, topic_report
-    from oncoguide.forest import forest_svg
+    from oncoguide.evidence import topic_attributes
 
     kb = request.app.state.kb
     ev = kb.evidence
@@ -136,11 +135,9 @@ def evidence_topic(request: Request, topic: str):
     by = request.query_params.get("by") or (attributes[0] if attributes else None)
     if by is not None and by not in attributes:
         raise HTTPException(404)
-    report = topic_report(ev, topic, by)
-    svg = None
-    if t.get("forest"):
-        rows, result, corrected = ev.forest(t, "REML")
-        svg = Markup(forest_svg(f"{t['title']}: {t['forest']['label'].lower()}", rows, result, corrected))
+    report = ev.report(topic, by)
+    svg = ev.forest_plot(topic)
+    svg = Markup(svg) if svg else None  # built by forest.py, which escapes every label
     numbering = _Numbering(kb.contents)
     numbering.cite([(c["source"], c["locator"]) for c in t["citations"]])
     study_refs = {s["label"]: numbering.cite([(c["source"], c["locator"]) for c in s["citations"]])[0]
@@ -150,5 +147,5 @@ def evidence_topic(request: Request, topic: str):
 
 
 @router.get("/docs", response_class=HTMLResponse)
-def api_docs(request: Request):
+async def api_docs(request: Request):
     return page(request, "docs.html")
