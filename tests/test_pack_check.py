@@ -157,3 +157,12 @@ def test_unknown_criterion_value(pack_copy):
     data = _edit_first_group(pack_copy, lambda d: d[0]["criteria"][0].update(stage=["V"]))
     problems = _problems(pack_copy)
     assert any(p.entry == data[0]["id"] and "unknown value 'V'" in p.message for p in problems)
+
+
+def test_unknown_genotype_on_an_option(pack_copy):
+    def mutate(data):
+        step = next(st for st in data[2]["steps"] if st.get("options"))
+        step["options"][0]["genotypes"] = ["kit-exon99"]
+    data = _edit_first_group(pack_copy, mutate)
+    problems = _problems(pack_copy)
+    assert any(p.entry == data[2]["id"] and "unknown genotype 'kit-exon99'" in p.message for p in problems)

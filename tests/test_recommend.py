@@ -202,3 +202,40 @@ def test_answer_uses_the_matched_group(kb):
 def test_patient_answer_has_no_algorithm_section(kb):
     a = kb.ask("How should an unresectable retroperitoneal sarcoma be treated?", audience="patient")
     assert all(s.id != "algorithm" for s in a.sections)
+
+
+def _options(rec):
+    return [o for st in rec.steps for o in st.options]
+
+
+def test_mutation_marks_the_regimen_options_for_that_genotype(kb):
+    rec = kb.recommend(condition="gist", site="gastrointestinal", metastases="disseminated", mutation="kit-exon9")
+    assert rec.genotype == "kit-exon9"
+    fits = [o for o in _options(rec) if o.matches]
+    assert fits and all("exon 9" in o.applies_when for o in fits)
+    assert any(o.matches is False and "D842V" in (o.applies_when or "") for o in _options(rec))
+    plain = kb.recommend(condition="gist", site="gastrointestinal", metastases="disseminated")
+    assert {o.matches for o in _options(plain)} == {None}
+
+
+@pytest.mark.parametrize("text, genotype", [
+    ("metastatic gastric GIST with a PDGFRA D842V mutation", "pdgfra-d842v"),
+    ("metastatic GIST of the small bowel, KIT exon 9 mutation", "kit-exon9"),
+    ("metastatic SDH-deficient GIST of the stomach", "sdh-deficient"),
+    ("metastatic GIST of the stomach with an exon 11 KIT mutation", "kit"),
+    ("metastatic GIST of the stomach", None),
+])
+def test_genotype_is_read_from_a_vignette(kb, text, genotype):
+    assert kb.recommend(text).genotype == genotype
+
+
+def test_ntrk_fusion_sarcoma_gets_trk_inhibitors_marked(kb):
+    rec = kb.recommend("unresectable 9 cm high-grade sarcoma of the thigh with an NTRK gene fusion, no metastases")
+    assert rec.genotype == "ntrk"
+    trk = [o for o in _options(rec) if o.matches]
+    assert trk and {d for o in trk for r in o.regimens for d in r} >= {"larotrectinib", "entrectinib"}
+
+
+def test_unknown_mutation_is_refused(kb):
+    with pytest.raises(CriteriaError, match="mutation 'kit-exon99' is not one of"):
+        kb.recommend(condition="gist", metastases="disseminated", mutation="kit-exon99")

@@ -83,3 +83,11 @@ def test_openapi_documents_every_endpoint_and_docs_page_is_served_locally(client
 def test_out_of_scope_questions_say_so(client, audience):
     data = client.post("/api/ask", json={"question": "How do I fix a flat bicycle tyre?", "audience": audience}).json()
     assert data["in_scope"] is False and data["sections"] == []
+
+
+def test_recommend_with_mutation_matches_the_cli(client, kb_settings):
+    body = {"condition": "gist", "site": "gastrointestinal", "metastases": "disseminated", "mutation": "kit-exon9"}
+    r = client.post("/api/recommend", json=body)
+    assert r.status_code == 200 and r.json()["genotype"] == "kit-exon9"
+    assert r.json() == cli_json(kb_settings, "recommend", "--condition", "gist", "--site", "gastrointestinal",
+                                "--metastases", "disseminated", "--mutation", "kit-exon9")

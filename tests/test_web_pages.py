@@ -176,3 +176,12 @@ def test_pages_load_nothing_from_other_sites(client, url):
     html = client.get(url).text
     assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="(https?:)?//', html)
     assert "<script>" not in html and " on" + "click=" not in html  # no inline scripts (the CSP forbids them)
+
+
+def test_finder_marks_options_for_the_stated_mutation(client):
+    page = client.get("/algorithm/find", params={"condition": "gist", "site": "gastrointestinal",
+                                                 "metastases": "disseminated", "mutation": "pdgfra-d842v"}).text
+    assert '<option value="pdgfra-d842v" selected>' in page
+    matched = re.findall(r'<tr class="match">\s*<td>\w+</td>\s*<td>([^<]+)</td>', page)
+    assert matched and all(m.strip() == "avapritinib" for m in matched)
+    assert "(for another genotype)" in page

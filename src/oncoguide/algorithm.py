@@ -17,6 +17,16 @@ GRADE_LOW = re.compile(r"\b(low[- ]grade|grade (?:1|i)|g1|well[- ]differentiated
 STAGE = re.compile(r"\bstage\s*(iv|iii|ii|i|4|3|2|1)[abc]?\b")
 FEW_METS = re.compile(r"\b(single|solitary|isolated|one|two|three|limited|few)\b[\w\s-]{0,25}?\bmetasta")
 MANY_METS = re.compile(r"\b(multiple|numerous|widespread|diffuse|extensive|many|innumerable)\b[\w\s-]{0,25}?\bmetasta")
+# most specific first: "PDGFRA D842V" must not read as an imatinib-sensitive PDGFRA mutation
+GENOTYPE_PATTERNS = [
+    ("pdgfra-d842v", re.compile(r"\bd842v\b|\bpdgfra exon 18\b|\bexon 18 pdgfra\b")),
+    ("kit-exon9", re.compile(r"\bexon 9\b")),
+    ("sdh-deficient", re.compile(r"\bsdh[- ]?(?:b[- ])?(?:deficien|negative|loss)|\bsdh[a-d]? (?:mutation|loss)")),
+    ("ntrk", re.compile(r"\bn?trk\b[\w\s-]{0,12}fusion|\bntrk\b")),
+    ("braf-v600e", re.compile(r"\bbraf\b")),
+    ("pdgfra", re.compile(r"\bpdgfra\b")),
+    ("kit", re.compile(r"\bkit\b[\w\s-]{0,12}mutat|\bexon 11\b|\bc-?kit\b")),
+]
 STAGES = {"iv": "IV", "4": "IV", "iii": "III", "3": "III", "ii": "II", "2": "II", "i": "I", "1": "I"}
 
 
@@ -36,6 +46,8 @@ class RegimenOption:
     line: str
     regimens: list[list[str]]
     applies_when: str | None = None
+    genotypes: list[str] = field(default_factory=list)
+    matches: bool | None = None  # for the stated genotype: True / False; None when either is unspecified
 
 
 @dataclass
@@ -68,6 +80,7 @@ class Recommendation:
     missing: list[Missing]
     references: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    genotype: str | None = None
     raw_steps: list[dict] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
@@ -138,6 +151,18 @@ class Algorithm:
             return "I"
         return "II" if cm <= 5 else "III"
 
+    @staticmethod
+    def genotype_from_text(text: str) -> str | None:
+        low = text.lower()
+        return next((gid for gid, pattern in GENOTYPE_PATTERNS if pattern.search(low)), None)
+
+    def check_genotype(self, genotype: str) -> str:
+        known = self.spec.get("genotypes", {})
+        match = next((g for g in known if g == genotype.strip().lower()), None)
+        if match is None:
+            raise CriteriaError(f"mutation '{genotype}' is not one of: {', '.join(known)}")
+        return match
+
     def facts_from_criteria(self, criteria: dict[str, str | None]) -> dict[str, set[str]]:
         facts = {}
         for dim, value in criteria.items():
@@ -169,8 +194,10 @@ class Algorithm:
         return all(dim not in facts or facts[dim] & set(vals) for dim, vals in alt.items())
 
     def recommend(self, condition: str | None, facts: dict[str, set[str]],
-                  notes: list[str] | None = None) -> Recommendation:
+                  notes: list[str] | None = None, genotype: str | None = None) -> Recommendation:
         notes = list(notes or [])
+        if genotype is not None:
+            genotype = self.check_genotype(genotype)
         if condition is None:
             raise CriteriaError("name the condition (dfsp, sts or gist), or describe it in the text")
         if condition not in self.spec["conditions"]:
@@ -194,16 +221,16 @@ class Algorithm:
         if len(candidates) == 1:
             unknown = self._unknown_constraints(candidates[0], facts)
             if not unknown:
-                return self._build(condition, shown, assumed, candidates[0], notes)
+                return self._build(condition, shown, assumed, candidates[0], notes, genotype)
             # the only group that could fit still depends on a fact nobody stated: ask, do not assume
             notes.append(f"only '{candidates[0]['label']}' could fit, but it depends on facts not given")
             return Recommendation(condition, shown, assumed, None, [], [self._ref(candidates[0])], unknown,
-                                  [], notes)
+                                  [], notes, genotype)
         missing = self._missing(candidates, facts) if candidates else []
         if not candidates:
             notes.append("no patient group of the algorithm fits this description")
         return Recommendation(condition, shown, assumed, None, [], [self._ref(g) for g in candidates],
-                              missing, [], notes)
+                              missing, [], notes, genotype)
 
     def _unknown_constraints(self, group: dict, facts: dict[str, set[str]]) -> list[Missing]:
         """Facts the group depends on that were not given (so it might not apply at all)."""
@@ -235,19 +262,25 @@ class Algorithm:
     def _ref(self, g: dict) -> GroupRef:
         return GroupRef(g["id"], g["label"], g["definition"])
 
-    def _build(self, condition, facts, assumed, g, notes) -> Recommendation:
+    def _build(self, condition, facts, assumed, g, notes, genotype: str | None = None) -> Recommendation:
         from oncoguide.answer import _Numbering
 
         numbering = _Numbering(self.contents)
-        steps = []
+        steps, tagged = [], False
         for s in g["steps"]:
             nums, _ = numbering.cite([(c["source"], c["locator"]) for c in s["citations"]])
+            options = []
+            for o in s.get("options", []):
+                kinds = o.get("genotypes", [])
+                tagged = tagged or bool(kinds)
+                matches = None if genotype is None or not kinds else genotype in kinds
+                options.append(RegimenOption(o["line"], o["regimens"], o.get("applies_when"), kinds, matches))
             steps.append(StepOut(s["name"], s["tier"], s["timing"], s.get("applies_when"), s["rationale"],
-                                 [RegimenOption(o["line"], o["regimens"], o.get("applies_when"))
-                                  for o in s.get("options", [])],
-                                 s.get("dosing"), nums))
+                                 options, s.get("dosing"), nums))
+        if genotype is not None and not tagged:
+            notes = [*notes, "the tumour genotype does not change the options of this group"]
         return Recommendation(condition, facts, assumed, self._ref(g), steps, [], [],
-                              numbering.references(), notes, raw_steps=g["steps"])
+                              numbering.references(), notes, genotype, raw_steps=g["steps"])
 
     def group_detail(self, group_id: str) -> Recommendation:
         """One patient group with its steps, as if a patient had matched it (for browsing)."""

@@ -110,6 +110,9 @@ def recommend(
     progression: Annotated[str | None, typer.Option(help="GIST: yes or no.")] = None,
     margins: Annotated[str | None, typer.Option(help="DFSP: not-excised, negative or positive.")] = None,
     subtype: Annotated[str | None, typer.Option(help="DFSP: classic or fibrosarcomatous.")] = None,
+    mutation: Annotated[str | None, typer.Option(
+        help="Tumour genotype: kit, kit-exon9, pdgfra, pdgfra-d842v, sdh-deficient, ntrk, braf-v600e, "
+             "unknown.")] = None,
     fmt: Annotated[RecFormat, typer.Option("--format", help="Output format.")] = RecFormat.text,
 ) -> None:
     """Find the patient group and its recommended treatments from a vignette and/or criteria."""
@@ -122,7 +125,7 @@ def recommend(
     kb = open_kb()
     criteria = dict(site=site, stage=stage, resectable=resectable, metastases=metastases,
                     recurrence=recurrence, morbidity=morbidity, progression=progression, margins=margins,
-                    subtype=subtype)
+                    subtype=subtype, mutation=mutation)
     if vignette is None and condition is None:
         fail("describe the patient (a vignette) or give --condition and criteria")
     try:

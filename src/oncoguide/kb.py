@@ -43,12 +43,15 @@ class KnowledgeBase:
     def recommend(self, vignette: str | None = None, condition: str | None = None, **criteria):
         """Match a patient (free-text vignette and/or criteria) to a patient group of the algorithm.
 
-        Criteria given as arguments override what the vignette says; raises CriteriaError when the
+        Criteria given as arguments override what the vignette says; `mutation` (a genotype id such as
+        kit-exon9) marks which regimen options are for this tumour. Raises CriteriaError when the
         description is invalid or contradictory.
         """
         from oncoguide.algorithm import CriteriaError
 
         facts, notes = {}, []
+        criteria = dict(criteria)
+        genotype = criteria.pop("mutation", None) or None
         if vignette is not None:
             text = clean_question(vignette, self.settings.max_question_chars)
             found, facts, notes = self.algorithm.facts_from_text(text)
@@ -56,8 +59,10 @@ class KnowledgeBase:
                 condition = found
             elif found not in (None, condition):
                 raise CriteriaError(f"the vignette describes {found} but the condition given is {condition}")
+            if genotype is None:
+                genotype = self.algorithm.genotype_from_text(text)
         facts.update(self.algorithm.facts_from_criteria(criteria))
-        return self.algorithm.recommend(condition, facts, notes)
+        return self.algorithm.recommend(condition, facts, notes, genotype)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, db: Path | None = None,

@@ -352,6 +352,11 @@ def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
                     problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
                                             f"steps.{j}.citations.{k}.source", f"unknown source '{cit.source}'"))
             for opt in step.options:
+                for gt in opt.genotypes:
+                    if gt not in spec.genotypes:
+                        problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id, f"steps.{j}.options",
+                                                f"unknown genotype '{gt}' "
+                                                f"(known: {', '.join(spec.genotypes) or 'none'})"))
                 for regimen in opt.regimens:
                     for drug in regimen:
                         if drug.lower() not in names:

@@ -203,12 +203,16 @@ class AlgorithmSpec(Strict):
     dimensions: dict[str, Dimension]
     conditions: dict[Condition, ConditionDimensions]
     contradictions: list[Contradiction] = Field(default_factory=list)
+    genotypes: dict[str, str] = Field(
+        default_factory=dict, description="tumour genotypes that choose between regimen options: id -> label")
 
 
 class Option(Strict):
     line: Literal[LINES]  # type: ignore[valid-type]
     regimens: list[list[str]] = Field(min_length=1)
     applies_when: str | None = Field(default=None, description="e.g. the mutation this option is for")
+    genotypes: list[str] = Field(default_factory=list,
+                                 description="genotype ids this option is for; empty: any genotype")
 
 
 class Step(Strict):

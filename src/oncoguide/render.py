@@ -159,7 +159,8 @@ def recommendation_text(rec, width: int = 88) -> str:
         for opt in st.options:
             regs = "  OR  ".join(" + ".join(r) for r in opt.regimens)
             when = f" (when {opt.applies_when})" if opt.applies_when else ""
-            out += ind.wrap(f"{opt.line.capitalize()} options{when}: {regs}")
+            fit = {True: " [fits the stated mutation]", False: " [for another genotype]"}.get(opt.matches, "")
+            out += ind.wrap(f"{opt.line.capitalize()} options{when}: {regs}{fit}")
         if st.dosing:
             out += ind.wrap(f"Dosing: {st.dosing}")
         out.append("")

@@ -43,6 +43,7 @@ class RecommendIn(BaseModel):
     progression: Criterion = None
     margins: Criterion = None
     subtype: Criterion = None
+    mutation: Criterion = Field(None, max_length=40, description="Tumour genotype id, e.g. kit-exon9 or ntrk.")
 
 
 def _finite(value):

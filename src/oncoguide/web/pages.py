@@ -15,7 +15,7 @@ from oncoguide.web.views import CONDITIONS, EXAMPLES, review_status, templates
 router = APIRouter(include_in_schema=False)
 
 FINDER_FIELDS = ("site", "stage", "resectable", "metastases", "recurrence", "margins", "subtype", "morbidity",
-                 "progression")
+                 "progression", "mutation")
 MAX_FIELD = 2000
 
 
@@ -68,7 +68,8 @@ def _dimensions(kb) -> dict:
 async def algorithm_home(request: Request):
     kb = request.app.state.kb
     counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
-    return page(request, "algorithm.html", counts=counts, dims=_dimensions(kb), chosen={}, result=None, error="")
+    return page(request, "algorithm.html", counts=counts, dims=_dimensions(kb), chosen={}, result=None, error="",
+                genotypes=kb.algorithm.spec.get("genotypes", {}))
 
 
 @router.get("/algorithm/find", response_class=HTMLResponse)
@@ -91,7 +92,7 @@ async def algorithm_find(request: Request):
         except (CriteriaError, InputError) as exc:
             error = str(exc)
     return page(request, "algorithm.html", 422 if error else 200, counts=counts, dims=_dimensions(kb),
-                chosen=chosen, result=result, error=error)
+                chosen=chosen, result=result, error=error, genotypes=kb.algorithm.spec.get("genotypes", {}))
 
 
 @router.get("/algorithm/groups/{group_id}", response_class=HTMLResponse)
