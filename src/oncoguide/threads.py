@@ -10,21 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
-from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event, select, text
+from sqlalchemy import select, text
+
+from oncoguide.sitedb import engine_for, metadata, turns
 
 MAX_TURNS = 40
-
-metadata = MetaData()
-turns = Table(
-    "turns", metadata,
-    Column("id", String(16), primary_key=True),
-    Column("parent", String(16), nullable=True, index=True),
-    Column("depth", Integer, nullable=False),
-    Column("question", Text, nullable=False),
-    Column("created", DateTime(timezone=True), nullable=False),
-)
 
 CHAIN = text("""
 WITH RECURSIVE chain(id, parent, depth, question) AS (
@@ -43,24 +34,6 @@ class ThreadError(ValueError):
 def turn_id(parent: str | None, question: str) -> str:
     digest = hashlib.blake2b(f"{parent or ''}\n{question}".encode(), digest_size=10).digest()
     return base64.b32encode(digest).decode().lower()
-
-
-def engine_for(url: str):
-    """An engine for the site database; SQLite gets WAL, a busy timeout and its folder created."""
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(conn, _record):
-            cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-        return engine
-    return create_engine(url, pool_pre_ping=True)
 
 
 class ThreadStore:

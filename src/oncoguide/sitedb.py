@@ -1,0 +1,134 @@
+"""The site database: what users create (conversation threads, accounts, sessions, reviewed articles
+and their audit log), as opposed to the knowledge base, which is rebuilt from the pack.
+
+SQLite (WAL) by default, PostgreSQL through ONCOGUIDE_DATABASE_URL. The schema is defined once here
+with SQLAlchemy Core; Alembic migrations (src/oncoguide/migrations) create and upgrade it on both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s",
+})
+
+turns = Table(
+    "turns", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("parent", String(16), nullable=True, index=True),
+    Column("depth", Integer, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(120), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),  # sha256 of the cookie value; the value is never stored
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("expires", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+login_failures = Table(
+    "login_failures", metadata,
+    Column("key", String(200), primary_key=True),  # the username tried (lower case)
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+)
+
+articles = Table(
+    "articles", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("query_key", String(64), nullable=False),
+    Column("audience", String(20), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("version", Integer, nullable=False),   # the current version number
+    Column("revision", Integer, nullable=False),  # bumped by every change: optimistic concurrency
+    Column("updated", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("query_key", "audience", name="uq_articles_query_audience"),
+)
+
+article_versions = Table(
+    "article_versions", metadata,
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("answer", JSON, nullable=False),
+    Column("basis", JSON, nullable=False),  # {"claims": {id: digest}, "sources": {...}, "statistics": {...}}
+    Column("pack_digest", String(64), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+review_events = Table(  # append-only audit log: rows are inserted, never updated or deleted
+    "review_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("from_status", String(30), nullable=True),
+    Column("to_status", String(30), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=True),  # None: the system (pack change)
+    Column("role", String(20), nullable=True),
+    Column("comment", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_review_events_article", review_events.c.article_id, review_events.c.id)
+
+
+def engine_for(url: str):
+    """An engine for the site database; SQLite gets WAL, a busy timeout and its folder created."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record):
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+        return engine
+    return create_engine(url, pool_pre_ping=True)
