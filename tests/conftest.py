@@ -99,3 +99,154 @@ def live_server(kb_settings, tmp_path_factory):
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# --- The site database on SQLite and on PostgreSQL --------------------------------------------------
+
+def _postgres_bin() -> Path | None:
+    """The directory of the newest installed PostgreSQL server binaries (Debian layout), or None."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _stop_with_parent():
+    """For the server's preexec_fn (it runs after the switch to the postgres user): if pytest dies, the
+    server gets SIGINT (PostgreSQL's fast shutdown) rather than living on as an orphan. prctl is looked
+    up here, in pytest's process: the child must not import anything."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGINT)  # 1: PR_SET_PDEATHSIG
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster in a temporary directory, on a free local port, for this session.
+
+    Yields the URL of its maintenance database (postgresql+psycopg://...). As root, initdb and the
+    server run as the `postgres` OS user (PostgreSQL refuses to run as root): subprocess's user= and
+    group= switch to it directly, so the server is our child and stops on our signal. Skips when
+    PostgreSQL is not installed (`make test` installs it).
+    """
+    import tempfile
+    import time
+
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb; `make test` installs the Debian package)")
+    as_user: dict = {}
+    base = Path(tempfile.mkdtemp(prefix="oncoguide-pg-"))  # not under pytest's basetemp: that is 0700 root
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no `postgres` OS user to run the server as")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    data, sockets = base / "data", base / "run"
+    init = subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                           "--locale=C", "--no-sync"], capture_output=True, text=True, timeout=120, **as_user)
+    sockets.mkdir()
+    if as_user:
+        os.chown(sockets, as_user["user"], as_user["group"])
+    if init.returncode != 0:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}")
+    port = free_port()
+    server = subprocess.Popen(
+        [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+         "-c", "full_page_writes=off", "-c", "max_connections=100"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_stop_with_parent(), **as_user)
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", connect_timeout=2).close()
+            break
+        except psycopg.OperationalError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                out = server.stdout.read()
+                shutil.rmtree(base, ignore_errors=True)
+                pytest.fail(f"PostgreSQL did not start:\n{out}")
+            time.sleep(0.05)
+    yield url
+    server.terminate()  # SIGTERM: "smart" shutdown once the clients have gone; SIGINT would be "fast"
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def site_url(request, tmp_path):
+    """A fresh, empty site database for this test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'site.sqlite3'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(request.getfixturevalue("postgres_cluster"))
+    name = f"site_{os.getpid()}_{next(_databases)}"
+    conninfo = f"host={admin.host} port={admin.port} user={admin.username} dbname={admin.database}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def csrf_of(client) -> str:
+    """The CSRF token a browser would hold after loading a page (the anonymous double-submit cookie)."""
+    if "og_csrf" not in client.cookies:
+        client.get("/")
+    return client.cookies["og_csrf"]
+
+
+ACCOUNT_PASSWORD = "long enough passphrase 42"
+ROLES = ("reader", "contributor", "moderator", "reviewer", "editor", "admin")
+
+
+@pytest.fixture
+def site(kb_settings, site_url):
+    """The application on a fresh site database (SQLite, then PostgreSQL) with one account per role."""
+    from fastapi.testclient import TestClient
+
+    from oncoguide.web.app import create_app
+
+    settings = kb_settings.model_copy(update={"database_url": site_url})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        for role in ROLES:
+            c.app.state.accounts.add(f"{role}1", f"Dr {role.title()}", role, ACCOUNT_PASSWORD)
+        c.app.state.accounts.add("reviewer2", "Dr Second Reviewer", "reviewer", ACCOUNT_PASSWORD)
+        yield c
+
+
+def login(client, username: str, password: str = ACCOUNT_PASSWORD):
+    """Sign in as a browser would: load the sign-in page, post its form with the token it carries."""
+    import re
+
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    r = client.post("/login", data={"username": username, "password": password, "csrf": token,
+                                    "next": "/review"}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    return client

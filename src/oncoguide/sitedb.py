@@ -132,3 +132,89 @@ def engine_for(url: str):
             cur.close()
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_heads: dict[str, str] = {}
+
+
+def alembic_config(url: str | None = None):
+    """Alembic configured from code: the migrations shipped in the package, no alembic.ini."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version (read once per process).
+
+    Read from the `revision = ` / `down_revision = ` lines of the migration files, so that starting
+    against an up-to-date database does not have to import Alembic; Alembic decides if that is ambiguous.
+    """
+    if "head" not in _heads:
+        import re
+
+        revisions, parents = set(), set()
+        for f in (MIGRATIONS / "versions").glob("*.py"):
+            source = f.read_text()
+            rev = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", source, re.M)
+            down = re.search(r"^down_revision\s*=\s*(.*)$", source, re.M)
+            if rev is None or down is None:
+                revisions.clear()
+                break
+            revisions.add(rev.group(1))
+            parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+        heads = revisions - parents
+        if len(heads) == 1:
+            _heads["head"] = heads.pop()
+        else:
+            from alembic.script import ScriptDirectory
+
+            _heads["head"] = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _heads["head"]
+
+
+def current_revision(conn) -> str | None:
+    """The migration a database is at; None for one that has never been migrated."""
+    from sqlalchemy import inspect, text
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine_or_url) -> str:
+    """Bring the site database to the newest schema (`alembic upgrade head`); returns the revision.
+
+    Cheap when the database is already up to date: one look at alembic_version. Concurrent callers
+    (several server workers starting at once) are serialised by a write lock on SQLite and an
+    advisory lock on PostgreSQL, and the second one finds the work done.
+    """
+    from sqlalchemy import text
+
+    engine = engine_for(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    try:
+        head = head_revision()
+        with engine.connect() as conn:
+            if current_revision(conn) == head:
+                return head
+            conn.rollback()
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock before looking again
+            elif engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(7243516017)"))
+            if current_revision(conn) != head:
+                from alembic import command
+
+                config = alembic_config(engine.url.render_as_string(hide_password=False))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+            conn.commit()
+        return head
+    finally:
+        if isinstance(engine_or_url, str):
+            engine.dispose()

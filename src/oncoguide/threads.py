@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
-from oncoguide.sitedb import engine_for, metadata, turns
+from oncoguide.sitedb import engine_for, turns, upgrade
 
 MAX_TURNS = 40
 
@@ -39,7 +39,7 @@ def turn_id(parent: str | None, question: str) -> str:
 class ThreadStore:
     def __init__(self, url: str):
         self.engine = engine_for(url)
-        metadata.create_all(self.engine)
+        upgrade(self.engine)
 
     def chain(self, thread_id: str) -> list[str] | None:
         """The questions of a thread, oldest first; None for an unknown id."""
