@@ -8,7 +8,7 @@ FLAGSHIP := Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosi
 
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install run test bench lint clean chromium wrk
+.PHONY: install run test bench lint clean chromium wrk postgresql
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ install: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
 
+# The site-database tests start a throwaway PostgreSQL cluster from the server binaries.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq postgresql >/dev/null; }
+
 wrk:
 	@command -v wrk >/dev/null || { $(APT) update -qq && $(APT) install -y -qq wrk >/dev/null; }
 
@@ -29,7 +33,7 @@ run: install
 	$(BIN)/oncoguide build
 	$(BIN)/oncoguide serve --host 127.0.0.1 --port 8000 --workers 2
 
-test: install chromium
+test: install chromium postgresql
 	$(BIN)/python -m pytest
 
 bench: install wrk
