@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oncoguide.cli import app, pack_app
+from oncoguide.cli import app, db_app, pack_app
 from oncoguide.settings import Settings
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -21,6 +21,13 @@ def test_every_command_is_documented():
         assert f"oncoguide {cmd.name or cmd.callback.__name__}" in README
     for cmd in pack_app.registered_commands:
         assert f"oncoguide pack {cmd.name}" in README
+    for cmd in db_app.registered_commands:
+        assert f"oncoguide db {cmd.name}" in README
+
+
+def test_every_command_group_is_documented():
+    for group in app.registered_groups:
+        assert f"oncoguide {group.name}" in README, group.name
 
 
 def test_quick_start_is_two_commands():
