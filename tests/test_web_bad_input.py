@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import csrf_of
+
 HOSTILE = [
     "", " ", "\t\n", "x" * 2001, "x" * 10_000, "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>",
     "' OR 1=1 --", "'; DROP TABLE turns; --", "{{7*7}}", "${7*7}", "../../../../etc/passwd", "%00", "\x00",
@@ -18,7 +20,7 @@ HOSTILE = [
 JSON_VALUES = [None, 0, -1, 1e308, True, [], {}, ["x"], {"a": 1}, "x" * 3000, "<b>bold</b>"]
 
 
-def clean(r, allowed=(200, 303, 404, 413, 422)):
+def clean(r, allowed=(200, 303, 403, 404, 413, 422)):
     assert r.status_code in allowed, (r.status_code, r.text[:300])
     assert "Traceback" not in r.text and 'File "' not in r.text
 
@@ -67,7 +69,7 @@ def test_unknown_and_malformed_thread_ids(client):
     assert r.status_code == 422 and "unknown thread_id" in r.json()["error"]
     r = client.post("/api/ask", json={"question": "and radiotherapy?", "thread_id": "../../x"})
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "thread_id"
-    r = client.post("/ask", data={"question": "and radiotherapy?", "thread_id": "a" * 16})
+    r = client.post("/ask", data={"question": "and radiotherapy?", "thread_id": "a" * 16, "csrf": csrf_of(client)})
     assert r.status_code == 422 and "unknown thread_id" in r.text
 
 
@@ -84,7 +86,8 @@ def test_hostile_strings_on_every_endpoint(client, value):
     clean(client.get(f"/api/evidence/{seg}"))
     clean(client.get("/api/evidence/imatinib-dfsp", params={"by": value}))
     clean(client.post("/ask", data={"question": value, "audience": value, "thread_id": value}))
-    clean(client.post("/ask", data={"question": value}))
+    clean(client.post("/ask", data={"question": value, "csrf": csrf_of(client)}))
+    clean(client.post("/ask", data={"question": "dfsp", "csrf": value}))
     clean(client.get(f"/answer/{seg}", params={"audience": value}))
     clean(client.get("/algorithm/find", params={"condition": value, "site": value, "vignette": value}))
     clean(client.get("/algorithm/find", params={"condition": "gist", "stage": value}))
@@ -118,7 +121,7 @@ def test_wrong_methods_and_content_types(client):
 
 def test_questions_are_rendered_inert(client):
     payload = "<script>alert('x')</script> DFSP <img src=x onerror=alert(2)>"
-    r = client.post("/ask", data={"question": payload})
+    r = client.post("/ask", data={"question": payload, "csrf": csrf_of(client)})
     page = client.get(r.url.path + "?audience=clinician").text if r.status_code == 200 else r.text
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;" in page

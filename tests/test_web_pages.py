@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from oncoguide.web.app import create_app
-from tests.conftest import FLAGSHIP
+from tests.conftest import FLAGSHIP, csrf_of
 
 
 def ask(client, question: str, audience: str = "clinician", thread_id: str = ""):
-    r = client.post("/ask", data={"question": question, "audience": audience, "thread_id": thread_id},
-                    follow_redirects=False)
+    r = client.post("/ask", data={"question": question, "audience": audience, "thread_id": thread_id,
+                                  "csrf": csrf_of(client)}, follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     return r.headers["location"]
 
@@ -101,7 +101,7 @@ def test_unknown_answer_and_unknown_page_get_the_404_page(client):
 
 
 def test_refused_question_comes_back_with_the_message_and_the_text(client):
-    r = client.post("/ask", data={"question": "x" * 2500, "audience": "patient"})
+    r = client.post("/ask", data={"question": "x" * 2500, "audience": "patient", "csrf": csrf_of(client)})
     assert r.status_code == 422
     assert "too long" in r.text and 'role="alert"' in r.text
     assert 'value="patient" checked' in r.text

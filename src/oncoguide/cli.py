@@ -229,6 +229,97 @@ def serve(
                 access_log=access_log, log_level="warning", server_header=False)
 
 
+users_app = typer.Typer(no_args_is_help=True, help="Accounts: add, list, change role, disable, API tokens.")
+app.add_typer(users_app, name="users")
+review_app = typer.Typer(no_args_is_help=True, help="Editorial review of answers.")
+app.add_typer(review_app, name="review")
+
+
+def open_accounts():
+    from oncoguide.accounts import Accounts
+    from oncoguide.settings import Settings
+    from oncoguide.threads import ThreadStore
+
+    return Accounts(ThreadStore(Settings().database_url).engine)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name: 3-64 letters, digits, '.', '-' or '_'.")],
+    role: Annotated[str, typer.Option(help="reader, contributor, moderator, reviewer, editor or admin.")] = "reader",
+    name: Annotated[str | None, typer.Option(help="Display name shown with reviews (default: the username).")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+) -> None:
+    """Add an account (the password is asked for, hidden, unless --password-stdin)."""
+    from oncoguide.accounts import AccountError
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = open_accounts().add(username, name or username, role, password)
+    except AccountError as exc:
+        fail(str(exc))
+    typer.echo(f"added {user.username} ({user.role})")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the accounts with their roles."""
+    for u in open_accounts().list():
+        typer.echo(f"{u.username:<24} {u.role:<12} {'disabled' if u.disabled else 'active':<9} {u.display_name}")
+
+
+@users_app.command("set-role")
+def users_set_role(username: Annotated[str, typer.Argument()], role: Annotated[str, typer.Argument()]) -> None:
+    """Change an account's role."""
+    from oncoguide.accounts import AccountError
+
+    try:
+        user = open_accounts().set_role(username, role)
+    except AccountError as exc:
+        fail(str(exc))
+    typer.echo(f"{user.username} is now {user.role}")
+
+
+@users_app.command("disable")
+def users_disable(
+    username: Annotated[str, typer.Argument()],
+    enable: Annotated[bool, typer.Option(help="Enable the account again instead.")] = False,
+) -> None:
+    """Disable an account (its sessions end and its API tokens are revoked), or --enable it again."""
+    from oncoguide.accounts import AccountError
+
+    try:
+        user = open_accounts().set_disabled(username, not enable)
+    except AccountError as exc:
+        fail(str(exc))
+    typer.echo(f"{user.username} is {'disabled' if user.disabled else 'enabled'}")
+
+
+@users_app.command("token")
+def users_token(username: Annotated[str, typer.Argument()],
+                name: Annotated[str, typer.Option(help="What the token is for.")] = "api") -> None:
+    """Create an API token for the JSON API (shown once; only its hash is stored)."""
+    from oncoguide.accounts import AccountError
+
+    try:
+        typer.echo(open_accounts().create_token(username, name))
+    except AccountError as exc:
+        fail(str(exc))
+
+
+@review_app.command("refresh")
+def review_refresh() -> None:
+    """Flag approved articles whose claims, sources or statistics changed in the pack as needing re-review."""
+    from oncoguide.review import Reviews
+    from oncoguide.settings import Settings
+    from oncoguide.threads import ThreadStore
+
+    kb = open_kb()
+    flagged = Reviews(ThreadStore(Settings().database_url).engine, kb).refresh()
+    typer.echo(f"{flagged} approved article(s) now need re-review")
+
+
 @app.command("build")
 def build_cmd(
     force: Annotated[bool, typer.Option(help="Rebuild even when the pack has not changed.")] = False,

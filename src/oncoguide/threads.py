@@ -81,7 +81,8 @@ def ask_in_thread(kb, store: ThreadStore, question: str, audience: str = "clinic
                   thread_id: str | None = None):
     """Answer `question` as the next turn of thread `thread_id` (None starts a thread).
 
-    Returns (the new turn's id, the Answer). The question is checked before anything is stored.
+    Returns (the new turn's id, the Answer, the earlier questions of the thread). The question is
+    checked before anything is stored.
     """
     from oncoguide.kb import Thread
     from oncoguide.understand import AUDIENCES, InputError, clean_question
@@ -90,7 +91,7 @@ def ask_in_thread(kb, store: ThreadStore, question: str, audience: str = "clinic
         raise InputError(f"unknown audience '{audience}'; use one of: {', '.join(AUDIENCES)}")
     text = clean_question(question, kb.settings.max_question_chars)
     new_id, earlier = store.add(thread_id, text)
-    return new_id, Thread.replay(kb, earlier, audience).ask(text)
+    return new_id, Thread.replay(kb, earlier, audience).ask(text), earlier
 
 
 def answer_turn(kb, store: ThreadStore, turn: str, audience: str = "clinician"):

@@ -67,9 +67,11 @@ async def ask(body: AskIn, request: Request) -> JSONResponse:
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
     try:
-        turn, answer = ask_in_thread(state.kb, state.threads, body.question, body.audience, body.thread_id)
+        turn, answer, earlier = ask_in_thread(state.kb, state.threads, body.question, body.audience,
+                                              body.thread_id)
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
+    state.reviews.record(answer, earlier)
     return JSONResponse({"thread_id": turn, **answer.to_dict()})
 
 

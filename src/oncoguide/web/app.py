@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oncoguide.settings import Settings
 from oncoguide.web.guards import BodyLimit, SecurityHeaders, validation_problems
-from oncoguide.web.views import templates
+from oncoguide.web.views import render, templates
 
 HERE = Path(__file__).parent
 log = logging.getLogger("oncoguide.web")
@@ -37,23 +37,32 @@ def wants_json(request: Request) -> bool:
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    return templates.TemplateResponse(request, "error.html", {"title": title, "message": message},
-                                      status_code=status)
+    try:
+        return render(request, "error.html", status, title=title, message=message)
+    except Exception:  # the site database itself may be what failed: show the page without the user
+        log.exception("error page without session")
+        return templates.TemplateResponse(request, "error.html", {"title": title, "message": message, "csrf": ""},
+                                          status_code=status)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    from oncoguide.accounts import Accounts
     from oncoguide.kb import KnowledgeBase
+    from oncoguide.review import Reviews
     from oncoguide.threads import ThreadStore
-    from oncoguide.web import api, pages
+    from oncoguide.web import api, pages, review_pages
 
     settings = settings or Settings()
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.kb = KnowledgeBase.open(settings)
     app.state.threads = ThreadStore(settings.database_url)
+    app.state.accounts = Accounts(app.state.threads.engine)
+    app.state.reviews = Reviews(app.state.threads.engine, app.state.kb)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
+    app.include_router(review_pages.router)
     app.include_router(pages.router)
 
     @app.exception_handler(StarletteHTTPException)
@@ -64,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if exc.status_code == 404:
             return error_page(request, 404, "Page not found",
                               "There is no page at this address. It may have moved, or the link may be wrong.")
-        return error_page(request, exc.status_code, "Request refused", detail)
+        titles = {401: "Please sign in", 403: "Not allowed", 409: "Someone else acted first"}
+        return error_page(request, exc.status_code, titles.get(exc.status_code, "Request refused"), detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from oncoguide.algorithm import CriteriaError
 from oncoguide.threads import ThreadError, answer_turn, ask_in_thread
 from oncoguide.understand import AUDIENCES, InputError
-from oncoguide.web.views import CONDITIONS, EXAMPLES, review_status, templates
+from oncoguide.web.auth import check_csrf
+from oncoguide.web.views import CONDITIONS, EXAMPLES, render, review_status
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,7 +21,7 @@ MAX_FIELD = 2000
 
 
 def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return render(request, name, status, **context)
 
 
 def audience_of(request: Request) -> str:
@@ -37,11 +38,13 @@ async def home(request: Request):
 @router.post("/ask", response_class=HTMLResponse)
 async def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)] = "",
              audience: Annotated[str, Form(max_length=20)] = "clinician",
-             thread_id: Annotated[str, Form(max_length=40)] = ""):
+             thread_id: Annotated[str, Form(max_length=40)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
+    check_csrf(request, csrf)
     audience = audience if audience in AUDIENCES else "clinician"
     state = request.app.state
     try:
-        turn, _ = ask_in_thread(state.kb, state.threads, question, audience, thread_id or None)
+        turn, answer, earlier = ask_in_thread(state.kb, state.threads, question, audience, thread_id or None)
+        state.reviews.record(answer, earlier)
     except (InputError, ThreadError) as exc:
         return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
                     error=str(exc), thread_id=thread_id if not isinstance(exc, ThreadError) else "")
@@ -55,7 +58,9 @@ async def article(request: Request, turn: str):
     answer = answer_turn(state.kb, state.threads, turn, audience) if len(turn) <= 40 else None
     if answer is None:
         raise HTTPException(404)
-    return page(request, "answer.html", answer=answer, turn=turn, audience=audience, review=review_status(answer))
+    art_id = state.reviews.find(answer) if answer.in_scope else None
+    article = state.reviews.get(art_id) if art_id else None
+    return page(request, "answer.html", answer=answer, turn=turn, audience=audience, review=review_status(article))
 
 
 # --- treatment algorithm ---------------------------------------------------------------------------

@@ -26,6 +26,19 @@ EXAMPLES = [
 REVIEW_STEPS = ["Submitted", "Under review", "Approved"]
 
 
+def render(request, name: str, status: int = 200, **context):
+    """A page from its template, with the CSRF token and the signed-in user (sets the anonymous CSRF cookie)."""
+    from oncoguide.web.auth import CSRF_COOKIE, csrf_token, session_of, set_cookie
+
+    token, new = csrf_token(request)
+    session = session_of(request)
+    context.update(csrf=token, me=session.user if session else None)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    if new:
+        set_cookie(request, response, CSRF_COOKIE, token)
+    return response
+
+
 def reference_links(ref) -> list[tuple[str, str]]:
     """(label, address) of the places a reference can be read: PubMed, DOI, the publisher's page."""
     links = []
@@ -52,10 +65,19 @@ def reference_text(ref) -> str:
     return " ".join(parts)
 
 
-def review_status(answer) -> dict:
-    """Until the editorial review workflow exists, every answer is submitted and waiting for review."""
-    return {"steps": [(name, i == 0) for i, name in enumerate(REVIEW_STEPS)], "current": REVIEW_STEPS[0],
-            "reviewed": False}
+def review_status(article) -> dict:
+    """The status steps readers see: Submitted / Under review / Approved, and who approved it."""
+    from oncoguide.review import LABELS
+
+    status = article.status if article else "submitted"
+    reached = {"submitted": 1, "changes-requested": 1, "under-review": 2, "needs-re-review": 3, "approved": 3,
+               "retracted": 1}[status]
+    current = {"submitted": "Submitted", "changes-requested": "Submitted", "under-review": "Under review",
+               "approved": "Approved", "needs-re-review": "Approved", "retracted": "Submitted"}[status]
+    approval = article.approval if article else None
+    return {"steps": [(name, i < reached) for i, name in enumerate(REVIEW_STEPS)], "current": current,
+            "status": status, "label": LABELS[status], "reviewed": status == "approved", "approval": approval,
+            "article_id": article.id if article else None}
 
 
 def pct(p: float, digits: int = 1) -> str:

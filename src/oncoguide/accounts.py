@@ -1,0 +1,222 @@
+"""Accounts, roles, passwords (Argon2id), login throttling, server-side sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, insert, select, update
+
+from oncoguide.sitedb import api_tokens, login_failures, sessions, users
+
+ROLES = ("reader", "contributor", "moderator", "reviewer", "editor", "admin")
+MIN_PASSWORD, MAX_PASSWORD = 8, 128  # OWASP ASVS: at least 8 (with other checks), accept at least 64
+FREE_FAILURES = 5                    # failed logins allowed before back-off starts
+MAX_LOCK = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=12)
+# OWASP's minimum Argon2id settings (19 MiB, 2 passes, 1 lane): about 30 ms per hash here
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+class AccountError(ValueError):
+    """A refused account operation; the message says why."""
+
+
+class LoginThrottled(AccountError):
+    def __init__(self, seconds: int):
+        super().__init__(f"too many failed logins for this account; try again in {seconds} s")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User | None
+    csrf: str
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # 30,000 most common passwords, shipped offline
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password(password: str, username: str = "") -> None:
+    """Password rules per OWASP ASVS 2.1: length, not common, no composition rules."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+    low = password.lower()
+    if low in common_passwords() or (username and username.lower() in low):
+        raise AccountError("this password is too common or contains the username; choose another")
+
+
+def _user(row) -> User:
+    return User(row.id, row.username, row.display_name, row.role, bool(row.disabled))
+
+
+class Accounts:
+    def __init__(self, engine):
+        self.engine = engine
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def add(self, username: str, display_name: str, role: str, password: str) -> User:
+        username = username.strip()
+        if not (3 <= len(username) <= 64) or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+            raise AccountError("the username must be 3-64 letters, digits, '.', '-' or '_'")
+        if role not in ROLES:
+            raise AccountError(f"unknown role '{role}'; use one of: {', '.join(ROLES)}")
+        if not display_name.strip() or len(display_name) > 120:
+            raise AccountError("the display name must be 1-120 characters")
+        check_password(password, username)
+        with self.engine.begin() as conn:
+            if conn.execute(select(users.c.id).where(users.c.username == username)).first():
+                raise AccountError(f"the username '{username}' is taken")
+            conn.execute(insert(users).values(username=username, display_name=display_name.strip(), role=role,
+                                              password_hash=HASHER.hash(password), disabled=False, created=now()))
+        return self.get(username)
+
+    def get(self, username: str) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+        return _user(row) if row else None
+
+    def list(self) -> list[User]:
+        with self.engine.connect() as conn:
+            return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+
+    def set_role(self, username: str, role: str) -> User:
+        if role not in ROLES:
+            raise AccountError(f"unknown role '{role}'; use one of: {', '.join(ROLES)}")
+        return self._update(username, role=role)
+
+    def set_disabled(self, username: str, disabled: bool = True) -> User:
+        user = self._update(username, disabled=disabled)
+        if disabled:
+            with self.engine.begin() as conn:
+                conn.execute(delete(sessions).where(sessions.c.user_id == user.id))
+                conn.execute(update(api_tokens).where(api_tokens.c.user_id == user.id).values(revoked=True))
+        return user
+
+    def _update(self, username: str, **values) -> User:
+        with self.engine.begin() as conn:
+            if conn.execute(update(users).where(users.c.username == username).values(**values)).rowcount != 1:
+                raise AccountError(f"no user named '{username}'")
+        return self.get(username)
+
+    # --- login -----------------------------------------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> User:
+        """The user, or AccountError with one message for any wrong name or password (no enumeration)."""
+        key = username.strip().lower()[:200]
+        with self.engine.connect() as conn:
+            fail = conn.execute(select(login_failures).where(login_failures.c.key == key)).first()
+            row = conn.execute(select(users).where(users.c.username == username.strip())).first()
+        if fail and fail.locked_until and _aware(fail.locked_until) > now():
+            raise LoginThrottled(int((_aware(fail.locked_until) - now()).total_seconds()) + 1)
+        ok = False
+        if row is not None and len(password) <= MAX_PASSWORD:
+            try:
+                ok = HASHER.verify(row.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                ok = False
+        else:
+            HASHER.hash("spend the same time as a real check")  # no timing difference for unknown names
+        if not ok or row.disabled:
+            self._record_failure(key, fail.failures if fail else 0)
+            raise AccountError("wrong username or password, or the account is disabled")
+        with self.engine.begin() as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.key == key))
+            if HASHER.check_needs_rehash(row.password_hash):
+                conn.execute(update(users).where(users.c.id == row.id).values(password_hash=HASHER.hash(password)))
+        return _user(row)
+
+    def _record_failure(self, key: str, before: int) -> None:
+        failures = before + 1
+        locked = None
+        if failures >= FREE_FAILURES:  # back-off doubles from 1 s: 1, 2, 4, ... up to 15 minutes
+            locked = now() + min(MAX_LOCK, timedelta(seconds=2 ** (failures - FREE_FAILURES)))
+        with self.engine.begin() as conn:
+            if before:
+                conn.execute(update(login_failures).where(login_failures.c.key == key)
+                             .values(failures=failures, locked_until=locked))
+            else:
+                conn.execute(delete(login_failures).where(login_failures.c.key == key))
+                conn.execute(insert(login_failures).values(key=key, failures=failures, locked_until=locked))
+
+    # --- sessions ---------------------------------------------------------------------------------
+
+    def start_session(self, user: User, old_cookie: str | None = None) -> tuple[str, Session]:
+        """A new session id for a login (the old one is dropped: no session fixation)."""
+        cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            if old_cookie:
+                conn.execute(delete(sessions).where(sessions.c.id_hash == digest(old_cookie)))
+            conn.execute(delete(sessions).where(sessions.c.expires < now()))
+            conn.execute(insert(sessions).values(id_hash=digest(cookie), user_id=user.id, csrf=csrf,
+                                                 created=now(), expires=now() + SESSION_LIFETIME))
+        return cookie, Session(user, csrf)
+
+    def session(self, cookie: str | None) -> Session | None:
+        if not cookie or len(cookie) > 100:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sessions.c.csrf, sessions.c.expires, users).join(
+                users, users.c.id == sessions.c.user_id).where(sessions.c.id_hash == digest(cookie))).first()
+        if row is None or _aware(row.expires) < now() or row.disabled:
+            return None
+        return Session(_user(row), row.csrf)
+
+    def end_session(self, cookie: str | None) -> None:
+        if cookie:
+            with self.engine.begin() as conn:
+                conn.execute(delete(sessions).where(sessions.c.id_hash == digest(cookie)))
+
+    # --- API tokens -----------------------------------------------------------------------------
+
+    def create_token(self, username: str, name: str) -> str:
+        """A new API token for the user; only its hash is stored, so it is shown once."""
+        user = self.get(username)
+        if user is None:
+            raise AccountError(f"no user named '{username}'")
+        token = "og_" + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(insert(api_tokens).values(user_id=user.id, token_hash=digest(token), name=name[:80],
+                                                   created=now(), revoked=False))
+        return token
+
+    def user_for_token(self, token: str) -> User | None:
+        if not token.startswith("og_") or len(token) > 100:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).join(api_tokens, api_tokens.c.user_id == users.c.id).where(
+                api_tokens.c.token_hash == digest(token), api_tokens.c.revoked.is_(False))).first()
+        return _user(row) if row and not row.disabled else None

@@ -1,0 +1,74 @@
+"""Who is asking (session cookie or API token) and CSRF protection for every state-changing request.
+
+Signed-in users carry a server-side session (the cookie holds a random id; the database holds its
+hash and the session's CSRF token). Anonymous visitors get a CSRF cookie checked against the form
+field or the X-CSRF-Token header that htmx sends (double submit). Requests with an API token
+(Authorization: Bearer og_...) carry no ambient credentials and need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import HTTPException, Request
+
+from oncoguide.accounts import SESSION_LIFETIME, Session, User
+
+SESSION_COOKIE = "og_session"
+CSRF_COOKIE = "og_csrf"
+
+
+def session_of(request: Request) -> Session | None:
+    if not hasattr(request.state, "session"):
+        request.state.session = request.app.state.accounts.session(request.cookies.get(SESSION_COOKIE))
+    return request.state.session
+
+
+def bearer_user(request: Request) -> User | None:
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    user = request.app.state.accounts.user_for_token(auth[7:].strip())
+    if user is None:
+        raise HTTPException(401, "the API token is unknown, revoked or belongs to a disabled account")
+    return user
+
+
+def user_of(request: Request) -> User | None:
+    user = bearer_user(request)
+    if user is not None:
+        return user
+    session = session_of(request)
+    return session.user if session else None
+
+
+def csrf_token(request: Request) -> tuple[str, bool]:
+    """The CSRF token for forms on this page, and whether a new anonymous cookie must be set."""
+    session = session_of(request)
+    if session is not None:
+        return session.csrf, False
+    token = request.cookies.get(CSRF_COOKIE, "")
+    if 20 <= len(token) <= 100:
+        return token, False
+    return secrets.token_urlsafe(32), True
+
+
+def set_cookie(request: Request, response, name: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", path="/",
+                        secure=request.url.scheme == "https")
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    """Refuse a state-changing request whose CSRF token is missing or wrong (403)."""
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    session = session_of(request)
+    expected = session.csrf if session else request.cookies.get(CSRF_COOKIE, "")
+    sent = sent or request.headers.get("x-csrf-token", "")
+    if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise HTTPException(403, "the form's security token is missing or out of date; reload the page and "
+                                 "try again")
+
+
+SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
