@@ -71,13 +71,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(kb_settings, tmp_path_factory):
+def live_site_url(tmp_path_factory) -> str:
+    """The site database of the live server (tests add accounts to it directly)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('site') / 'site.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def live_server(kb_settings, live_site_url):
     """`oncoguide serve` with two worker processes, started as a user would; yields its base URL."""
     import time
     import urllib.request
 
     port = free_port()
-    site = tmp_path_factory.mktemp("site") / "site.sqlite3"
+    site = live_site_url.removeprefix("sqlite:///")
     env = dict(os.environ, ONCOGUIDE_DB=str(kb_settings.db), ONCOGUIDE_DATABASE_URL=f"sqlite:///{site}")
     proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -163,11 +169,15 @@ def postgres_cluster():
         shutil.rmtree(base, ignore_errors=True)
         pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}")
     port = free_port()
-    server = subprocess.Popen(
-        [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "max_connections=100"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_stop_with_parent(), **as_user)
+    try:
+        server = subprocess.Popen(
+            [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", "max_connections=100"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_stop_with_parent(), **as_user)
+    except (OSError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(f"cannot start PostgreSQL: {exc}")
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     import psycopg
 

@@ -159,7 +159,8 @@ def a11y_pages(base: str) -> list[str]:
     return ["/", f"/answer/{turn}?audience=clinician", f"/answer/{turn}?audience=patient", "/algorithm",
             "/algorithm/gist", "/algorithm/groups/gist-recurrent-or-metastatic",
             "/algorithm/find?condition=sts&site=extremity&stage=III&resectable=yes", "/algorithm/find?condition=gist",
-            "/evidence", "/evidence/imatinib-dfsp", "/evidence/dfsp-surgery-recurrence", "/no-such-page"]
+            "/evidence", "/evidence/imatinib-dfsp", "/evidence/dfsp-surgery-recurrence", "/no-such-page", "/login",
+            "/editorial-policy"]
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -178,6 +179,85 @@ def test_no_serious_accessibility_violations(browser, live_server, viewport):
                 found[path] = bad
             if path == "/":
                 assert result["passes"], "axe ran no checks"
+    finally:
+        v.close()
+    assert found == {}
+
+
+def test_reviewer_approves_in_the_browser_and_readers_see_it(browser, live_server, live_site_url):
+    from oncoguide.accounts import Accounts
+    from oncoguide.sitedb import engine_for
+
+    accounts = Accounts(engine_for(live_site_url))
+    if accounts.get("dr.browser") is None:
+        accounts.add("dr.browser", "Dr Browser Reviewer", "reviewer", "a long reviewer passphrase")
+    question = "How often does DFSP come back after Mohs surgery?"
+    v = Visit(browser, live_server, "desktop")
+    page = v.page
+    try:
+        page.goto(live_server + "/")
+        page.fill("#question", question)
+        page.click("form.ask button[type=submit]")
+        page.wait_for_url(re.compile(r"/answer/"))
+        answer_url = page.url
+        assert "Pending review" in page.inner_text("div.review")
+
+        page.click("header.site >> text=Sign in")
+        page.fill("#username", "dr.browser")
+        page.fill("#password", "a long reviewer passphrase")
+        page.click("form.ask button[type=submit]")
+        page.wait_for_url(re.compile(r"/review$"))
+        v.shot("review-queue")
+        page.click(f"#q-submitted ~ ul >> text={question}")
+        page.wait_for_url(re.compile(r"/review/articles/\d+$"))
+        page.click("button[value=under-review]")
+        expect(page.locator("p.lead strong")).to_have_text("Under review")
+        page.fill("#comment", "Checked each statement against its source.")
+        page.click("button[value=approved]")
+        expect(page.locator("p.lead strong")).to_have_text("Approved")
+        assert "Dr Browser Reviewer (reviewer)" in page.inner_text("ol.log")
+        v.shot("review-article")
+
+        page.click("header.site >> text=Sign out")
+        page.wait_for_url(re.compile(r"/$"))
+        page.goto(answer_url)
+        assert "Reviewed by Dr Browser Reviewer (reviewer)" in page.inner_text("div.review")
+        assert page.locator("ol.review-steps li[aria-current=step]").inner_text() == "Approved"
+        assert v.errors == []
+    finally:
+        v.close()
+
+
+def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_server, live_site_url):
+    import json
+    import urllib.request
+
+    from oncoguide.accounts import Accounts
+    from oncoguide.sitedb import engine_for
+
+    accounts = Accounts(engine_for(live_site_url))
+    if accounts.get("dr.axe") is None:
+        accounts.add("dr.axe", "Dr Axe", "reviewer", "a long reviewer passphrase")
+    req = urllib.request.Request(live_server + "/api/ask", data=json.dumps({"question": FLAGSHIP}).encode(),
+                                 headers={"content-type": "application/json"})
+    urllib.request.urlopen(req).close()
+    v = Visit(browser, live_server, "phone", bypass_csp=True)
+    found = {}
+    try:
+        v.page.goto(live_server + "/login")
+        v.page.fill("#username", "dr.axe")
+        v.page.fill("#password", "a long reviewer passphrase")
+        v.page.click("form.ask button[type=submit]")
+        v.page.wait_for_url(re.compile(r"/review$"))
+        first = v.page.locator("main ul.groups a").first.get_attribute("href")
+        for path in ("/review", first):
+            v.page.goto(live_server + path)
+            v.page.add_script_tag(path=str(AXE))
+            result = v.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            bad = [f"{x['id']} ({x['impact']}): {x['help']}" for x in result["violations"]
+                   if x["impact"] in ("serious", "critical")]
+            if bad:
+                found[path] = bad
     finally:
         v.close()
     assert found == {}
