@@ -197,6 +197,33 @@ class Reviews:
             art.status = "needs-re-review"  # readers see it at once, before the next refresh records it
         return art
 
+    def reader_view(self, answer) -> Article | None:
+        """What readers see of an answer's article: status and approval, without the stored answer.
+
+        The answer page runs this on every view, so it reads only the article row, and the basis and the
+        approving event only for an approved article (to show who approved it, or that it needs re-review).
+        """
+        if not answer.in_scope:
+            return None
+        key = query_key(answer.understood)
+        with self.engine.connect() as conn:
+            a = conn.execute(select(articles).where(articles.c.query_key == key,
+                                                   articles.c.audience == answer.audience)).first()
+            if a is None:
+                return None
+            art = Article(a.id, a.question, a.audience, a.status, a.version, a.revision, a.updated, {}, {}, [])
+            if a.status == "approved":
+                art.basis = conn.execute(select(article_versions.c.basis).where(
+                    article_versions.c.article_id == a.id, article_versions.c.version == a.version)).scalar_one()
+                art.events = [dict(r._mapping) for r in conn.execute(
+                    select(review_events, users.c.display_name, users.c.username)
+                    .join(users, users.c.id == review_events.c.user_id)
+                    .where(review_events.c.article_id == a.id, review_events.c.to_status == "approved")
+                    .order_by(review_events.c.id.desc()).limit(1))]
+        if art.status == "approved" and self.changes(art):
+            art.status = "needs-re-review"
+        return art
+
     def changes(self, art: Article) -> list[Change]:
         out = []
         for kind, items in art.basis.items():

@@ -104,6 +104,8 @@ def factory():
     from oncoguide.evidence import topic_attributes
 
     app = create_app()
+    # a new pack may have changed what approved articles rest on: record it before serving them
+    app.state.reviews.refresh()
     ev = app.state.kb.evidence
     for topic_id, topic in ev.topics.items():
         ev.report(topic_id, (topic_attributes(topic) or [None])[0])

@@ -58,8 +58,7 @@ async def article(request: Request, turn: str):
     answer = answer_turn(state.kb, state.threads, turn, audience) if len(turn) <= 40 else None
     if answer is None:
         raise HTTPException(404)
-    art_id = state.reviews.find(answer) if answer.in_scope else None
-    article = state.reviews.get(art_id) if art_id else None
+    article = state.reviews.reader_view(answer)
     return page(request, "answer.html", answer=answer, turn=turn, audience=audience, review=review_status(article))
 
 
