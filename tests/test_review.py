@@ -147,3 +147,19 @@ def test_changing_a_claim_flags_the_approved_article_for_re_review(site, kb_sett
         reader_page = after.get(after.post("/ask", data={"question": FLAGSHIP, "csrf": csrf_of(after)},
                                            follow_redirects=False).headers["location"]).text
         assert "Needs re-review" in reader_page
+
+
+def test_the_audit_log_cannot_be_edited_or_deleted(site):
+    import pytest
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import DBAPIError
+
+    from oncoguide.sitedb import review_events
+
+    ask_flagship(site)
+    engine = site.app.state.reviews.engine
+    for statement in (update(review_events).values(comment="rewritten history"), delete(review_events)):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(statement)
+    with engine.connect() as conn:
+        assert conn.execute(review_events.select()).first().comment == "created from a reader's question"

@@ -7,6 +7,8 @@ with SQLAlchemy Core; Alembic migrations (src/oncoguide/migrations) create and u
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import (
@@ -126,7 +128,16 @@ def engine_for(url: str):
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):
             cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # switching a new file to WAL needs a moment alone with it; workers starting together may
+            # get SQLITE_BUSY here without the busy handler being consulted, so wait and try again
+            for attempt in range(100):
+                try:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 99:
+                        raise
+                    time.sleep(0.02)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
