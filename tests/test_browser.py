@@ -160,7 +160,7 @@ def a11y_pages(base: str) -> list[str]:
             "/algorithm/gist", "/algorithm/groups/gist-recurrent-or-metastatic",
             "/algorithm/find?condition=sts&site=extremity&stage=III&resectable=yes", "/algorithm/find?condition=gist",
             "/evidence", "/evidence/imatinib-dfsp", "/evidence/dfsp-surgery-recurrence", "/no-such-page", "/login",
-            "/editorial-policy"]
+            "/editorial-policy", "/conditions/dfsp", "/conditions/gist"]
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

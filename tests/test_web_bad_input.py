@@ -96,6 +96,8 @@ def test_hostile_strings_on_every_endpoint(client, value):
     clean(client.get(f"/evidence/{seg}"))
     clean(client.get("/evidence/imatinib-dfsp", params={"by": value}))
     clean(client.get("/", params={"audience": value}))
+    clean(client.get(f"/conditions/{seg}"))
+    clean(client.post("/conditions/dfsp/helpful", data={"key": value, "csrf": csrf_of(client)}), allowed=(401, 422))
 
 
 @pytest.mark.parametrize("value", JSON_VALUES)

@@ -116,6 +116,25 @@ review_events = Table(  # append-only audit log: rows are inserted, never update
 )
 Index("ix_review_events_article", review_events.c.article_id, review_events.c.id)
 
+asked_questions = Table(  # questions as asked, counted by their normalised form; no asker is recorded
+    "asked_questions", metadata,
+    Column("query_key", String(64), primary_key=True),
+    Column("condition", String(10), nullable=False),
+    Column("text", Text, nullable=False),      # the first wording seen (or the pack's, for seeded questions)
+    Column("asks", Integer, nullable=False),
+    Column("helpful", Integer, nullable=False),
+    Column("seeded", Boolean, nullable=False),
+    Column("last_asked", DateTime(timezone=True), nullable=True),
+)
+Index("ix_asked_questions_rank", asked_questions.c.condition, asked_questions.c.asks)
+
+question_votes = Table(  # one "helpful" vote per account and question
+    "question_votes", metadata,
+    Column("query_key", String(64), ForeignKey("asked_questions.query_key"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 
 def engine_for(url: str):
     """An engine for the site database; SQLite gets WAL, a busy timeout and its folder created."""

@@ -47,10 +47,11 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.accounts import Accounts
+    from oncoguide.community import Questions
     from oncoguide.kb import KnowledgeBase
     from oncoguide.review import Reviews
     from oncoguide.threads import ThreadStore
-    from oncoguide.web import api, pages, review_pages
+    from oncoguide.web import api, community_pages, pages, review_pages
 
     settings = settings or Settings()
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
@@ -59,10 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.threads = ThreadStore(settings.database_url)
     app.state.accounts = Accounts(app.state.threads.engine)
     app.state.reviews = Reviews(app.state.threads.engine, app.state.kb)
+    app.state.questions = Questions(app.state.threads.engine, app.state.kb)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(review_pages.router)
+    app.include_router(community_pages.router)
     app.include_router(pages.router)
 
     @app.exception_handler(StarletteHTTPException)
@@ -106,6 +109,7 @@ def factory():
     app = create_app()
     # a new pack may have changed what approved articles rest on: record it before serving them
     app.state.reviews.refresh()
+    app.state.questions.seed()
     ev = app.state.kb.evidence
     for topic_id, topic in ev.topics.items():
         ev.report(topic_id, (topic_attributes(topic) or [None])[0])

@@ -45,6 +45,7 @@ async def ask_form(request: Request, question: Annotated[str, Form(max_length=10
     try:
         turn, answer, earlier = ask_in_thread(state.kb, state.threads, question, audience, thread_id or None)
         state.reviews.record(answer, earlier)
+        state.questions.record(answer)
     except (InputError, ThreadError) as exc:
         return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
                     error=str(exc), thread_id=thread_id if not isinstance(exc, ThreadError) else "")

@@ -1,0 +1,103 @@
+"""Top questions: every in-scope question asked is counted under its normalised form (so paraphrases
+count together), with no asker recorded; signed-in members mark questions helpful, once each.
+The common questions of the knowledge pack seed the list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from oncoguide.accounts import User, now
+from oncoguide.review import query_key
+from oncoguide.sitedb import asked_questions, question_votes
+
+HELPFUL_WEIGHT = 3  # one "helpful" vote counts as three asks in the ranking
+OVERVIEW = {"dfsp": "What is dermatofibrosarcoma protuberans?", "sts": "What is soft-tissue sarcoma?",
+            "gist": "What is a GIST?"}
+
+
+@dataclass(frozen=True)
+class TopQuestion:
+    key: str
+    text: str
+    asks: int
+    helpful: int
+
+
+class VoteError(ValueError):
+    """A refused vote; the message says why."""
+
+
+class Questions:
+    def __init__(self, engine, kb):
+        self.engine = engine
+        self.kb = kb
+        self._seeded = False
+
+    def record(self, answer, asked: bool = True) -> str | None:
+        """Count one asking of this answer's question; returns its key (None when out of scope)."""
+        if not answer.in_scope or not answer.understood.get("condition"):
+            return None
+        key = query_key(answer.understood)
+        # a follow-up ("and radiotherapy?") reads better as the answer's title than as typed
+        text = answer.title if answer.understood.get("inherited_context") else answer.question
+        for _ in range(3):  # another worker may insert the same new question at the same moment
+            with self.engine.begin() as conn:
+                if conn.execute(update(asked_questions).where(asked_questions.c.query_key == key).values(
+                        asks=asked_questions.c.asks + int(asked), last_asked=now())).rowcount:
+                    return key
+                try:
+                    conn.execute(insert(asked_questions).values(
+                        query_key=key, condition=answer.understood["condition"], text=text[:300], asks=int(asked),
+                        helpful=0, seeded=not asked, last_asked=now() if asked else None))
+                    return key
+                except IntegrityError:
+                    continue
+        return key
+
+    def seed(self) -> int:
+        """Add the pack's common questions (with no asks) to the list; returns how many were new."""
+        with self.engine.connect() as conn:
+            before = conn.execute(select(func.count()).select_from(asked_questions)).scalar_one()
+        for faq in self.kb.contents.faqs:
+            self.record(self.kb.ask(faq["question"], audience="patient"), asked=False)
+        with self.engine.connect() as conn:
+            after = conn.execute(select(func.count()).select_from(asked_questions)).scalar_one()
+        self._seeded = True
+        return after - before
+
+    def top(self, condition: str, limit: int = 10) -> list[TopQuestion]:
+        if not self._seeded:
+            self.seed()
+        score = asked_questions.c.asks + HELPFUL_WEIGHT * asked_questions.c.helpful
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(asked_questions.c.query_key, asked_questions.c.text, asked_questions.c.asks,
+                                       asked_questions.c.helpful)
+                                .where(asked_questions.c.condition == condition)
+                                .order_by(score.desc(), asked_questions.c.seeded.desc(), asked_questions.c.text)
+                                .limit(limit))
+            return [TopQuestion(*r) for r in rows]
+
+    def text_of(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(asked_questions.c.text).where(asked_questions.c.query_key == key)).scalar()
+
+    def vote(self, key: str, user: User) -> int:
+        """Mark a question helpful (once per account); returns its helpful count."""
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(asked_questions.c.query_key)
+                                .where(asked_questions.c.query_key == key)).first() is None:
+                    raise VoteError("no such question")
+                if conn.execute(select(question_votes.c.user_id).where(
+                        question_votes.c.query_key == key, question_votes.c.user_id == user.id)).first():
+                    raise VoteError("you have already marked this question helpful")
+                conn.execute(insert(question_votes).values(query_key=key, user_id=user.id, at=now()))
+                conn.execute(update(asked_questions).where(asked_questions.c.query_key == key)
+                             .values(helpful=asked_questions.c.helpful + 1))
+                return conn.execute(select(asked_questions.c.helpful)
+                                    .where(asked_questions.c.query_key == key)).scalar_one()
+        except IntegrityError:  # the same member voting twice at the same moment
+            raise VoteError("you have already marked this question helpful") from None
