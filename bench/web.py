@@ -94,6 +94,7 @@ def main() -> None:
             ("GET answer article (clinician)", f"/answer/{first}?audience=clinician", "GET", None, "300 req/s"),
             ("GET answer article (patient, follow-up)", f"/answer/{follow}?audience=patient", "GET", None, "300 req/s"),
             ("GET home", "/", "GET", None, ""),
+            ("GET condition page (DFSP)", "/conditions/dfsp", "GET", None, "300 req/s (issue 7)"),
             ("GET algorithm group", "/algorithm/groups/gist-recurrent-or-metastatic", "GET", None, ""),
             ("GET algorithm finder", "/algorithm/find?condition=gist&site=gastrointestinal&metastases=disseminated",
              "GET", None, ""),
