@@ -98,6 +98,11 @@ def test_hostile_strings_on_every_endpoint(client, value):
     clean(client.get("/", params={"audience": value}))
     clean(client.get(f"/conditions/{seg}"))
     clean(client.post("/conditions/dfsp/helpful", data={"key": value, "csrf": csrf_of(client)}), allowed=(401, 422))
+    clean(client.post(f"/conditions/{seg}/experiences", data={"body": value, "csrf": csrf_of(client)}),
+          allowed=(401, 404, 405, 422))
+    clean(client.post(f"/experiences/{seg}/flag", data={"csrf": csrf_of(client)}), allowed=(401, 404, 405, 422))
+    clean(client.post(f"/moderation/{seg}", data={"decision": value, "csrf": csrf_of(client)}),
+          allowed=(401, 404, 405, 422))
 
 
 @pytest.mark.parametrize("value", JSON_VALUES)

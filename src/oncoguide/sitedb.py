@@ -128,6 +128,29 @@ asked_questions = Table(  # questions as asked, counted by their normalised form
 )
 Index("ix_asked_questions_rank", asked_questions.c.condition, asked_questions.c.asks)
 
+experiences = Table(  # members' first-person stories; published only after a moderator approves
+    "experiences", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("condition", String(10), nullable=False),
+    Column("body", Text, nullable=False),          # as published: contact details already masked
+    Column("masked", JSON, nullable=False),        # what kinds of contact details were masked
+    Column("held", Text, nullable=True),           # why the automatic checks flagged it for the moderator
+    Column("status", String(20), nullable=False),  # pending, approved, rejected
+    Column("reason", Text, nullable=True),         # the moderator's reason for a rejection
+    Column("moderator_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("decided", DateTime(timezone=True), nullable=True),
+)
+Index("ix_experiences_condition_status", experiences.c.condition, experiences.c.status)
+
+experience_flags = Table(
+    "experience_flags", metadata,
+    Column("experience_id", Integer, ForeignKey("experiences.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 question_votes = Table(  # one "helpful" vote per account and question
     "question_votes", metadata,
     Column("query_key", String(64), ForeignKey("asked_questions.query_key"), primary_key=True),

@@ -48,6 +48,7 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
 def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.accounts import Accounts
     from oncoguide.community import Questions
+    from oncoguide.experiences import Experiences
     from oncoguide.kb import KnowledgeBase
     from oncoguide.review import Reviews
     from oncoguide.threads import ThreadStore
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.accounts = Accounts(app.state.threads.engine)
     app.state.reviews = Reviews(app.state.threads.engine, app.state.kb)
     app.state.questions = Questions(app.state.threads.engine, app.state.kb)
+    app.state.experiences = Experiences(app.state.threads.engine)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)

@@ -8,21 +8,93 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from oncoguide.community import OVERVIEW, VoteError
+from oncoguide.experiences import MAX_CHARS, MODERATORS, PostError
 from oncoguide.web.auth import check_csrf, user_of
 from oncoguide.web.views import CONDITIONS, render, review_status
 
 router = APIRouter(include_in_schema=False)
 
 
+def condition_page(request: Request, slug: str, status: int = 200, error: str = "", draft: str = ""):
+    state = request.app.state
+    short = state.kb.ask(OVERVIEW[slug], audience="patient")
+    me = user_of(request)
+    posted = None
+    if me is not None and request.query_params.get("posted", "").isdigit():
+        found = state.experiences.get(int(request.query_params["posted"]))
+        posted = found if found and found.author == me.display_name else None
+    return render(request, "condition.html", status, slug=slug, short=short, overview=OVERVIEW[slug],
+                  review=review_status(state.reviews.reader_view(short)), top=state.questions.top(slug),
+                  stories=state.experiences.published(slug), shared=state.experiences.count(slug),
+                  mine=[e for e in state.experiences.mine(me) if e.condition == slug] if me else [],
+                  posted=posted, error=error, draft=draft, max_chars=MAX_CHARS)
+
+
 @router.get("/conditions/{slug}")
 async def condition(request: Request, slug: str):
     if slug not in CONDITIONS:
         raise HTTPException(404)
-    state = request.app.state
-    short = state.kb.ask(OVERVIEW[slug], audience="patient")
-    return render(request, "condition.html", slug=slug, short=short, overview=OVERVIEW[slug],
-                  review=review_status(state.reviews.reader_view(short)), top=state.questions.top(slug),
-                  error="")
+    return condition_page(request, slug)
+
+
+@router.post("/conditions/{slug}/experiences")
+async def share(request: Request, slug: str, body: Annotated[str, Form(max_length=20_000)] = "",
+                csrf: Annotated[str, Form(max_length=200)] = ""):
+    check_csrf(request, csrf)
+    if slug not in CONDITIONS:
+        raise HTTPException(404)
+    user = user_of(request)
+    if user is None:
+        raise HTTPException(401, "sign in to share your experience")
+    try:
+        post = request.app.state.experiences.post(user, slug, body)
+    except PostError as exc:
+        return condition_page(request, slug, 422, error=str(exc), draft=body[:MAX_CHARS + 1000])
+    return RedirectResponse(f"/conditions/{slug}?posted={post.id}#your-posts", status_code=303)
+
+
+@router.post("/experiences/{exp_id}/flag")
+async def flag(request: Request, exp_id: int, csrf: Annotated[str, Form(max_length=200)] = ""):
+    check_csrf(request, csrf)
+    user = user_of(request)
+    if user is None:
+        raise HTTPException(401, "sign in to flag a post")
+    try:
+        post = request.app.state.experiences.flag(exp_id, user)
+    except PostError as exc:
+        raise HTTPException(409 if "already" in str(exc) else 404, str(exc)) from None
+    return RedirectResponse(f"/conditions/{post.condition}#stories", status_code=303)
+
+
+def moderator(request: Request):
+    user = user_of(request)
+    if user is None:
+        raise HTTPException(401, "sign in with a moderator's account")
+    if user.role not in MODERATORS:
+        raise HTTPException(403, f"moderation is for moderators; you are signed in as a {user.role}")
+    return user
+
+
+@router.get("/moderation")
+async def moderation(request: Request):
+    if user_of(request) is None:
+        return RedirectResponse("/login?next=/moderation", status_code=303)
+    moderator(request)
+    return render(request, "moderation.html", queue=request.app.state.experiences.queue(), error="")
+
+
+@router.post("/moderation/{exp_id}")
+async def moderate(request: Request, exp_id: int, decision: Annotated[str, Form(max_length=10)] = "",
+                   reason: Annotated[str, Form(max_length=2000)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
+    check_csrf(request, csrf)
+    user = moderator(request)
+    if decision not in ("approve", "reject"):
+        raise HTTPException(422, "decision must be approve or reject")
+    try:
+        request.app.state.experiences.decide(exp_id, user, decision == "approve", reason)
+    except PostError as exc:
+        return render(request, "moderation.html", 422, queue=request.app.state.experiences.queue(), error=str(exc))
+    return RedirectResponse("/moderation", status_code=303)
 
 
 @router.post("/conditions/{slug}/helpful")
@@ -38,8 +110,5 @@ async def helpful(request: Request, slug: str, key: Annotated[str, Form(max_leng
     try:
         state.questions.vote(key, user)
     except VoteError as exc:
-        short = state.kb.ask(OVERVIEW[slug], audience="patient")
-        return render(request, "condition.html", 409 if "already" in str(exc) else 404, slug=slug, short=short,
-                      overview=OVERVIEW[slug], review=review_status(state.reviews.reader_view(short)),
-                      top=state.questions.top(slug), error=str(exc))
+        return condition_page(request, slug, 409 if "already" in str(exc) else 404, error=str(exc))
     return RedirectResponse(f"/conditions/{slug}#top-questions", status_code=303)

@@ -1,0 +1,172 @@
+"""Members' first-person experiences: contact details masked before anyone sees them, held for a
+moderator when they urge stopping treatment or an unproven cure, published only once approved."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from oncoguide.accounts import User, now
+from oncoguide.sitedb import experience_flags, experiences, users
+
+MAX_CHARS = 5000
+MIN_CHARS = 20
+MAX_LINKS = 2
+POSTS_PER_DAY = 5
+FLAGS_TO_HIDE = 3  # this many readers' flags send an approved post back to the moderators
+MODERATORS = {"moderator", "editor", "admin"}
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?<![\w/])(?:\+?\(?\d[\d\s().-]{7,}\d)(?![\w/])")
+PHONE_DIGITS = 9  # fewer digits are dates, year ranges or doses, not phone numbers
+STREET = re.compile(
+    r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Court|"
+    r"Ct|Place|Pl|Terrace|Close|Crescent)\b")
+LINK = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.I)
+# advice to stop proven treatment, or to rely on an unproven cure: a moderator must read it first
+STOP_TREATMENT = re.compile(
+    r"\b(stop(?:ped|ping)?|quit|refuse[ds]?|skip(?:ped)?|don'?t (?:take|have|do)|avoid)\b[^.!?\n]{0,40}"
+    r"\b(imatinib|gleevec|glivec|chemo\w*|radiation|radiotherapy|surgery|treatment|medication|medicine|drugs?)", re.I)
+CURE = re.compile(r"\b(cure[ds]?|heal(?:ed|s)?|miracle)\b[^.!?\n]{0,60}\b(naturally|herbs?|herbal|diet|juice|"
+                  r"cannabis|cbd|apricot|laetrile|vitamin|supplements?|essential oils?|baking soda|homeopath\w*)"
+                  r"|\b(natural|herbal|alternative) cure\b", re.I)
+
+
+class PostError(ValueError):
+    """A refused post or moderation action; the message says why."""
+
+
+@dataclass(frozen=True)
+class Experience:
+    id: int
+    author: str
+    condition: str
+    body: str
+    masked: list[str]
+    held: str | None
+    status: str
+    reason: str | None
+    created: object
+    flags: int = 0
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in re.split(r"\n\s*\n", self.body) if p.strip()]
+
+
+def mask_contacts(text: str) -> tuple[str, list[str]]:
+    """Replace e-mail addresses, phone numbers and street addresses; say which kinds were found."""
+    found = []
+    for kind, pattern, label in (("e-mail address", EMAIL, "[e-mail removed]"),
+                                 ("street address", STREET, "[address removed]"),
+                                 ("phone number", PHONE, "[phone number removed]")):
+        def replace(m: re.Match, label=label, kind=kind) -> str:
+            if kind == "phone number" and sum(ch.isdigit() for ch in m.group()) < PHONE_DIGITS:
+                return m.group()
+            if kind not in found:
+                found.append(kind)
+            return label
+        text = pattern.sub(replace, text)
+    return text, found
+
+
+def held_reason(text: str) -> str | None:
+    if STOP_TREATMENT.search(text):
+        return "it talks about stopping or refusing treatment"
+    if CURE.search(text):
+        return "it mentions an unproven cure"
+    return None
+
+
+class Experiences:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def post(self, user: User, condition: str, text: str) -> Experience:
+        text = text.replace("\r\n", "\n").strip()
+        if len(text) < MIN_CHARS:
+            raise PostError(f"please write at least {MIN_CHARS} characters" if text else "the post is empty")
+        if len(text) > MAX_CHARS:
+            raise PostError(f"the post has {len(text):,} characters; the limit is {MAX_CHARS:,}")
+        if len(LINK.findall(text)) > MAX_LINKS:
+            raise PostError(f"a post may contain at most {MAX_LINKS} links")
+        if any(ord(c) < 32 and c not in "\n\t" for c in text):
+            raise PostError("the post contains control characters")
+        body, masked = mask_contacts(text)
+        with self.engine.begin() as conn:
+            recent = conn.execute(select(func.count()).select_from(experiences).where(
+                experiences.c.user_id == user.id, experiences.c.created > now() - timedelta(days=1))).scalar_one()
+            if recent >= POSTS_PER_DAY:
+                raise PostError(f"you can post {POSTS_PER_DAY} experiences a day; please try again tomorrow")
+            new_id = conn.execute(insert(experiences).values(
+                user_id=user.id, condition=condition, body=body, masked=masked, held=held_reason(text),
+                status="pending", created=now())).inserted_primary_key[0]
+        return self.get(new_id)
+
+    def _select(self):
+        flags = (select(func.count()).select_from(experience_flags)
+                 .where(experience_flags.c.experience_id == experiences.c.id).scalar_subquery())
+        return select(experiences.c.id, users.c.display_name, experiences.c.condition, experiences.c.body,
+                      experiences.c.masked, experiences.c.held, experiences.c.status, experiences.c.reason,
+                      experiences.c.created, flags).join(users, users.c.id == experiences.c.user_id)
+
+    def get(self, exp_id: int) -> Experience | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(self._select().where(experiences.c.id == exp_id)).first()
+        return Experience(*row) if row else None
+
+    def published(self, condition: str, limit: int = 50) -> list[Experience]:
+        with self.engine.connect() as conn:
+            return [Experience(*r) for r in conn.execute(
+                self._select().where(experiences.c.condition == condition, experiences.c.status == "approved")
+                .order_by(experiences.c.created.desc()).limit(limit))]
+
+    def count(self, condition: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(experiences).where(
+                experiences.c.condition == condition, experiences.c.status == "approved")).scalar_one()
+
+    def mine(self, user: User) -> list[Experience]:
+        with self.engine.connect() as conn:
+            return [Experience(*r) for r in conn.execute(
+                self._select().where(experiences.c.user_id == user.id).order_by(experiences.c.created.desc()))]
+
+    def queue(self) -> list[Experience]:
+        with self.engine.connect() as conn:
+            return [Experience(*r) for r in conn.execute(
+                self._select().where(experiences.c.status == "pending").order_by(experiences.c.created))]
+
+    def decide(self, exp_id: int, moderator: User, approve: bool, reason: str = "") -> Experience:
+        if moderator.role not in MODERATORS:
+            raise PermissionError(f"a {moderator.role} cannot moderate posts")
+        reason = reason.strip()
+        if not approve and not reason:
+            raise PostError("give the author a reason for the rejection")
+        with self.engine.begin() as conn:
+            done = conn.execute(update(experiences).where(experiences.c.id == exp_id,
+                                                          experiences.c.status == "pending")
+                                .values(status="approved" if approve else "rejected", reason=reason[:1000] or None,
+                                        moderator_id=moderator.id, decided=now())).rowcount
+        if not done:
+            raise PostError("this post is no longer waiting for moderation")
+        return self.get(exp_id)
+
+    def flag(self, exp_id: int, user: User) -> Experience:
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(experiences.c.status).where(experiences.c.id == exp_id)).scalar() \
+                        != "approved":
+                    raise PostError("no such published post")
+                conn.execute(insert(experience_flags).values(experience_id=exp_id, user_id=user.id, at=now()))
+                flags = conn.execute(select(func.count()).select_from(experience_flags)
+                                     .where(experience_flags.c.experience_id == exp_id)).scalar_one()
+                if flags >= FLAGS_TO_HIDE:
+                    conn.execute(update(experiences).where(experiences.c.id == exp_id).values(
+                        status="pending", held=f"flagged by {flags} readers"))
+        except IntegrityError:
+            raise PostError("you have already flagged this post") from None
+        return self.get(exp_id)
