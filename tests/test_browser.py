@@ -261,3 +261,59 @@ def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_s
     finally:
         v.close()
     assert found == {}
+
+
+def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, live_site_url):
+    from oncoguide.accounts import Accounts
+    from oncoguide.sitedb import engine_for
+
+    accounts = Accounts(engine_for(live_site_url))
+    if accounts.get("mod.browser") is None:
+        accounts.add("mod.browser", "Moderator Mo", "moderator", "a long moderator passphrase")
+    xss = '<script>alert("x")</script><img src=x onerror=alert(2)>'
+    story = ("I found the bump on my back when I was 30. Mohs surgery took two sessions.\n\n"
+             f"Happy to talk: call 020 7946 0958 or write to pat.story@example.org. {xss}")
+    newcomer = Visit(browser, live_server, "phone")
+    dialogs: list[str] = []
+    newcomer.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page = newcomer.page
+    try:
+        page.goto(live_server + "/conditions/dfsp")
+        page.click("main >> text=Join")
+        page.fill("#j-username", "pat.newcomer")
+        page.fill("#j-display", "Pat from Leeds")
+        page.fill("#j-password", "my dfsp story passphrase")
+        page.click("form.ask button[type=submit]")
+        page.wait_for_url(re.compile(r"/conditions/dfsp$"))
+        helpful = page.locator("ol.top-questions button[aria-label^='Mark']").first
+        helpful.click()
+        expect(page.locator("ol.top-questions li").first).to_contain_text("1 found it helpful")
+        page.fill("#story-body", story)
+        page.click("text=Send to the moderators")
+        expect(page.locator("p.notice")).to_contain_text("We removed: e-mail address, phone number")
+        newcomer.shot("posted")
+
+        mod = Visit(browser, live_server, "desktop")
+        try:
+            mod.page.goto(live_server + "/login?next=/moderation")
+            mod.page.fill("#username", "mod.browser")
+            mod.page.fill("#password", "a long moderator passphrase")
+            mod.page.click("form.ask button[type=submit]")
+            mod.page.wait_for_url(re.compile(r"/moderation$"))
+            post = mod.page.locator("article.story", has_text="Pat from Leeds")
+            post.locator("button[value=approve]").click()
+            expect(mod.page.locator("article.story", has_text="Pat from Leeds")).to_have_count(0)
+        finally:
+            mod.close()
+
+        page.goto(live_server + "/conditions/dfsp")
+        published = page.locator("article.story", has_text="Pat from Leeds")
+        expect(published).to_contain_text("[phone number removed]")
+        expect(published).to_contain_text("[e-mail removed]")
+        expect(published).to_contain_text('<script>alert("x")</script>')  # shown as text, never run
+        assert page.locator("article.story script").count() == 0 and page.locator("article.story img").count() == 0
+        assert "Published" in page.inner_text("#your-posts ~ ul")
+        newcomer.shot("story-published")
+        assert dialogs == [] and newcomer.errors == []
+    finally:
+        newcomer.close()

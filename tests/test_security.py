@@ -225,3 +225,21 @@ def test_every_review_move_by_every_role(site, who):
         allowed = who in roles
         assert r.status_code == (303 if allowed else 401 if who == "anonymous" else 403), (who, frm, to)
         assert reviews.get(art_id).status == (to if allowed else frm), (who, frm, to)
+
+
+def test_anyone_can_join_as_a_member_but_not_as_anything_more(site):
+    client = TestClient(site.app, raise_server_exceptions=False)
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/join").text).group(1)
+    weak = client.post("/join", data={"username": "newbie", "display_name": "New", "password": "password1",
+                                      "csrf": token})
+    assert weak.status_code == 422 and "too common" in weak.text
+    taken = client.post("/join", data={"username": "reviewer1", "display_name": "X", "password": "a fine passphrase",
+                                       "csrf": token})
+    assert taken.status_code == 422 and "taken" in taken.text
+    assert client.post("/join", data={"username": "newbie", "display_name": "New", "password": "a fine passphrase",
+                                      "role": "admin"}).status_code == 403  # no CSRF token
+    ok = client.post("/join", data={"username": "newbie", "display_name": "New", "password": "a fine passphrase",
+                                    "role": "admin", "csrf": token, "next": "//evil.example/"}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/"  # no open redirect
+    assert site.app.state.accounts.get("newbie").role == "reader"
+    assert "Sign out New" in client.get("/").text

@@ -21,7 +21,7 @@ def safe_next(target: str) -> str:
     """Only a path on this site (no //host, no scheme) may follow a login."""
     if target.startswith("/") and not target.startswith("//") and "\\" not in target and len(target) < 500:
         return target
-    return "/review"
+    return "/"
 
 
 @router.get("/login", include_in_schema=False)
@@ -44,6 +44,30 @@ async def login(request: Request, username: Annotated[str, Form(max_length=200)]
     except AccountError as exc:
         return render(request, "login.html", 401, next=safe_next(next), error=str(exc), username=username)
     cookie, _ = accounts.start_session(user, request.cookies.get(SESSION_COOKIE))  # a new id at every login
+    resp = RedirectResponse(safe_next(next), status_code=303)
+    set_cookie(request, resp, SESSION_COOKIE, cookie, SESSION_MAX_AGE)
+    return resp
+
+
+@router.get("/join", include_in_schema=False)
+async def join_form(request: Request, next: str = "/"):
+    return render(request, "join.html", next=safe_next(next), error="", username="", display_name="")
+
+
+@router.post("/join", include_in_schema=False)
+async def join(request: Request, username: Annotated[str, Form(max_length=200)] = "",
+               display_name: Annotated[str, Form(max_length=200)] = "",
+               password: Annotated[str, Form(max_length=1000)] = "", next: Annotated[str, Form(max_length=500)] = "/",
+               csrf: Annotated[str, Form(max_length=200)] = ""):
+    """Anyone may join as a member (role reader); other roles are given by an admin."""
+    check_csrf(request, csrf)
+    accounts = request.app.state.accounts
+    try:
+        user = accounts.add(username, display_name or username, "reader", password)
+    except AccountError as exc:
+        return render(request, "join.html", 422, next=safe_next(next), error=str(exc), username=username,
+                      display_name=display_name)
+    cookie, _ = accounts.start_session(user, request.cookies.get(SESSION_COOKIE))
     resp = RedirectResponse(safe_next(next), status_code=303)
     set_cookie(request, resp, SESSION_COOKIE, cookie, SESSION_MAX_AGE)
     return resp
