@@ -86,3 +86,15 @@ def test_condition_page_shows_the_short_answer_top_questions_and_links(site):
     assert 'href="/algorithm/dfsp"' in page and 'href="/evidence"' in page
     assert site.get("/conditions/kidney").status_code == 404
     assert 'href="/conditions/dfsp"' in site.get("/").text
+
+
+def test_counts_are_written_in_batches_and_none_are_lost(site):
+    from sqlalchemy import select
+
+    questions = site.app.state.questions
+    for _ in range(7):
+        site.post("/api/ask", json={"question": "Can children get DFSP?"})
+    questions.flush()
+    with questions.engine.connect() as conn:
+        asks = conn.execute(select(asked_questions.c.asks).where(asked_questions.c.text == "Can children get DFSP?"))
+        assert asks.scalar_one() == 7

@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reviews = Reviews(app.state.threads.engine, app.state.kb)
     app.state.questions = Questions(app.state.threads.engine, app.state.kb)
     app.state.experiences = Experiences(app.state.threads.engine)
+    app.router.on_shutdown.append(app.state.questions.flush)  # counts gathered since the last write
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
