@@ -68,6 +68,24 @@ class Visit:
         self.context.close()
 
 
+def ensure_account(site_url: str, username: str, name: str, role: str, password: str) -> None:
+    """An account in the live server's site database (the server shares it with this process)."""
+    from oncoguide.accounts import Accounts
+    from oncoguide.sitedb import engine_for
+
+    accounts = Accounts(engine_for(site_url))
+    if accounts.get(username) is None:
+        accounts.add(username, name, role, password)
+
+
+def sign_in(page, username: str, password: str, lands_on: str) -> None:
+    """Fill the sign-in form already open in `page` and wait for the page it leads to."""
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form.ask button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(lands_on) + "$"))
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_newcomer_path(browser, live_server, viewport):
     v = Visit(browser, live_server, viewport)
@@ -185,12 +203,7 @@ def test_no_serious_accessibility_violations(browser, live_server, viewport):
 
 
 def test_reviewer_approves_in_the_browser_and_readers_see_it(browser, live_server, live_site_url):
-    from oncoguide.accounts import Accounts
-    from oncoguide.sitedb import engine_for
-
-    accounts = Accounts(engine_for(live_site_url))
-    if accounts.get("dr.browser") is None:
-        accounts.add("dr.browser", "Dr Browser Reviewer", "reviewer", "a long reviewer passphrase")
+    ensure_account(live_site_url, "dr.browser", "Dr Browser Reviewer", "reviewer", "a long reviewer passphrase")
     question = "How often does DFSP come back after Mohs surgery?"
     v = Visit(browser, live_server, "desktop")
     page = v.page
@@ -203,10 +216,7 @@ def test_reviewer_approves_in_the_browser_and_readers_see_it(browser, live_serve
         assert "Pending review" in page.inner_text("div.review")
 
         page.click("header.site >> text=Sign in")
-        page.fill("#username", "dr.browser")
-        page.fill("#password", "a long reviewer passphrase")
-        page.click("form.ask button[type=submit]")
-        page.wait_for_url(re.compile(r"/review$"))
+        sign_in(page, "dr.browser", "a long reviewer passphrase", "/review")
         v.shot("review-queue")
         page.click(f"#q-submitted ~ ul >> text={question}")
         page.wait_for_url(re.compile(r"/review/articles/\d+$"))
@@ -232,12 +242,7 @@ def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_s
     import json
     import urllib.request
 
-    from oncoguide.accounts import Accounts
-    from oncoguide.sitedb import engine_for
-
-    accounts = Accounts(engine_for(live_site_url))
-    if accounts.get("dr.axe") is None:
-        accounts.add("dr.axe", "Dr Axe", "reviewer", "a long reviewer passphrase")
+    ensure_account(live_site_url, "dr.axe", "Dr Axe", "reviewer", "a long reviewer passphrase")
     req = urllib.request.Request(live_server + "/api/ask", data=json.dumps({"question": FLAGSHIP}).encode(),
                                  headers={"content-type": "application/json"})
     urllib.request.urlopen(req).close()
@@ -245,10 +250,7 @@ def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_s
     found = {}
     try:
         v.page.goto(live_server + "/login")
-        v.page.fill("#username", "dr.axe")
-        v.page.fill("#password", "a long reviewer passphrase")
-        v.page.click("form.ask button[type=submit]")
-        v.page.wait_for_url(re.compile(r"/review$"))
+        sign_in(v.page, "dr.axe", "a long reviewer passphrase", "/review")
         first = v.page.locator("main ul.groups a").first.get_attribute("href")
         for path in ("/review", first):
             v.page.goto(live_server + path)
@@ -264,12 +266,7 @@ def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_s
 
 
 def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, live_site_url):
-    from oncoguide.accounts import Accounts
-    from oncoguide.sitedb import engine_for
-
-    accounts = Accounts(engine_for(live_site_url))
-    if accounts.get("mod.browser") is None:
-        accounts.add("mod.browser", "Moderator Mo", "moderator", "a long moderator passphrase")
+    ensure_account(live_site_url, "mod.browser", "Moderator Mo", "moderator", "a long moderator passphrase")
     xss = '<script>alert("x")</script><img src=x onerror=alert(2)>'
     story = ("I found the bump on my back when I was 30. Mohs surgery took two sessions.\n\n"
              f"Happy to talk: call 020 7946 0958 or write to pat.story@example.org. {xss}")
@@ -296,10 +293,7 @@ def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, 
         mod = Visit(browser, live_server, "desktop")
         try:
             mod.page.goto(live_server + "/login?next=/moderation")
-            mod.page.fill("#username", "mod.browser")
-            mod.page.fill("#password", "a long moderator passphrase")
-            mod.page.click("form.ask button[type=submit]")
-            mod.page.wait_for_url(re.compile(r"/moderation$"))
+            sign_in(mod.page, "mod.browser", "a long moderator passphrase", "/moderation")
             post = mod.page.locator("article.story", has_text="Pat from Leeds")
             post.locator("button[value=approve]").click()
             expect(mod.page.locator("article.story", has_text="Pat from Leeds")).to_have_count(0)

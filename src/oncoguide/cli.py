@@ -235,12 +235,17 @@ review_app = typer.Typer(no_args_is_help=True, help="Editorial review of answers
 app.add_typer(review_app, name="review")
 
 
+def open_site():
+    from oncoguide.settings import Settings
+    from oncoguide.sitedb import connect
+
+    return connect(Settings().database_url)
+
+
 def open_accounts():
     from oncoguide.accounts import Accounts
-    from oncoguide.settings import Settings
-    from oncoguide.threads import ThreadStore
 
-    return Accounts(ThreadStore(Settings().database_url).engine)
+    return Accounts(open_site())
 
 
 @users_app.command("add")
@@ -312,11 +317,8 @@ def users_token(username: Annotated[str, typer.Argument()],
 def review_refresh() -> None:
     """Flag approved articles whose claims, sources or statistics changed in the pack as needing re-review."""
     from oncoguide.review import Reviews
-    from oncoguide.settings import Settings
-    from oncoguide.threads import ThreadStore
 
-    kb = open_kb()
-    flagged = Reviews(ThreadStore(Settings().database_url).engine, kb).refresh()
+    flagged = Reviews(open_site(), open_kb()).refresh()
     typer.echo(f"{flagged} approved article(s) now need re-review")
 
 

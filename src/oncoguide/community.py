@@ -111,10 +111,6 @@ class Questions:
                                 .limit(limit))
             return [TopQuestion(*r) for r in rows]
 
-    def text_of(self, key: str) -> str | None:
-        with self.engine.connect() as conn:
-            return conn.execute(select(asked_questions.c.text).where(asked_questions.c.query_key == key)).scalar()
-
     def vote(self, key: str, user: User) -> int:
         """Mark a question helpful (once per account); returns its helpful count."""
         try:

@@ -38,6 +38,10 @@ class ReviewError(ValueError):
     """A refused transition; the message says why."""
 
 
+class NoArticle(ReviewError):
+    """The article id does not exist."""
+
+
 class ReviewConflict(ReviewError):
     """Someone else changed the article since the page was loaded (optimistic concurrency)."""
 
@@ -255,7 +259,7 @@ class Reviews:
     def transition(self, art_id: int, to: str, user: User | None, comment: str, revision: int) -> Article:
         art = self.get(art_id)
         if art is None:
-            raise ReviewError(f"no article {art_id}")
+            raise NoArticle(f"no article {art_id}")
         comment = (comment or "").strip()
         if len(comment) > MAX_COMMENT:
             raise ReviewError(f"the comment is longer than {MAX_COMMENT} characters")

@@ -271,3 +271,10 @@ def upgrade(engine_or_url) -> str:
     finally:
         if isinstance(engine_or_url, str):
             engine.dispose()
+
+
+def connect(url: str):
+    """The site database at `url`, migrated to the newest schema: what the app and the CLI open."""
+    engine = engine_for(url)
+    upgrade(engine)
+    return engine

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
-from oncoguide.sitedb import engine_for, turns, upgrade
+from oncoguide.sitedb import connect, turns
 
 MAX_TURNS = 40
 
@@ -37,9 +37,9 @@ def turn_id(parent: str | None, question: str) -> str:
 
 
 class ThreadStore:
-    def __init__(self, url: str):
-        self.engine = engine_for(url)
-        upgrade(self.engine)
+    def __init__(self, site):
+        """`site`: the URL of the site database, or an engine from sitedb.connect shared with other stores."""
+        self.engine = connect(site) if isinstance(site, str) else site
 
     def chain(self, thread_id: str) -> list[str] | None:
         """The questions of a thread, oldest first; None for an unknown id."""

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.experiences import Experiences
     from oncoguide.kb import KnowledgeBase
     from oncoguide.review import Reviews
+    from oncoguide.sitedb import connect
     from oncoguide.threads import ThreadStore
     from oncoguide.web import api, community_pages, pages, review_pages
 
@@ -58,11 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.kb = KnowledgeBase.open(settings)
-    app.state.threads = ThreadStore(settings.database_url)
-    app.state.accounts = Accounts(app.state.threads.engine)
-    app.state.reviews = Reviews(app.state.threads.engine, app.state.kb)
-    app.state.questions = Questions(app.state.threads.engine, app.state.kb)
-    app.state.experiences = Experiences(app.state.threads.engine)
+    site = connect(settings.database_url)
+    app.state.threads = ThreadStore(site)
+    app.state.accounts = Accounts(site)
+    app.state.reviews = Reviews(site, app.state.kb)
+    app.state.questions = Questions(site, app.state.kb)
+    app.state.experiences = Experiences(site)
     app.router.on_shutdown.append(app.state.questions.flush)  # counts gathered since the last write
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -43,6 +43,14 @@ def user_of(request: Request) -> User | None:
     return session.user if session else None
 
 
+def signed_in(request: Request, why: str) -> User:
+    """The signed-in user, or 401 saying what signing in is needed for."""
+    user = user_of(request)
+    if user is None:
+        raise HTTPException(401, f"sign in to {why}")
+    return user
+
+
 def csrf_token(request: Request) -> tuple[str, bool]:
     """The CSRF token for forms on this page, and whether a new anonymous cookie must be set."""
     session = session_of(request)

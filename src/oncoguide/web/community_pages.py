@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from oncoguide.community import OVERVIEW, VoteError
 from oncoguide.experiences import MAX_CHARS, MODERATORS, PostError
-from oncoguide.web.auth import check_csrf, user_of
+from oncoguide.web.auth import check_csrf, signed_in, user_of
 from oncoguide.web.views import CONDITIONS, render, review_status
 
 router = APIRouter(include_in_schema=False)
@@ -43,9 +43,7 @@ async def share(request: Request, slug: str, body: Annotated[str, Form(max_lengt
     check_csrf(request, csrf)
     if slug not in CONDITIONS:
         raise HTTPException(404)
-    user = user_of(request)
-    if user is None:
-        raise HTTPException(401, "sign in to share your experience")
+    user = signed_in(request, "share your experience")
     try:
         post = request.app.state.experiences.post(user, slug, body)
     except PostError as exc:
@@ -56,9 +54,7 @@ async def share(request: Request, slug: str, body: Annotated[str, Form(max_lengt
 @router.post("/experiences/{exp_id}/flag")
 async def flag(request: Request, exp_id: int, csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
-    user = user_of(request)
-    if user is None:
-        raise HTTPException(401, "sign in to flag a post")
+    user = signed_in(request, "flag a post")
     try:
         post = request.app.state.experiences.flag(exp_id, user)
     except PostError as exc:
@@ -67,9 +63,7 @@ async def flag(request: Request, exp_id: int, csrf: Annotated[str, Form(max_leng
 
 
 def moderator(request: Request):
-    user = user_of(request)
-    if user is None:
-        raise HTTPException(401, "sign in with a moderator's account")
+    user = signed_in(request, "moderate posts")
     if user.role not in MODERATORS:
         raise HTTPException(403, f"moderation is for moderators; you are signed in as a {user.role}")
     return user
@@ -103,9 +97,7 @@ async def helpful(request: Request, slug: str, key: Annotated[str, Form(max_leng
     check_csrf(request, csrf)
     if slug not in CONDITIONS:
         raise HTTPException(404)
-    user = user_of(request)
-    if user is None:
-        raise HTTPException(401, "sign in to mark a question helpful")
+    user = signed_in(request, "mark a question helpful")
     state = request.app.state
     try:
         state.questions.vote(key, user)

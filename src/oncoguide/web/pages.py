@@ -65,15 +65,11 @@ async def article(request: Request, turn: str):
 
 # --- treatment algorithm ---------------------------------------------------------------------------
 
-def _dimensions(kb) -> dict:
-    return kb.algorithm.dims
-
-
 @router.get("/algorithm", response_class=HTMLResponse)
 async def algorithm_home(request: Request):
     kb = request.app.state.kb
     counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
-    return page(request, "algorithm.html", counts=counts, dims=_dimensions(kb), chosen={}, result=None, error="",
+    return page(request, "algorithm.html", counts=counts, dims=kb.algorithm.dims, chosen={}, result=None, error="",
                 genotypes=kb.algorithm.spec.get("genotypes", {}))
 
 
@@ -96,7 +92,7 @@ async def algorithm_find(request: Request):
                                   condition=condition, **criteria)
         except (CriteriaError, InputError) as exc:
             error = str(exc)
-    return page(request, "algorithm.html", 422 if error else 200, counts=counts, dims=_dimensions(kb),
+    return page(request, "algorithm.html", 422 if error else 200, counts=counts, dims=kb.algorithm.dims,
                 chosen=chosen, result=result, error=error, genotypes=kb.algorithm.spec.get("genotypes", {}))
 
 

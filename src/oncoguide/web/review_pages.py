@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from oncoguide.accounts import AccountError, LoginThrottled
-from oncoguide.review import ACTIONS, LABELS, REVIEW_ROLES, ReviewConflict, ReviewError
+from oncoguide.review import ACTIONS, LABELS, REVIEW_ROLES, NoArticle, ReviewConflict, ReviewError
 from oncoguide.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_csrf, session_of, set_cookie, user_of
 from oncoguide.web.views import render
 
@@ -168,6 +168,8 @@ async def api_transition(request: Request, art_id: int, body: TransitionIn) -> J
         raise HTTPException(409, str(exc)) from None
     except PermissionError as exc:
         raise HTTPException(403, str(exc)) from None
+    except NoArticle as exc:
+        raise HTTPException(404, str(exc)) from None
     except ReviewError as exc:
-        raise HTTPException(404 if "no article" in str(exc) else 422, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     return JSONResponse({"id": art.id, "status": art.status, "version": art.version, "revision": art.revision})
