@@ -39,6 +39,7 @@ test: install chromium postgresql
 bench: install wrk
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/community.py
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -48,10 +48,10 @@ def post(url: str, body: dict) -> dict:
         return json.load(r)
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
+def start_server(tmp: Path, site_url: str | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(os.environ, ONCOGUIDE_DB=str(tmp / "kb.sqlite3"),
-               ONCOGUIDE_DATABASE_URL=f"sqlite:///{tmp / 'site.sqlite3'}")
+               ONCOGUIDE_DATABASE_URL=site_url or f"sqlite:///{tmp / 'site.sqlite3'}")
     proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
