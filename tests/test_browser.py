@@ -178,7 +178,7 @@ def a11y_pages(base: str) -> list[str]:
             "/algorithm/gist", "/algorithm/groups/gist-recurrent-or-metastatic",
             "/algorithm/find?condition=sts&site=extremity&stage=III&resectable=yes", "/algorithm/find?condition=gist",
             "/evidence", "/evidence/imatinib-dfsp", "/evidence/dfsp-surgery-recurrence", "/no-such-page", "/login",
-            "/editorial-policy", "/conditions/dfsp", "/conditions/gist"]
+            "/editorial-policy", "/conditions/dfsp", "/conditions/gist", "/join"]
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -252,7 +252,7 @@ def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_s
         v.page.goto(live_server + "/login")
         sign_in(v.page, "dr.axe", "a long reviewer passphrase", "/review")
         first = v.page.locator("main ul.groups a").first.get_attribute("href")
-        for path in ("/review", first):
+        for path in ("/review", first, "/account", "/conditions/dfsp"):  # signed in: account, share form
             v.page.goto(live_server + path)
             v.page.add_script_tag(path=str(AXE))
             result = v.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
@@ -266,10 +266,13 @@ def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_s
 
 
 def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, live_site_url):
+    """Join (sharing a country) -> vote -> post with contact details and every XSS payload -> a moderator
+    approves -> the post appears masked and inert, and the members map shades the newcomer's country."""
+    from tests.test_experiences import XSS
+
     ensure_account(live_site_url, "mod.browser", "Moderator Mo", "moderator", "a long moderator passphrase")
-    xss = '<script>alert("x")</script><img src=x onerror=alert(2)>'
     story = ("I found the bump on my back when I was 30. Mohs surgery took two sessions.\n\n"
-             f"Happy to talk: call 020 7946 0958 or write to pat.story@example.org. {xss}")
+             "Happy to talk: call 020 7946 0958 or write to pat.story@example.org.\n\n" + "\n\n".join(XSS))
     newcomer = Visit(browser, live_server, "phone")
     dialogs: list[str] = []
     newcomer.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -280,6 +283,7 @@ def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, 
         page.fill("#j-username", "pat.newcomer")
         page.fill("#j-display", "Pat from Leeds")
         page.fill("#j-password", "my dfsp story passphrase")
+        page.select_option("#j-country", "GB")
         page.click("form.ask button[type=submit]")
         page.wait_for_url(re.compile(r"/conditions/dfsp$"))
         helpful = page.locator("ol.top-questions button[aria-label^='Mark']").first
@@ -295,8 +299,10 @@ def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, 
             mod.page.goto(live_server + "/login?next=/moderation")
             sign_in(mod.page, "mod.browser", "a long moderator passphrase", "/moderation")
             post = mod.page.locator("article.story", has_text="Pat from Leeds")
+            expect(post).to_contain_text("<svg/onload=alert(1)>")  # inert for the moderator too
             post.locator("button[value=approve]").click()
             expect(mod.page.locator("article.story", has_text="Pat from Leeds")).to_have_count(0)
+            assert mod.errors == []
         finally:
             mod.close()
 
@@ -304,9 +310,25 @@ def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, 
         published = page.locator("article.story", has_text="Pat from Leeds")
         expect(published).to_contain_text("[phone number removed]")
         expect(published).to_contain_text("[e-mail removed]")
-        expect(published).to_contain_text('<script>alert("x")</script>')  # shown as text, never run
-        assert page.locator("article.story script").count() == 0 and page.locator("article.story img").count() == 0
+        for payload in XSS:  # each shown as text, none run
+            expect(published).to_contain_text(payload)
+        injected = page.locator("article.story > p :is(script, img, svg, iframe, input, details, math, a)")
+        assert published.locator("> p").count() >= len(XSS)  # the story's own paragraphs
+        assert injected.count() == 0, injected.first.evaluate("e => e.outerHTML")
         assert "Published" in page.inner_text("#your-posts ~ ul")
+
+        world = page.locator("svg.world")
+        expect(world).to_be_visible()
+        box = world.bounding_box()
+        assert box["width"] > 300 and box["height"] > 100
+        assert page.locator("svg.world path").count() > 150
+        uk = page.locator("svg.world path.b1", has=page.locator("title", has_text="United Kingdom: fewer than 5"))
+        expect(uk).to_have_count(1)
+        fill = uk.evaluate("p => getComputedStyle(p).fill")
+        assert fill != page.locator("svg.world path.b0").first.evaluate("p => getComputedStyle(p).fill")
+        expect(page.locator("table.map-table")).to_contain_text("United Kingdom")
+        expect(page.locator("table.map-table")).to_contain_text("fewer than 5")
+        assert newcomer.fits_the_screen()
         newcomer.shot("story-published")
         assert dialogs == [] and newcomer.errors == []
     finally:

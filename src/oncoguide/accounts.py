@@ -40,6 +40,8 @@ class User:
     display_name: str
     role: str
     disabled: bool
+    country: str | None = None
+
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def check_password(password: str, username: str = "") -> None:
 
 
 def _user(row) -> User:
-    return User(row.id, row.username, row.display_name, row.role, bool(row.disabled))
+    return User(row.id, row.username, row.display_name, row.role, bool(row.disabled), row.country)
 
 
 class Accounts:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,7 @@ from oncoguide.review import query_key
 from oncoguide.sitedb import asked_questions, question_votes
 
 HELPFUL_WEIGHT = 3  # one "helpful" vote counts as three asks in the ranking
+VOTES_PER_DAY = 30  # per account: enough for honest use, too few to push a question up the list
 FLUSH_SECONDS = 1.0  # each worker writes its counts at most once a second, in one transaction
 OVERVIEW = {"dfsp": "What is dermatofibrosarcoma protuberans?", "sts": "What is soft-tissue sarcoma?",
             "gist": "What is a GIST?"}
@@ -30,7 +32,11 @@ class TopQuestion:
 
 
 class VoteError(ValueError):
-    """A refused vote; the message says why."""
+    """A refused vote; the message says why and `status` is the HTTP status that fits."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.status = status
 
 
 class Questions:
@@ -73,14 +79,15 @@ class Questions:
     def _write(self, key: str, condition: str, text: str, asks: int) -> str:
         for _ in range(3):  # another worker may insert the same new question at the same moment
             with self.engine.begin() as conn:
-                values = {"asks": asked_questions.c.asks + asks, **({"last_asked": now()} if asks else {})}
+                values = {"asks": asked_questions.c.asks + asks, "score": asked_questions.c.score + asks,
+                          **({"last_asked": now()} if asks else {})}
                 if conn.execute(update(asked_questions).where(asked_questions.c.query_key == key)
                                 .values(**values)).rowcount:
                     return key
                 try:
                     conn.execute(insert(asked_questions).values(
                         query_key=key, condition=condition, text=text[:300], asks=asks,
-                        helpful=0, seeded=not asks, last_asked=now() if asks else None))
+                        helpful=0, score=asks, seeded=not asks, last_asked=now() if asks else None))
                     return key
                 except IntegrityError:
                     continue
@@ -102,7 +109,7 @@ class Questions:
             self.seed()
         if self._pending:
             self.flush()
-        score = asked_questions.c.asks + HELPFUL_WEIGHT * asked_questions.c.helpful
+        score = asked_questions.c.score  # asks + HELPFUL_WEIGHT * helpful, indexed with the condition
         with self.engine.connect() as conn:
             rows = conn.execute(select(asked_questions.c.query_key, asked_questions.c.text, asked_questions.c.asks,
                                        asked_questions.c.helpful)
@@ -117,13 +124,19 @@ class Questions:
             with self.engine.begin() as conn:
                 if conn.execute(select(asked_questions.c.query_key)
                                 .where(asked_questions.c.query_key == key)).first() is None:
-                    raise VoteError("no such question")
+                    raise VoteError("no such question", 404)
                 if conn.execute(select(question_votes.c.user_id).where(
                         question_votes.c.query_key == key, question_votes.c.user_id == user.id)).first():
                     raise VoteError("you have already marked this question helpful")
+                recent = conn.execute(select(func.count()).select_from(question_votes).where(
+                    question_votes.c.user_id == user.id, question_votes.c.at > now() - timedelta(days=1))).scalar_one()
+                if recent >= VOTES_PER_DAY:
+                    raise VoteError(f"you can mark {VOTES_PER_DAY} questions helpful a day; please try again tomorrow",
+                                    429)
                 conn.execute(insert(question_votes).values(query_key=key, user_id=user.id, at=now()))
                 conn.execute(update(asked_questions).where(asked_questions.c.query_key == key)
-                             .values(helpful=asked_questions.c.helpful + 1))
+                             .values(helpful=asked_questions.c.helpful + 1,
+                                     score=asked_questions.c.score + HELPFUL_WEIGHT))
                 return conn.execute(select(asked_questions.c.helpful)
                                     .where(asked_questions.c.query_key == key)).scalar_one()
         except IntegrityError:  # the same member voting twice at the same moment

@@ -17,6 +17,7 @@ MAX_CHARS = 5000
 MIN_CHARS = 20
 MAX_LINKS = 2
 POSTS_PER_DAY = 5
+FLAGS_PER_DAY = 10  # per account
 FLAGS_TO_HIDE = 3  # this many readers' flags send an approved post back to the moderators
 MODERATORS = {"moderator", "editor", "admin"}
 
@@ -37,7 +38,11 @@ CURE = re.compile(r"\b(cure[ds]?|heal(?:ed|s)?|miracle)\b[^.!?\n]{0,60}\b(natura
 
 
 class PostError(ValueError):
-    """A refused post or moderation action; the message says why."""
+    """A refused post or moderation action; the message says why and `status` is the HTTP status that fits."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ class Experiences:
             recent = conn.execute(select(func.count()).select_from(experiences).where(
                 experiences.c.user_id == user.id, experiences.c.created > now() - timedelta(days=1))).scalar_one()
             if recent >= POSTS_PER_DAY:
-                raise PostError(f"you can post {POSTS_PER_DAY} experiences a day; please try again tomorrow")
+                raise PostError(f"you can post {POSTS_PER_DAY} experiences a day; please try again tomorrow", 429)
             new_id = conn.execute(insert(experiences).values(
                 user_id=user.id, condition=condition, body=body, masked=masked, held=held_reason(text),
                 status="pending", created=now())).inserted_primary_key[0]
@@ -119,16 +124,19 @@ class Experiences:
             row = conn.execute(self._select().where(experiences.c.id == exp_id)).first()
         return Experience(*row) if row else None
 
-    def published(self, condition: str, limit: int = 50) -> list[Experience]:
+    def published(self, condition: str, limit: int = 20, offset: int = 0) -> list[Experience]:
+        """Approved posts, newest first."""
         with self.engine.connect() as conn:
             return [Experience(*r) for r in conn.execute(
                 self._select().where(experiences.c.condition == condition, experiences.c.status == "approved")
-                .order_by(experiences.c.created.desc()).limit(limit))]
+                .order_by(experiences.c.created.desc(), experiences.c.id.desc()).limit(limit).offset(offset))]
 
-    def count(self, condition: str) -> int:
+    def tally(self, condition: str) -> tuple[int, int]:
+        """(published posts on this condition, people who wrote them)."""
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(experiences).where(
-                experiences.c.condition == condition, experiences.c.status == "approved")).scalar_one()
+            posts, people = conn.execute(select(func.count(), func.count(experiences.c.user_id.distinct())).where(
+                experiences.c.condition == condition, experiences.c.status == "approved")).one()
+        return posts, people
 
     def mine(self, user: User) -> list[Experience]:
         with self.engine.connect() as conn:
@@ -152,7 +160,7 @@ class Experiences:
                                 .values(status="approved" if approve else "rejected", reason=reason[:1000] or None,
                                         moderator_id=moderator.id, decided=now())).rowcount
         if not done:
-            raise PostError("this post is no longer waiting for moderation")
+            raise PostError("this post is no longer waiting for moderation", 409)
         return self.get(exp_id)
 
     def flag(self, exp_id: int, user: User) -> Experience:
@@ -160,7 +168,12 @@ class Experiences:
             with self.engine.begin() as conn:
                 if conn.execute(select(experiences.c.status).where(experiences.c.id == exp_id)).scalar() \
                         != "approved":
-                    raise PostError("no such published post")
+                    raise PostError("no such published post", 404)
+                recent = conn.execute(select(func.count()).select_from(experience_flags).where(
+                    experience_flags.c.user_id == user.id,
+                    experience_flags.c.at > now() - timedelta(days=1))).scalar_one()
+                if recent >= FLAGS_PER_DAY:
+                    raise PostError(f"you can report {FLAGS_PER_DAY} posts a day; please try again tomorrow", 429)
                 conn.execute(insert(experience_flags).values(experience_id=exp_id, user_id=user.id, at=now()))
                 flags = conn.execute(select(func.count()).select_from(experience_flags)
                                      .where(experience_flags.c.experience_id == exp_id)).scalar_one()
@@ -168,5 +181,5 @@ class Experiences:
                     conn.execute(update(experiences).where(experiences.c.id == exp_id).values(
                         status="pending", held=f"flagged by {flags} readers"))
         except IntegrityError:
-            raise PostError("you have already flagged this post") from None
+            raise PostError("you have already flagged this post", 409) from None
         return self.get(exp_id)

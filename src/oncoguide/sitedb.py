@@ -51,6 +51,8 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created", DateTime(timezone=True), nullable=False),
+    Column("country", String(2), nullable=True, index=True),  # ISO 3166-1 alpha-2, only if the member shares it
+    Column("deleted", DateTime(timezone=True), nullable=True),  # set when the member deleted the account
 )
 
 sessions = Table(
@@ -125,8 +127,9 @@ asked_questions = Table(  # questions as asked, counted by their normalised form
     Column("helpful", Integer, nullable=False),
     Column("seeded", Boolean, nullable=False),
     Column("last_asked", DateTime(timezone=True), nullable=True),
+    Column("score", Integer, nullable=False, server_default="0"),  # asks + HELPFUL_WEIGHT * helpful, kept on write
 )
-Index("ix_asked_questions_rank", asked_questions.c.condition, asked_questions.c.asks)
+Index("ix_asked_questions_rank", asked_questions.c.condition, asked_questions.c.score)
 
 experiences = Table(  # members' first-person stories; published only after a moderator approves
     "experiences", metadata,
@@ -142,7 +145,7 @@ experiences = Table(  # members' first-person stories; published only after a mo
     Column("created", DateTime(timezone=True), nullable=False),
     Column("decided", DateTime(timezone=True), nullable=True),
 )
-Index("ix_experiences_condition_status", experiences.c.condition, experiences.c.status)
+Index("ix_experiences_published", experiences.c.condition, experiences.c.status, experiences.c.created)
 
 experience_flags = Table(
     "experience_flags", metadata,

@@ -50,10 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.community import Questions
     from oncoguide.experiences import Experiences
     from oncoguide.kb import KnowledgeBase
+    from oncoguide.members import Members
     from oncoguide.review import Reviews
     from oncoguide.sitedb import connect
     from oncoguide.threads import ThreadStore
-    from oncoguide.web import api, community_pages, pages, review_pages
+    from oncoguide.web import account_pages, api, community_pages, pages, review_pages
 
     settings = settings or Settings()
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
@@ -65,12 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reviews = Reviews(site, app.state.kb)
     app.state.questions = Questions(site, app.state.kb)
     app.state.experiences = Experiences(site)
+    app.state.members = Members(site, app.state.accounts)
     app.router.on_shutdown.append(app.state.questions.flush)  # counts gathered since the last write
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(review_pages.router)
     app.include_router(community_pages.router)
+    app.include_router(account_pages.router)
     app.include_router(pages.router)
 
     @app.exception_handler(StarletteHTTPException)
@@ -110,11 +113,13 @@ def factory():
     import, the REML fit) takes about 0.4 s, which would otherwise stall the first visitors.
     """
     from oncoguide.evidence import topic_attributes
+    from oncoguide.worldmap import world
 
     app = create_app()
     # a new pack may have changed what approved articles rest on: record it before serving them
     app.state.reviews.refresh()
     app.state.questions.seed()
+    world()  # the members map's outlines, projected once per worker
     ev = app.state.kb.evidence
     for topic_id, topic in ev.topics.items():
         ev.report(topic_id, (topic_attributes(topic) or [None])[0])

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
 from oncoguide.community import OVERVIEW, VoteError
 from oncoguide.experiences import MAX_CHARS, MODERATORS, PostError
 from oncoguide.web.auth import check_csrf, signed_in, user_of
 from oncoguide.web.views import CONDITIONS, render, review_status
+from oncoguide.worldmap import country_names, members_svg, world
 
 router = APIRouter(include_in_schema=False)
 
 
-def condition_page(request: Request, slug: str, status: int = 200, error: str = "", draft: str = ""):
+STORIES_PER_PAGE = 20
+
+
+def condition_page(request: Request, slug: str, status: int = 200, error: str = "", draft: str = "", page: int = 1):
     state = request.app.state
     short = state.kb.ask(OVERVIEW[slug], audience="patient")
     me = user_of(request)
@@ -23,18 +27,26 @@ def condition_page(request: Request, slug: str, status: int = 200, error: str = 
     if me is not None and request.query_params.get("posted", "").isdigit():
         found = state.experiences.get(int(request.query_params["posted"]))
         posted = found if found and found.author == me.display_name else None
+    stories_total, authors = state.experiences.tally(slug)
+    members, by_country = state.members.stats()
+    names = country_names()
+    table = sorted(((names.get(code, code), n) for code, n in by_country.items()), key=lambda r: (-r[1], r[0]))
     return render(request, "condition.html", status, slug=slug, short=short, overview=OVERVIEW[slug],
+                  map_svg=members_svg(by_country), map_table=table, members=members,
+                  not_drawn=[name for name, _n in table if name not in world().drawn_names],
                   review=review_status(state.reviews.reader_view(short)), top=state.questions.top(slug),
-                  stories=state.experiences.published(slug), shared=state.experiences.count(slug),
+                  stories=state.experiences.published(slug, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE),
+                  stories_total=stories_total, page=page, pages=max(1, -(-stories_total // STORIES_PER_PAGE)),
+                  shared=authors,
                   mine=[e for e in state.experiences.mine(me) if e.condition == slug] if me else [],
                   posted=posted, error=error, draft=draft, max_chars=MAX_CHARS)
 
 
 @router.get("/conditions/{slug}")
-async def condition(request: Request, slug: str):
+async def condition(request: Request, slug: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1):
     if slug not in CONDITIONS:
         raise HTTPException(404)
-    return condition_page(request, slug)
+    return condition_page(request, slug, page=page)
 
 
 @router.post("/conditions/{slug}/experiences")
@@ -47,7 +59,7 @@ async def share(request: Request, slug: str, body: Annotated[str, Form(max_lengt
     try:
         post = request.app.state.experiences.post(user, slug, body)
     except PostError as exc:
-        return condition_page(request, slug, 422, error=str(exc), draft=body[:MAX_CHARS + 1000])
+        return condition_page(request, slug, exc.status, error=str(exc), draft=body[:MAX_CHARS + 1000])
     return RedirectResponse(f"/conditions/{slug}?posted={post.id}#your-posts", status_code=303)
 
 
@@ -58,7 +70,7 @@ async def flag(request: Request, exp_id: int, csrf: Annotated[str, Form(max_leng
     try:
         post = request.app.state.experiences.flag(exp_id, user)
     except PostError as exc:
-        raise HTTPException(409 if "already" in str(exc) else 404, str(exc)) from None
+        raise HTTPException(exc.status, str(exc)) from None
     return RedirectResponse(f"/conditions/{post.condition}#stories", status_code=303)
 
 
@@ -87,7 +99,8 @@ async def moderate(request: Request, exp_id: int, decision: Annotated[str, Form(
     try:
         request.app.state.experiences.decide(exp_id, user, decision == "approve", reason)
     except PostError as exc:
-        return render(request, "moderation.html", 422, queue=request.app.state.experiences.queue(), error=str(exc))
+        return render(request, "moderation.html", exc.status, queue=request.app.state.experiences.queue(),
+                      error=str(exc))
     return RedirectResponse("/moderation", status_code=303)
 
 
@@ -102,5 +115,5 @@ async def helpful(request: Request, slug: str, key: Annotated[str, Form(max_leng
     try:
         state.questions.vote(key, user)
     except VoteError as exc:
-        return condition_page(request, slug, 409 if "already" in str(exc) else 404, error=str(exc))
+        return condition_page(request, slug, exc.status, error=str(exc))
     return RedirectResponse(f"/conditions/{slug}#top-questions", status_code=303)

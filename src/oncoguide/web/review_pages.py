@@ -13,6 +13,7 @@ from oncoguide.accounts import AccountError, LoginThrottled
 from oncoguide.review import ACTIONS, LABELS, REVIEW_ROLES, NoArticle, ReviewConflict, ReviewError
 from oncoguide.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_csrf, session_of, set_cookie, user_of
 from oncoguide.web.views import render
+from oncoguide.worldmap import countries, country_names
 
 router = APIRouter()
 
@@ -51,22 +52,27 @@ async def login(request: Request, username: Annotated[str, Form(max_length=200)]
 
 @router.get("/join", include_in_schema=False)
 async def join_form(request: Request, next: str = "/"):
-    return render(request, "join.html", next=safe_next(next), error="", username="", display_name="")
+    return render(request, "join.html", next=safe_next(next), error="", username="", display_name="", country="",
+                  countries=countries())
 
 
 @router.post("/join", include_in_schema=False)
 async def join(request: Request, username: Annotated[str, Form(max_length=200)] = "",
                display_name: Annotated[str, Form(max_length=200)] = "",
                password: Annotated[str, Form(max_length=1000)] = "", next: Annotated[str, Form(max_length=500)] = "/",
-               csrf: Annotated[str, Form(max_length=200)] = ""):
+               country: Annotated[str, Form(max_length=10)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
     """Anyone may join as a member (role reader); other roles are given by an admin."""
     check_csrf(request, csrf)
     accounts = request.app.state.accounts
     try:
+        if country and country.strip().upper() not in country_names():
+            raise AccountError("choose a country from the list, or 'Not shared'")
         user = accounts.add(username, display_name or username, "reader", password)
     except AccountError as exc:
         return render(request, "join.html", 422, next=safe_next(next), error=str(exc), username=username,
-                      display_name=display_name)
+                      display_name=display_name, country=country, countries=countries())
+    if country:
+        request.app.state.members.set_country(user, country)
     cookie, _ = accounts.start_session(user, request.cookies.get(SESSION_COOKIE))
     resp = RedirectResponse(safe_next(next), status_code=303)
     set_cookie(request, resp, SESSION_COOKIE, cookie, SESSION_MAX_AGE)

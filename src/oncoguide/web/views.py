@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from oncoguide.worldmap import BANDS, band, shown
+
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescaping is on for .html
 
@@ -84,5 +86,6 @@ def pct(p: float, digits: int = 1) -> str:
     return f"{100 * p:.{digits}f}%"
 
 
-templates.env.globals.update(AUDIENCES=AUDIENCES, CONDITIONS=CONDITIONS)
-templates.env.filters.update(pct=pct, reference_links=reference_links, reference_text=reference_text)
+templates.env.globals.update(AUDIENCES=AUDIENCES, CONDITIONS=CONDITIONS, MAP_BANDS=BANDS)
+templates.env.filters.update(pct=pct, reference_links=reference_links, reference_text=reference_text,
+                             map_band=band, members_shown=shown)
