@@ -176,3 +176,19 @@ def test_stories_are_paged_newest_first_and_authors_counted_once(site):
     assert second.count('class="story"') == 5 and "Story number 00." in second and "Newer stories" in second
     assert client.get("/conditions/dfsp?page=0").status_code == 422
     assert client.get("/conditions/dfsp?page=abc").status_code == 422
+
+
+def test_a_story_can_answer_one_of_the_top_questions(site):
+    me = member(site)
+    top = site.app.state.questions.top("dfsp")
+    r = me.post("/conditions/dfsp/experiences", data={"body": STORY, "question": top[0].key, "csrf": token_of(me)},
+                follow_redirects=False)
+    assert r.status_code == 303
+    moderate(site, "approve")
+    page = TestClient(site.app).get("/conditions/dfsp").text
+    story = page.split('class="story"', 1)[1].split("</article>", 1)[0]
+    assert f"on “{top[0].text}”".replace("'", "&#39;") in story
+    gist_key = site.app.state.questions.top("gist")[0].key  # a question about another condition
+    for key in (gist_key, "no-such-question"):
+        r = me.post("/conditions/dfsp/experiences", data={"body": STORY, "question": key, "csrf": token_of(me)})
+        assert r.status_code == 422 and "choose one of the listed questions" in r.text

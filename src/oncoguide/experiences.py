@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oncoguide.accounts import User, now
-from oncoguide.sitedb import experience_flags, experiences, users
+from oncoguide.sitedb import asked_questions, experience_flags, experiences, users
 
 MAX_CHARS = 5000
 MIN_CHARS = 20
@@ -57,6 +57,7 @@ class Experience:
     reason: str | None
     created: object
     flags: int = 0
+    question: str | None = None   # the top question the story answers, if the author chose one
 
     @property
     def paragraphs(self) -> list[str]:
@@ -91,7 +92,7 @@ class Experiences:
     def __init__(self, engine):
         self.engine = engine
 
-    def post(self, user: User, condition: str, text: str) -> Experience:
+    def post(self, user: User, condition: str, text: str, question_key: str | None = None) -> Experience:
         text = text.replace("\r\n", "\n").strip()
         if len(text) < MIN_CHARS:
             raise PostError(f"please write at least {MIN_CHARS} characters" if text else "the post is empty")
@@ -103,21 +104,28 @@ class Experiences:
             raise PostError("the post contains control characters")
         body, masked = mask_contacts(text)
         with self.engine.begin() as conn:
+            if question_key and conn.execute(select(asked_questions.c.query_key).where(
+                    asked_questions.c.query_key == question_key, asked_questions.c.condition == condition)).first() \
+                    is None:
+                raise PostError("choose one of the listed questions, or the condition in general")
             recent = conn.execute(select(func.count()).select_from(experiences).where(
                 experiences.c.user_id == user.id, experiences.c.created > now() - timedelta(days=1))).scalar_one()
             if recent >= POSTS_PER_DAY:
                 raise PostError(f"you can post {POSTS_PER_DAY} experiences a day; please try again tomorrow", 429)
             new_id = conn.execute(insert(experiences).values(
-                user_id=user.id, condition=condition, body=body, masked=masked, held=held_reason(text),
+                user_id=user.id, condition=condition, question_key=question_key or None,
+                body=body, masked=masked, held=held_reason(text),
                 status="pending", created=now())).inserted_primary_key[0]
         return self.get(new_id)
 
     def _select(self):
         flags = (select(func.count()).select_from(experience_flags)
                  .where(experience_flags.c.experience_id == experiences.c.id).scalar_subquery())
-        return select(experiences.c.id, users.c.display_name, experiences.c.condition, experiences.c.body,
-                      experiences.c.masked, experiences.c.held, experiences.c.status, experiences.c.reason,
-                      experiences.c.created, flags).join(users, users.c.id == experiences.c.user_id)
+        return (select(experiences.c.id, users.c.display_name, experiences.c.condition, experiences.c.body,
+                       experiences.c.masked, experiences.c.held, experiences.c.status, experiences.c.reason,
+                       experiences.c.created, flags, asked_questions.c.text)
+                .join(users, users.c.id == experiences.c.user_id)
+                .outerjoin(asked_questions, asked_questions.c.query_key == experiences.c.question_key))
 
     def get(self, exp_id: int) -> Experience | None:
         with self.engine.connect() as conn:
@@ -126,10 +134,13 @@ class Experiences:
 
     def published(self, condition: str, limit: int = 20, offset: int = 0) -> list[Experience]:
         """Approved posts, newest first."""
+        newest = (experiences.c.created.desc(), experiences.c.id.desc())
+        # the page's ids first, from the index alone; only those rows are joined and counted
+        page = (select(experiences.c.id).where(experiences.c.condition == condition, experiences.c.status == "approved")
+                .order_by(*newest).limit(limit).offset(offset).subquery())
         with self.engine.connect() as conn:
             return [Experience(*r) for r in conn.execute(
-                self._select().where(experiences.c.condition == condition, experiences.c.status == "approved")
-                .order_by(experiences.c.created.desc(), experiences.c.id.desc()).limit(limit).offset(offset))]
+                self._select().join(page, page.c.id == experiences.c.id).order_by(*newest))]
 
     def tally(self, condition: str) -> tuple[int, int]:
         """(published posts on this condition, people who wrote them)."""

@@ -136,6 +136,7 @@ experiences = Table(  # members' first-person stories; published only after a mo
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("condition", String(10), nullable=False),
+    Column("question_key", String(64), nullable=True),  # the top question the story is about, if any
     Column("body", Text, nullable=False),          # as published: contact details already masked
     Column("masked", JSON, nullable=False),        # what kinds of contact details were masked
     Column("held", Text, nullable=True),           # why the automatic checks flagged it for the moderator

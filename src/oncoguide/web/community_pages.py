@@ -51,13 +51,13 @@ async def condition(request: Request, slug: str, page: Annotated[int, Query(ge=1
 
 @router.post("/conditions/{slug}/experiences")
 async def share(request: Request, slug: str, body: Annotated[str, Form(max_length=20_000)] = "",
-                csrf: Annotated[str, Form(max_length=200)] = ""):
+                question: Annotated[str, Form(max_length=64)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
     if slug not in CONDITIONS:
         raise HTTPException(404)
     user = signed_in(request, "share your experience")
     try:
-        post = request.app.state.experiences.post(user, slug, body)
+        post = request.app.state.experiences.post(user, slug, body, question or None)
     except PostError as exc:
         return condition_page(request, slug, exc.status, error=str(exc), draft=body[:MAX_CHARS + 1000])
     return RedirectResponse(f"/conditions/{slug}?posted={post.id}#your-posts", status_code=303)

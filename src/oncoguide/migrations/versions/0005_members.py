@@ -1,6 +1,6 @@
-"""Members: an optional country (ISO 3166-1 alpha-2, nothing finer), account deletion, a stored
-ranking score for top questions so ranking reads an index instead of sorting every question, and an
-index giving a condition's newest published stories in order.
+"""Members: a story may answer one of the top questions; an optional country (ISO 3166-1 alpha-2,
+nothing finer); account deletion; a stored ranking score for top questions, so ranking reads an index
+instead of sorting every question; an index giving a condition's newest published stories in order.
 
 Revision ID: 0005
 Revises: 0004
@@ -28,6 +28,8 @@ def upgrade() -> None:
     op.execute("UPDATE asked_questions SET score = asks + 3 * helpful")
     op.drop_index("ix_asked_questions_rank", table_name="asked_questions")
     op.create_index("ix_asked_questions_rank", "asked_questions", ["condition", "score"], unique=False)
+    with op.batch_alter_table("experiences") as batch:
+        batch.add_column(sa.Column("question_key", sa.String(length=64), nullable=True))
     # newest published stories of a condition straight from the index, without sorting them all
     op.drop_index("ix_experiences_condition_status", table_name="experiences")
     op.create_index("ix_experiences_published", "experiences", ["condition", "status", "created"], unique=False)
@@ -36,6 +38,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_experiences_published", table_name="experiences")
     op.create_index("ix_experiences_condition_status", "experiences", ["condition", "status"], unique=False)
+    with op.batch_alter_table("experiences") as batch:
+        batch.drop_column("question_key")
     op.drop_index("ix_asked_questions_rank", table_name="asked_questions")
     op.create_index("ix_asked_questions_rank", "asked_questions", ["condition", "asks"], unique=False)
     with op.batch_alter_table("asked_questions") as batch:
