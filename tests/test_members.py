@@ -182,3 +182,27 @@ def test_account_pages_need_a_signed_in_member_and_a_token(site):
     me = member(site)
     assert me.post("/account/delete", data={"posts": "remove", "password": ACCOUNT_PASSWORD}).status_code == 403
     assert site.app.state.accounts.get("reader1") is not None
+
+
+def test_hostile_strings_on_member_forms(kb_settings, tmp_path):
+    """Every member form, signed in, with every hostile string: a clear 4xx, no traceback, nothing half-written."""
+    from oncoguide.web.app import create_app
+    from tests.test_web_bad_input import HOSTILE, clean
+
+    settings = kb_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'site.sqlite3'}"})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        c.app.state.accounts.add("reader1", "Dr Reader", "reader", ACCOUNT_PASSWORD)
+        me = login(c, "reader1")
+        token = token_of(me, "/account")
+
+        def post(path, **data):
+            return me.post(path, data={**data, "csrf": token}, follow_redirects=False)
+
+        for value in HOSTILE:
+            clean(post("/account/country", country=value), allowed=(303, 422))
+            clean(post("/account/delete", posts=value, password=value), allowed=(422,))
+            clean(post("/account/delete", posts="remove", password=value), allowed=(422, 429))
+            clean(post("/conditions/dfsp/experiences", body=STORY, question=value), allowed=(303, 422, 429))
+            clean(me.get("/conditions/dfsp", params={"page": value}), allowed=(200, 422))
+        assert c.app.state.accounts.get("reader1") is not None
+        assert c.app.state.members.country_of(c.app.state.accounts.get("reader1")) is None
