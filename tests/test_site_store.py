@@ -17,11 +17,21 @@ from oncoguide.threads import ThreadError, ThreadStore, turn_id
 from tests.conftest import run_cli
 
 
+# the library's full-text index is dialect-specific DDL in migration 0006, outside the shared metadata
+FULL_TEXT = {"library_fts", "library_fts_data", "library_fts_idx", "library_fts_docsize", "library_fts_config",
+             "library_fts_content", "library_terms", "library_stats", "tsv", "tsv_len", "ix_library_passages_tsv"}
+
+
 def schema_differences(url: str) -> list:
     engine = engine_for(url)
+
+    def include(_obj, name, _type, reflected, _compare_to):
+        return not (reflected and name in FULL_TEXT)
+
     try:
         with engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include})
+            return compare_metadata(context, metadata)
     finally:
         engine.dispose()
 
@@ -41,7 +51,8 @@ def test_head_revision_is_the_one_alembic_finds():
 def test_migrations_create_exactly_the_schema(site_url):
     assert table_names(site_url) == set()
     assert upgrade(site_url) == head_revision()
-    assert table_names(site_url) == set(metadata.tables) | {"alembic_version"}
+    assert table_names(site_url) - FULL_TEXT == set(metadata.tables) | {"alembic_version"}
+    assert "library_fts" in table_names(site_url) or "library_terms" in table_names(site_url)
     assert schema_differences(site_url) == []
     engine = engine_for(site_url)
     with engine.connect() as conn:

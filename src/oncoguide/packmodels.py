@@ -157,6 +157,8 @@ class Lexicon(Strict):
     topics: dict[str, TopicTerms] = Field(description="Tags a question can ask about by name")
     out_of_scope: list[str] = Field(description="Conditions we do not cover, to abstain clearly")
     spelling: dict[str, str] = Field(description="British -> American spelling, applied before matching")
+    abbreviations: dict[str, list[str]] = Field(
+        default_factory=dict, description="Abbreviation -> what it stands for; library searches look for both")
 
 
 class Texts(Strict):

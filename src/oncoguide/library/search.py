@@ -1,0 +1,215 @@
+"""BM25 search over the library's passages, with the lexicon's abbreviations and spellings as query
+expansion (DFSP <-> dermatofibrosarcoma protuberans) and the matched words marked in each passage.
+
+SQLite: FTS5's bm25() (k1 1.2, b 0.75) over a porter-stemmed index. PostgreSQL: the same BM25 formula
+computed from the tsvector's term frequencies and the library_terms document frequencies, over the
+candidates the GIN index finds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select, text
+
+from oncoguide.library.store import _DOC_COLUMNS, DocumentInfo, _info
+from oncoguide.sitedb import library_documents
+
+K1, B = 1.2, 0.75
+START, STOP = "\x02", "\x03"  # highlight markers; parsers strip control characters from passage text
+MAX_QUERY_CHARS = 2000
+WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+# function words and question words: they carry no topic, and in an OR query they only add noise
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below between
+both but by can cannot could did do does doing down during each either else ever few for from further had has
+have having he her here hers herself him himself his how i if in into is it its itself just let me more most my
+myself no nor not now of off on once only or other ought our ours ourselves out over own per same shall she
+should so some such than that the their theirs them themselves then there these they this those through to too
+under until up upon us very via was we were what when where which while who whom whose why will with within
+without would yet you your yours yourself yourselves whether may might must vs versus etc
+""".split())
+
+
+class SearchError(ValueError):
+    """A query that cannot be run; the message says why."""
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    groups: tuple[tuple[str, ...], ...]   # each group: alternative phrases for one idea of the question
+
+    @property
+    def phrases(self) -> list[str]:
+        return [p for g in self.groups for p in g]
+
+    def fts5(self) -> str:
+        return " OR ".join(f'"{p}"' for p in dict.fromkeys(self.phrases))
+
+
+def plan(question: str, abbreviations: dict[str, list[str]] | None = None,
+         spelling: dict[str, str] | None = None) -> Query:
+    """The question's content words, each with its alternative forms (abbreviation, expansion, spelling)."""
+    if len(question) > MAX_QUERY_CHARS:
+        raise SearchError(f"the query has {len(question):,} characters; the limit is {MAX_QUERY_CHARS:,}")
+    abbreviations = {k.lower(): [v.lower() for v in vs] for k, vs in (abbreviations or {}).items()}
+    spelling = {k.lower(): v.lower() for k, v in (spelling or {}).items()}
+    reverse_spelling = {v: k for k, v in spelling.items()}
+    expansions = {" ".join(WORD.findall(v)): k for k, vs in abbreviations.items() for v in vs}
+    words = [w.replace("’", "'") for w in WORD.findall(question.lower())]
+    groups: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(words):
+        for n in (6, 5, 4, 3, 2):  # an expansion written out in full: one idea, plus its abbreviation
+            phrase = " ".join(words[i:i + n])
+            if len(words) - i >= n and phrase in expansions:
+                abbr = expansions[phrase]
+                groups.append((phrase, _phrase(abbr), *(_phrase(v) for v in abbreviations[abbr] if v != phrase)))
+                i += n
+                break
+        else:
+            w = words[i]
+            i += 1
+            if w in abbreviations:
+                groups.append((_phrase(w), *(_phrase(v) for v in abbreviations[w])))
+            elif w not in STOPWORDS and (len(w) > 1 or w.isdigit()):
+                other = spelling.get(w) or reverse_spelling.get(w)
+                groups.append((_phrase(w), _phrase(other)) if other else (_phrase(w),))
+    unique = tuple(dict.fromkeys(tuple(dict.fromkeys(g)) for g in groups))
+    if not unique:
+        raise SearchError("the query has no words to search for (only common words like 'the' or 'what')")
+    return Query(question, unique)
+
+
+def _phrase(words: str) -> str:
+    return " ".join(WORD.findall(words.lower().replace("'", " ")))
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    passage_id: int
+    document: DocumentInfo
+    section: str
+    start: int
+    end: int
+    text: str
+    marks: tuple[tuple[int, int], ...]   # matched words: offsets within `text`
+    matched: tuple[int, ...]             # which query groups the passage matches
+
+    def coverage(self, query: Query) -> float:
+        return len(self.matched) / len(query.groups)
+
+    def highlighted(self, before: str = "[", after: str = "]") -> str:
+        out, last = [], 0
+        for a, b in self.marks:
+            out += [self.text[last:a], before, self.text[a:b], after]
+            last = b
+        return "".join(out + [self.text[last:]])
+
+
+def _unmark(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    plain, marks, start = [], [], None
+    pos = 0
+    for ch in marked:
+        if ch == START:
+            start = pos
+        elif ch == STOP and start is not None:
+            marks.append((start, pos))
+            start = None
+        else:
+            plain.append(ch)
+            pos += 1
+    return "".join(plain), tuple(marks)
+
+
+def _stem(word: str) -> str:
+    """A crude stem for telling which query group a marked word belongs to (the index did the real stemming)."""
+    return word.lower()[:5] if len(word) > 5 else word.lower()
+
+
+def _matched(query: Query, passage: str, marks) -> tuple[int, ...]:
+    seen = {_stem(w) for a, b in marks for w in WORD.findall(passage[a:b].lower())}
+    found = []
+    for i, group in enumerate(query.groups):
+        if any(all(_stem(w) in seen for w in phrase.split()) for phrase in group):
+            found.append(i)
+    return tuple(found)
+
+
+def search(engine, query: Query, limit: int = 10, type: str | None = None, year_from: int | None = None) -> list[Hit]:
+    """The best `limit` passages for the query, best first."""
+    if not 1 <= limit <= 1000:
+        raise SearchError("the limit must be between 1 and 1000")
+    if engine.dialect.name == "postgresql":
+        rows = _search_postgres(engine, query, limit, type, year_from)
+    else:
+        rows = _search_sqlite(engine, query, limit, type, year_from)
+    if not rows:
+        return []
+    ids = {r[2] for r in rows}
+    with engine.connect() as conn:
+        docs = {r.id: _info(r) for r in conn.execute(select(*_DOC_COLUMNS).where(library_documents.c.id.in_(ids)))}
+    hits = []
+    for rank, (passage_id, score, doc_id, section, start, end, marked) in enumerate(rows, start=1):
+        plain, marks = _unmark(marked)
+        hits.append(Hit(rank, round(float(score), 4), passage_id, docs[doc_id], section, start, end, plain, marks,
+                        _matched(query, plain, marks)))
+    return hits
+
+
+def _filters(type: str | None, year_from: int | None) -> tuple[str, dict]:
+    sql, params = "", {}
+    if type:
+        sql += " AND d.type = :type"
+        params["type"] = type
+    if year_from is not None:
+        sql += " AND d.year >= :year_from"
+        params["year_from"] = year_from
+    return sql, params
+
+
+def _search_sqlite(engine, query: Query, limit: int, type: str | None, year_from: int | None) -> list[tuple]:
+    where, params = _filters(type, year_from)
+    join = " JOIN library_documents d ON d.id = p.document_id" if where else ""
+    sql = (f"SELECT p.id, -bm25(library_fts) AS score, p.document_id, p.section, p.start, p.\"end\", "
+           f"highlight(library_fts, 0, char(2), char(3)) FROM library_fts JOIN library_passages p "
+           f"ON p.id = library_fts.rowid{join} WHERE library_fts MATCH :q{where} ORDER BY bm25(library_fts) LIMIT :k")
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), {"q": query.fts5(), "k": limit, **params})]
+
+
+def _search_postgres(engine, query: Query, limit: int, type: str | None, year_from: int | None) -> list[tuple]:
+    where, params = _filters(type, year_from)
+    join = " JOIN library_documents d ON d.id = p.document_id" if where else ""
+    phrases = list(dict.fromkeys(query.phrases))
+    tsquery = " || ".join(f"phraseto_tsquery('english', :a{i})" for i in range(len(phrases)))
+    values = ", ".join(f"(CAST(:a{i} AS text))" for i in range(len(phrases)))
+    params.update({f"a{i}": p for i, p in enumerate(phrases)})
+    sql = f"""
+        WITH st AS (SELECT passages, greatest(lexemes, 1)::float8 / greatest(passages, 1) AS avgdl
+                    FROM library_stats WHERE id = 1),
+             -- a phrase's words share its weight, as FTS5 scores a phrase as one term
+             words AS (SELECT u.lexeme, 1.0 / greatest(length(to_tsvector('english', ph.p)), 1) AS w
+                       FROM (VALUES {values}) AS ph(p), unnest(to_tsvector('english', ph.p)) AS u(lexeme, pos, wt)),
+             q AS (SELECT t.lexeme, max(words.w) * ln(1 + (st.passages - t.df + 0.5) / (t.df + 0.5)) AS idf
+                   FROM library_terms t JOIN words ON words.lexeme = t.lexeme, st
+                   GROUP BY t.lexeme, t.df, st.passages),
+             ranked AS (
+               SELECT p.id, sum(q.idf * array_length(u.positions, 1) * {K1 + 1}
+                                / (array_length(u.positions, 1) + {K1} * (1 - {B} + {B} * p.tsv_len / st.avgdl)))
+                            AS score
+               FROM library_passages p{join} CROSS JOIN st,
+                    unnest(p.tsv) AS u(lexeme, positions, weights) JOIN q ON q.lexeme = u.lexeme
+               WHERE p.tsv @@ ({tsquery}){where}
+               GROUP BY p.id ORDER BY score DESC LIMIT :k)
+        SELECT p.id, ranked.score, p.document_id, p.section, p.start, p."end",
+               ts_headline('english', p.text, ({tsquery}), :headline)
+        FROM ranked JOIN library_passages p ON p.id = ranked.id ORDER BY ranked.score DESC, p.id"""
+    params.update(k=limit,
+                  headline=f"StartSel={START}, StopSel={STOP}, HighlightAll=true")
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql).bindparams(bindparam("k")), params)]

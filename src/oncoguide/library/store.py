@@ -1,0 +1,160 @@
+"""The library's documents and passages in the site database: one transaction per document, so an
+interrupted ingest leaves whole documents only; the same text ingested twice is stored once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from oncoguide.accounts import now
+from oncoguide.library.documents import ParsedDocument, Passage
+from oncoguide.sitedb import library_documents, library_files, library_passages
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: int
+    title: str
+    authors: list[str]
+    journal: str | None
+    year: int | None
+    pmid: str | None
+    doi: str | None
+    type: str
+    licence: str | None
+    source: str
+    format: str
+    chars: int
+    passages: int
+    added: object
+    content_hash: str
+
+    def citation(self) -> str:
+        """A short reference: first author, title, journal and year, PMID or DOI when known."""
+        who = f"{self.authors[0]}{' et al.' if len(self.authors) > 1 else ''}. " if self.authors else ""
+        where = ". ".join(x for x in (self.journal, str(self.year) if self.year else None) if x)
+        ids = f" PMID {self.pmid}." if self.pmid else f" doi:{self.doi}." if self.doi else ""
+        return f"{who}{self.title.rstrip('.')}.{' ' + where + '.' if where else ''}{ids}"
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    id: int
+    ordinal: int
+    section: str
+    start: int
+    end: int
+    text: str
+
+
+_DOC_COLUMNS = (library_documents.c.id, library_documents.c.title, library_documents.c.authors,
+                library_documents.c.journal, library_documents.c.year, library_documents.c.pmid,
+                library_documents.c.doi, library_documents.c.type, library_documents.c.licence,
+                library_documents.c.source, library_documents.c.format, library_documents.c.chars,
+                library_documents.c.passages, library_documents.c.added, library_documents.c.content_hash)
+
+
+def _info(row) -> DocumentInfo:
+    return DocumentInfo(*row)
+
+
+class Library:
+    def __init__(self, engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def add(self, doc: ParsedDocument, passages: list[Passage]) -> tuple[int, bool]:
+        """Store a document and its passages in one transaction; returns (id, whether it was new)."""
+        digest = doc.content_hash
+        existing = self.find_hash(digest)
+        if existing is not None:
+            return existing, False
+        try:
+            with self.engine.begin() as conn:
+                doc_id = conn.execute(insert(library_documents).values(
+                    content_hash=digest, title=doc.title[:2000], authors=list(doc.authors)[:200],
+                    journal=doc.journal, year=doc.year, pmid=doc.pmid, doi=doc.doi, type=doc.type,
+                    licence=doc.licence, source=doc.source[:2000], format=doc.format, chars=len(doc.text),
+                    passages=len(passages), added=now())).inserted_primary_key[0]
+                if passages:
+                    conn.execute(insert(library_passages), [
+                        {"document_id": doc_id, "ordinal": p.ordinal, "section": p.section[:500], "start": p.start,
+                         "end": p.end, "text": p.text} for p in passages])
+                if self.dialect == "postgresql":
+                    self._count_terms(conn, doc_id, +1)
+        except IntegrityError:  # the same text ingested by another process at the same moment
+            found = self.find_hash(digest)
+            if found is None:
+                raise
+            return found, False
+        return doc_id, True
+
+    def _count_terms(self, conn, doc_id: int, sign: int) -> None:
+        """PostgreSQL: keep each lexeme's passage count (BM25's document frequency) and the totals."""
+        conn.execute(text(
+            "INSERT INTO library_terms (lexeme, df) SELECT u.lexeme, :sign * count(*) FROM library_passages p, "
+            "unnest(p.tsv) AS u(lexeme, positions, weights) WHERE p.document_id = :doc GROUP BY u.lexeme "
+            "ORDER BY u.lexeme ON CONFLICT (lexeme) DO UPDATE SET df = library_terms.df + excluded.df"),
+            {"doc": doc_id, "sign": sign})
+        conn.execute(text(
+            "UPDATE library_stats SET passages = passages + :sign * (SELECT count(*) FROM library_passages "
+            "WHERE document_id = :doc), lexemes = lexemes + :sign * (SELECT coalesce(sum(tsv_len), 0) "
+            "FROM library_passages WHERE document_id = :doc) WHERE id = 1"), {"doc": doc_id, "sign": sign})
+
+    def remove(self, doc_id: int) -> bool:
+        with self.engine.begin() as conn:
+            if conn.execute(select(library_documents.c.id).where(library_documents.c.id == doc_id)).first() is None:
+                return False
+            if self.dialect == "postgresql":
+                self._count_terms(conn, doc_id, -1)
+                conn.execute(text("DELETE FROM library_terms WHERE df <= 0"))
+            conn.execute(delete(library_passages).where(library_passages.c.document_id == doc_id))
+            conn.execute(delete(library_documents).where(library_documents.c.id == doc_id))
+            conn.execute(delete(library_files))  # a file may now be missing a document: parse it again next time
+        return True
+
+    def file_done(self, file_hash: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(library_files.c.file_hash)
+                                .where(library_files.c.file_hash == file_hash)).first() is not None
+
+    def mark_file(self, file_hash: str, path: str, documents: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(library_files).where(library_files.c.file_hash == file_hash))
+            conn.execute(insert(library_files).values(file_hash=file_hash, path=path[:2000], documents=documents,
+                                                      at=now()))
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def find_hash(self, digest: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(library_documents.c.id)
+                                .where(library_documents.c.content_hash == digest)).scalar()
+
+    def documents(self, limit: int = 100, offset: int = 0) -> list[DocumentInfo]:
+        with self.engine.connect() as conn:
+            return [_info(r) for r in conn.execute(select(*_DOC_COLUMNS).order_by(library_documents.c.id)
+                                                   .limit(limit).offset(offset))]
+
+    def get(self, doc_id: int) -> DocumentInfo | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_DOC_COLUMNS).where(library_documents.c.id == doc_id)).first()
+        return _info(row) if row else None
+
+    def passages(self, doc_id: int) -> list[StoredPassage]:
+        with self.engine.connect() as conn:
+            return [StoredPassage(*r) for r in conn.execute(
+                select(library_passages.c.id, library_passages.c.ordinal, library_passages.c.section,
+                       library_passages.c.start, library_passages.c.end, library_passages.c.text)
+                .where(library_passages.c.document_id == doc_id).order_by(library_passages.c.ordinal))]
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, passages)."""
+        with self.engine.connect() as conn:
+            docs = conn.execute(select(func.count()).select_from(library_documents)).scalar_one()
+            passages = conn.execute(select(func.coalesce(func.sum(library_documents.c.passages), 0))).scalar_one()
+        return docs, int(passages)
