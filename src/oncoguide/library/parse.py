@@ -1,0 +1,103 @@
+"""The entry point for `oncoguide ingest`: a file in, its documents out, or a ParseError saying what is wrong."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+from oncoguide.library.documents import ParsedDocument, ParseError
+from oncoguide.library.formats_html import parse_html
+from oncoguide.library.formats_jsonl import parse_jsonl
+from oncoguide.library.formats_pdf import MAGIC as PDF_MAGIC
+from oncoguide.library.formats_pdf import parse_pdf
+from oncoguide.library.formats_pubmed import ROOTS as PUBMED_ROOTS
+from oncoguide.library.formats_pubmed import parse_pubmed
+from oncoguide.library.formats_text import parse_markdown, parse_plain
+from oncoguide.library.textclean import decode_text
+
+MAX_BYTES = 100 * 1024 * 1024
+FORMATS = {
+    ".pdf": "pdf",
+    ".html": "html", ".htm": "html",
+    ".md": "markdown", ".markdown": "markdown",
+    ".txt": "text", ".text": "text",
+    ".xml": "pubmed-xml",
+    ".jsonl": "jsonl", ".ndjson": "jsonl",
+}
+_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
+_TEXT_PARSERS = {"html": parse_html, "markdown": parse_markdown, "text": parse_plain, "jsonl": parse_jsonl}
+
+
+def supported_suffixes() -> str:
+    """The suffixes parse() accepts, for messages and help text."""
+    return ", ".join(FORMATS)
+
+
+def parse(path: Path, max_bytes: int = MAX_BYTES) -> list[ParsedDocument]:
+    """Read one file and return its documents (several for a PubmedArticleSet or JSON lines).
+
+    The format comes from the suffix, checked against the content; every failure, whatever its cause,
+    is a ParseError with a message for the user.
+    """
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        shown = f"'{path.suffix}'" if path.suffix else "no suffix"
+        raise ParseError(f"unsupported file type ({shown}); supported: {supported_suffixes()}")
+    data = _read(path, max_bytes)
+    if not data.strip():
+        raise ParseError("no text (the file is empty)")
+    try:
+        return _parse_bytes(data, fmt, path)
+    except ParseError:
+        raise
+    except RecursionError:
+        raise ParseError("the file nests too deeply to read") from None
+    except MemoryError:
+        raise ParseError("the file is too large to read in the memory available") from None
+    except Exception as exc:  # a bug or a case not foreseen: still a message per file, never a traceback
+        raise ParseError(f"cannot read the file ({type(exc).__name__}: {exc})"[:300]) from None
+
+
+def _read(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refusing before reading anything when it is over max_bytes."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ParseError("this is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ParseError("not a regular file (a device, pipe or socket)")
+        if info.st_size > max_bytes:
+            raise ParseError(f"the file is {info.st_size} bytes; the limit is {max_bytes}")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise ParseError("no such file") from None
+    except PermissionError:
+        raise ParseError("permission denied") from None
+    except OSError as exc:
+        raise ParseError(f"cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:  # it grew after stat()
+        raise ParseError(f"the file is over {max_bytes} bytes; the limit is {max_bytes}")
+    return data
+
+
+def _declared_charset(data: bytes) -> str | None:
+    """The charset an HTML page declares in its first few kilobytes (<meta charset=...>), if any."""
+    match = _CHARSET.search(data[:4096])
+    charset = match.group(1).decode("ascii").lower() if match else None
+    return None if charset is None or charset.startswith(("utf-16", "utf-32")) else charset  # those need a BOM
+
+
+def _parse_bytes(data: bytes, fmt: str, path: Path) -> list[ParsedDocument]:
+    if data.startswith(PDF_MAGIC):  # a PDF whatever its name says
+        return parse_pdf(data, path)
+    if fmt == "pdf":
+        return parse_pdf(data, path)  # refuses it: no %PDF- header
+    text = decode_text(data, _declared_charset(data) if fmt == "html" else None)
+    if fmt == "pubmed-xml":
+        if not any(f"<{root}" in text for root in PUBMED_ROOTS):
+            raise ParseError("not PubMed XML: no <PubmedArticleSet> or <PubmedArticle> element")
+        return parse_pubmed(data, path)
+    return _TEXT_PARSERS[fmt](text.lstrip("\ufeff"), path)
