@@ -78,6 +78,7 @@ class Answer:
     understood: dict = field(default_factory=dict)
     pack_digest: str = ""
     updated: str = ""  # date the pack's content was last revised
+    excerpts: list = field(default_factory=list)  # unreviewed library quotes (library.excerpts), never claims
 
     def to_dict(self) -> dict:
         return plain(self)

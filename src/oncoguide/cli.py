@@ -36,7 +36,9 @@ def open_kb():
     from oncoguide.packload import PackError
 
     try:
-        return KnowledgeBase.open()
+        kb = KnowledgeBase.open()
+        kb.library = existing_site
+        return kb
     except PackError as exc:
         fail(str(exc), 1)
     except OSError as exc:
@@ -235,6 +237,16 @@ review_app = typer.Typer(no_args_is_help=True, help="Editorial review of answers
 app.add_typer(review_app, name="review")
 
 
+def existing_site():
+    """The site database's engine if one exists (it holds the library); None rather than creating one."""
+    from oncoguide.settings import Settings
+
+    url = Settings().database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    return open_site()
+
+
 def open_site():
     from oncoguide.settings import Settings
     from oncoguide.sitedb import connect
@@ -426,6 +438,9 @@ def restore_cmd(
     except BackupError as exc:
         fail(f"{exc}; the site database is unchanged", 1)
     typer.echo(f"restored {target} from {path}: {report.describe()}")
+
+
+import oncoguide.cli_library  # noqa: E402,F401  (registers ingest, documents, search, claims)
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ class KnowledgeBase:
     def __init__(self, contents: Contents, settings: Settings | None = None):
         self.contents = contents
         self.settings = settings or Settings()
+        # a callable giving the site database's engine, whose library is quoted when the pack has no answer
+        self.library = None
         self.understander = Understander(contents.lexicon)
         self._algorithm = None
 
@@ -85,7 +87,14 @@ class KnowledgeBase:
         return self.answer(query)
 
     def answer(self, query: Query) -> Answer:
-        return compose(query, self.contents, self.settings.section_limit, self._group_for(query))
+        answer = compose(query, self.contents, self.settings.section_limit, self._group_for(query))
+        if self.library is not None and not answer.in_scope and not query.foreign_script:
+            engine = self.library()  # only now: most questions never need the library
+            if engine is not None:
+                from oncoguide.library.excerpts import with_excerpts
+
+                answer = with_excerpts(answer, engine, self.contents)
+        return answer
 
     # a broad "how is it treated" question; a question about one modality gets only that modality
     TREATMENT_INTENTS = frozenset({"treatment"})

@@ -170,6 +170,8 @@ class Texts(Strict):
     abstain_patient: str
     not_english: str
     ask_condition: str
+    library_intro: str = Field(description="Opens an answer made of unreviewed library excerpts (clinicians)")
+    library_intro_patient: str = Field(description="The same, for patients (grade 8 or below)")
     updated: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$",
                          description="Date (YYYY-MM-DD) the pack's content was last revised; shown with answers.")
 

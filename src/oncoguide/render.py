@@ -36,6 +36,13 @@ def reference_line(r: Reference) -> str:
     return "".join(parts)
 
 
+LIBRARY_HEADING = "From the library: quoted exactly, not reviewed"
+
+
+def _where(e) -> str:
+    return f"{e.section + ', ' if e.section else ''}characters {e.start}-{e.end} of {e.source}"
+
+
 def to_json(answer: Answer) -> str:
     return json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
 
@@ -64,6 +71,11 @@ def to_text(answer: Answer, width: int = 88) -> str:
             for side in cf.sides:
                 out += bullet.wrap(f"{side.text} {cite_marks(side.citations)}")
             out.append("")
+    if answer.excerpts:
+        out += [LIBRARY_HEADING, "-" * len(LIBRARY_HEADING)]
+        quote = textwrap.TextWrapper(width=width, initial_indent="  > ", subsequent_indent="  > ")
+        for i, e in enumerate(answer.excerpts, start=1):
+            out += wrap.wrap(f"{i}. {e.citation}") + [f"   {_where(e)}"] + quote.wrap(e.text) + [""]
     if answer.follow_up_questions:
         out += ["Follow-up questions", "-" * 19]
         out += [f"  - {q}" for q in answer.follow_up_questions] + [""]
@@ -101,6 +113,10 @@ def to_markdown(answer: Answer) -> str:
         for cf in answer.conflicts:
             out += [f"**{cf.topic}.** {cf.summary}", ""]
             out += [f"- {side.text}{_md_marks(side.citations)}" for side in cf.sides] + [""]
+    if answer.excerpts:
+        out += [f"## {LIBRARY_HEADING}", ""]
+        for i, e in enumerate(answer.excerpts, start=1):
+            out += [f"{i}. {e.citation} ({_where(e)})", "", f"   > {e.text}", ""]
     if answer.follow_up_questions:
         out += ["## Follow-up questions", ""] + [f"- {q}" for q in answer.follow_up_questions] + [""]
     if answer.references:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         default_factory=_default_database_url,
         description="SQLAlchemy URL of the site database (conversation threads); SQLite by default.",
     )
+    max_ingest_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, le=10 * 1024**3,
+        description="Largest file `oncoguide ingest` reads, in bytes; larger files are reported and skipped.",
+    )
     max_body_bytes: int = Field(
         default=65_536, ge=1024, le=10_000_000,
         description="Largest request body the web server accepts, in bytes; larger ones get 413.",

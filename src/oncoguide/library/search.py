@@ -17,6 +17,7 @@ from oncoguide.library.store import _DOC_COLUMNS, DocumentInfo, _info
 from oncoguide.sitedb import library_documents
 
 K1, B = 1.2, 0.75
+CANDIDATES = 5_000  # most passages a query scores with BM25 (see selective())
 START, STOP = "\x02", "\x03"  # highlight markers; parsers strip control characters from passage text
 MAX_QUERY_CHARS = 2000
 WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
@@ -172,14 +173,51 @@ def _filters(type: str | None, year_from: int | None) -> tuple[str, dict]:
     return sql, params
 
 
+def _capped_count(conn, match: str, cap: int) -> int:
+    return conn.execute(text("SELECT count(*) FROM (SELECT rowid FROM library_fts WHERE library_fts MATCH :q "
+                             "LIMIT :cap)"), {"q": match, "cap": cap}).scalar_one()
+
+
+def selective(conn, query: Query, budget: int = CANDIDATES) -> str:
+    """The FTS5 expression that finds the candidates: the whole query when it matches at most `budget`
+    passages; otherwise the rarest ideas of the question, as many as fit in the budget. A word found in
+    more passages than that (like "patients") then adds nothing to the candidate set and little to BM25."""
+    whole = query.fts5()
+    if _capped_count(conn, whole, budget + 1) <= budget:
+        return whole
+    sized = []
+    for group in query.groups:
+        expression = " OR ".join(f'"{p}"' for p in group)
+        sized.append((_capped_count(conn, expression, budget + 1), expression))
+    sized.sort()
+    chosen, total = [], 0
+    for n, expression in sized:
+        if chosen and total + n > budget:
+            break
+        chosen.append(expression)
+        total += n
+    return " OR ".join(chosen)
+
+
 def _search_sqlite(engine, query: Query, limit: int, type: str | None, year_from: int | None) -> list[tuple]:
     where, params = _filters(type, year_from)
     join = " JOIN library_documents d ON d.id = p.document_id" if where else ""
-    sql = (f"SELECT p.id, -bm25(library_fts) AS score, p.document_id, p.section, p.start, p.\"end\", "
-           f"highlight(library_fts, 0, char(2), char(3)) FROM library_fts JOIN library_passages p "
-           f"ON p.id = library_fts.rowid{join} WHERE library_fts MATCH :q{where} ORDER BY bm25(library_fts) LIMIT :k")
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql), {"q": query.fts5(), "k": limit, **params})]
+        match = selective(conn, query)
+        # rank first (rowids and scores only), then fetch and mark the few passages shown
+        joins = f" JOIN library_passages p ON p.id = library_fts.rowid{join}" if where else ""
+        top = conn.execute(text(
+            f"SELECT library_fts.rowid, -bm25(library_fts) FROM library_fts{joins}"
+            f" WHERE library_fts MATCH :q{where} ORDER BY bm25(library_fts) LIMIT :k"),
+            {"q": match, "k": limit, **params}).all()
+        rows = []
+        for rowid, score in top:
+            p = conn.execute(text(
+                "SELECT p.document_id, p.section, p.start, p.\"end\", highlight(library_fts, 0, char(2), char(3)) "
+                "FROM library_fts JOIN library_passages p ON p.id = library_fts.rowid "
+                "WHERE library_fts MATCH :q AND library_fts.rowid = :id"), {"q": query.fts5(), "id": rowid}).one()
+            rows.append((rowid, score, *p))
+        return rows
 
 
 def _search_postgres(engine, query: Query, limit: int, type: str | None, year_from: int | None) -> list[tuple]:
@@ -213,3 +251,31 @@ def _search_postgres(engine, query: Query, limit: int, type: str | None, year_fr
                   headline=f"StartSel={START}, StopSel={STOP}, HighlightAll=true")
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(sql).bindparams(bindparam("k")), params)]
+
+
+@dataclass(frozen=True)
+class DocumentHit:
+    rank: int
+    score: float
+    document: DocumentInfo
+    best: Hit                    # the document's best passage
+    matched: tuple[int, ...]     # query groups matched by any of its retrieved passages
+
+
+COORDINATION = 1.0  # how much a document gains for covering more of the question's ideas
+
+
+def rank_documents(engine, query: Query, limit: int = 10, passages: int = 50, **filters) -> list[DocumentHit]:
+    """Documents ranked by their best passage's BM25 score times (1 + COORDINATION x the share of the
+    question's ideas found across the document's retrieved passages), the coordination factor of classic
+    Lucene: an abstract that answers every part of the question beats one that repeats a single word."""
+    best: dict[int, Hit] = {}
+    matched: dict[int, set[int]] = {}
+    for h in search(engine, query, limit=passages, **filters):
+        best.setdefault(h.document.id, h)
+        matched.setdefault(h.document.id, set()).update(h.matched)
+    n = len(query.groups)
+    scored = sorted(((h.score * (1 + COORDINATION * len(matched[d]) / n), d) for d, h in best.items()),
+                    key=lambda x: (-x[0], best[x[1]].rank))
+    return [DocumentHit(i, round(s, 4), best[d].document, best[d], tuple(sorted(matched[d])))
+            for i, (s, d) in enumerate(scored[:limit], start=1)]

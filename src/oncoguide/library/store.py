@@ -69,29 +69,44 @@ class Library:
 
     def add(self, doc: ParsedDocument, passages: list[Passage]) -> tuple[int, bool]:
         """Store a document and its passages in one transaction; returns (id, whether it was new)."""
-        digest = doc.content_hash
-        existing = self.find_hash(digest)
-        if existing is not None:
-            return existing, False
+        return self.add_batch([(doc, passages)])[0]
+
+    def add_batch(self, batch: list[tuple[ParsedDocument, list[Passage]]]) -> list[tuple[int, bool]]:
+        """Store whole documents in one transaction (all of them or none); returns (id, new) for each.
+        A document whose text is already stored, or appears earlier in the batch, is not stored again."""
+        digests = [doc.content_hash for doc, _ in batch]
         try:
             with self.engine.begin() as conn:
-                doc_id = conn.execute(insert(library_documents).values(
-                    content_hash=digest, title=doc.title[:2000], authors=list(doc.authors)[:200],
-                    journal=doc.journal, year=doc.year, pmid=doc.pmid, doi=doc.doi, type=doc.type,
-                    licence=doc.licence, source=doc.source[:2000], format=doc.format, chars=len(doc.text),
-                    passages=len(passages), added=now())).inserted_primary_key[0]
-                if passages:
-                    conn.execute(insert(library_passages), [
-                        {"document_id": doc_id, "ordinal": p.ordinal, "section": p.section[:500], "start": p.start,
-                         "end": p.end, "text": p.text} for p in passages])
+                known = dict(conn.execute(select(library_documents.c.content_hash, library_documents.c.id)
+                                          .where(library_documents.c.content_hash.in_(set(digests)))).all())
+                results, rows, new_ids = [], [], []
+                for (doc, passages), digest in zip(batch, digests, strict=True):
+                    if digest in known:
+                        results.append((known[digest], False))
+                        continue
+                    doc_id = conn.execute(insert(library_documents), {
+                        "content_hash": digest, "title": doc.title[:2000], "authors": list(doc.authors)[:200],
+                        "journal": doc.journal, "year": doc.year, "pmid": doc.pmid, "doi": doc.doi, "type": doc.type,
+                        "licence": doc.licence, "source": doc.source[:2000], "format": doc.format,
+                        "chars": len(doc.text), "passages": len(passages), "added": now()}).inserted_primary_key[0]
+                    known[digest] = doc_id
+                    new_ids.append(doc_id)
+                    results.append((doc_id, True))
+                    rows += [{"document_id": doc_id, "ordinal": p.ordinal, "section": p.section[:500],
+                              "start": p.start, "end": p.end, "text": p.text} for p in passages]
+                if rows:
+                    conn.execute(insert(library_passages), rows)
                 if self.dialect == "postgresql":
-                    self._count_terms(conn, doc_id, +1)
-        except IntegrityError:  # the same text ingested by another process at the same moment
-            found = self.find_hash(digest)
-            if found is None:
-                raise
-            return found, False
-        return doc_id, True
+                    for doc_id in new_ids:
+                        self._count_terms(conn, doc_id, +1)
+        except IntegrityError:  # the same text ingested by another process at the same moment: one by one
+            if len(batch) == 1:
+                found = self.find_hash(digests[0])
+                if found is None:
+                    raise
+                return [(found, False)]
+            return [r for item in batch for r in self.add_batch([item])]
+        return results
 
     def _count_terms(self, conn, doc_id: int, sign: int) -> None:
         """PostgreSQL: keep each lexeme's passage count (BM25's document frequency) and the totals."""

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.kb = KnowledgeBase.open(settings)
     site = connect(settings.database_url)
+    app.state.kb.library = lambda: site  # the library is quoted when the pack has no answer
     app.state.threads = ThreadStore(site)
     app.state.accounts = Accounts(site)
     app.state.reviews = Reviews(site, app.state.kb)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from oncoguide.worldmap import BANDS, band, shown
 
@@ -87,5 +88,17 @@ def pct(p: float, digits: int = 1) -> str:
 
 
 templates.env.globals.update(AUDIENCES=AUDIENCES, CONDITIONS=CONDITIONS, MAP_BANDS=BANDS)
-templates.env.filters.update(pct=pct, reference_links=reference_links, reference_text=reference_text,
+def marked(text: str, marks) -> Markup:
+    """Text with the given [start, end) spans wrapped in <mark>, everything escaped."""
+    out, last = [], 0
+    for a, b in sorted(marks):
+        if a < last or b > len(text):
+            continue
+        out += [escape(text[last:a]), Markup("<mark>"), escape(text[a:b]), Markup("</mark>")]
+        last = b
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+templates.env.filters.update(marked=marked, pct=pct, reference_links=reference_links, reference_text=reference_text,
                              map_band=band, members_shown=shown)
