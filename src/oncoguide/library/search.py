@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select, text
 
 from oncoguide.library.store import _DOC_COLUMNS, DocumentInfo, _info
-from oncoguide.sitedb import library_documents
+from oncoguide.sitedb import library_documents, library_passages
 
 K1, B = 1.2, 0.75
 CANDIDATES = 5_000  # most passages a query scores with BM25 (see selective())
 START, STOP = "\x02", "\x03"  # highlight markers; parsers strip control characters from passage text
 MAX_QUERY_CHARS = 2000
 WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+WORD_ANYCASE = re.compile(r"[^\W_]+", re.UNICODE)  # a word as FTS5's unicode61 tokenizer sees it
 # function words and question words: they carry no topic, and in an OR query they only add noise
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being below between
@@ -127,9 +128,20 @@ def _unmark(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     return "".join(plain), tuple(marks)
 
 
+def _query_keys(query: Query) -> set[str]:
+    return {_stem(w) for phrase in query.phrases for w in phrase.split()}
+
+
+def _mark(passage: str, keys: set[str]) -> str:
+    """The passage with START/STOP around each word whose crude stem is one of the query's."""
+    return WORD_ANYCASE.sub(lambda m: f"{START}{m.group()}{STOP}" if _stem(m.group()) in keys else m.group(), passage)
+
+
 def _stem(word: str) -> str:
-    """A crude stem for telling which query group a marked word belongs to (the index did the real stemming)."""
-    return word.lower()[:5] if len(word) > 5 else word.lower()
+    """A crude stem for marking words and telling which query group they belong to (the index did the real
+    stemming): the word less up to three final letters, never shorter than five."""
+    word = word.lower()
+    return word[:max(5, len(word) - 3)]
 
 
 def _matched(query: Query, passage: str, marks) -> tuple[int, ...]:
@@ -210,14 +222,17 @@ def _search_sqlite(engine, query: Query, limit: int, type: str | None, year_from
             f"SELECT library_fts.rowid, -bm25(library_fts) FROM library_fts{joins}"
             f" WHERE library_fts MATCH :q{where} ORDER BY bm25(library_fts) LIMIT :k"),
             {"q": match, "k": limit, **params}).all()
-        rows = []
-        for rowid, score in top:
-            p = conn.execute(text(
-                "SELECT p.document_id, p.section, p.start, p.\"end\", highlight(library_fts, 0, char(2), char(3)) "
-                "FROM library_fts JOIN library_passages p ON p.id = library_fts.rowid "
-                "WHERE library_fts MATCH :q AND library_fts.rowid = :id"), {"q": query.fts5(), "id": rowid}).one()
-            rows.append((rowid, score, *p))
-        return rows
+        if not top:
+            return []
+        ids = [rowid for rowid, _ in top]
+        found = {r[0]: r[1:] for r in conn.execute(
+            select(library_passages.c.id, library_passages.c.document_id, library_passages.c.section,
+                   library_passages.c.start, library_passages.c.end, library_passages.c.text)
+            .where(library_passages.c.id.in_(ids)))}
+        # matched words are marked here rather than by FTS5's highlight(), which would walk the doclists of
+        # the question's common words once per passage shown
+        keys = _query_keys(query)
+        return [(rowid, score, *found[rowid][:4], _mark(found[rowid][4], keys)) for rowid, score in top]
 
 
 def _search_postgres(engine, query: Query, limit: int, type: str | None, year_from: int | None) -> list[tuple]:
