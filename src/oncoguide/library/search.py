@@ -190,6 +190,17 @@ def _capped_count(conn, match: str, cap: int) -> int:
                              "LIMIT :cap)"), {"q": match, "cap": cap}).scalar_one()
 
 
+def _choose(sized: list[tuple[int, int]], budget: int) -> list[int]:
+    """From (passages matching, group index) pairs, the rarest groups whose matches fit in the budget."""
+    chosen, total = [], 0
+    for n, i in sorted(sized):
+        if chosen and total + n > budget:
+            break
+        chosen.append(i)
+        total += n
+    return sorted(chosen)
+
+
 def selective(conn, query: Query, budget: int = CANDIDATES) -> str:
     """The FTS5 expression that finds the candidates: the whole query when it matches at most `budget`
     passages; otherwise the rarest ideas of the question, as many as fit in the budget. A word found in
@@ -197,18 +208,9 @@ def selective(conn, query: Query, budget: int = CANDIDATES) -> str:
     whole = query.fts5()
     if _capped_count(conn, whole, budget + 1) <= budget:
         return whole
-    sized = []
-    for group in query.groups:
-        expression = " OR ".join(f'"{p}"' for p in group)
-        sized.append((_capped_count(conn, expression, budget + 1), expression))
-    sized.sort()
-    chosen, total = [], 0
-    for n, expression in sized:
-        if chosen and total + n > budget:
-            break
-        chosen.append(expression)
-        total += n
-    return " OR ".join(chosen)
+    expressions = [" OR ".join(f'"{p}"' for p in group) for group in query.groups]
+    sized = [(_capped_count(conn, e, budget + 1), i) for i, e in enumerate(expressions)]
+    return " OR ".join(expressions[i] for i in _choose(sized, budget))
 
 
 def _search_sqlite(engine, query: Query, limit: int, type: str | None, year_from: int | None) -> list[tuple]:
@@ -239,7 +241,22 @@ def _search_postgres(engine, query: Query, limit: int, type: str | None, year_fr
     where, params = _filters(type, year_from)
     join = " JOIN library_documents d ON d.id = p.document_id" if where else ""
     phrases = list(dict.fromkeys(query.phrases))
-    tsquery = " || ".join(f"phraseto_tsquery('english', :a{i})" for i in range(len(phrases)))
+    with engine.connect() as conn:  # the same candidate budget as on SQLite, from the lexeme counts
+        values = ", ".join(f"({i}, CAST(:a{i} AS text))" for i in range(len(phrases)))
+        df = dict(conn.execute(text(
+            f"SELECT ph.i, coalesce(min(t.df), 0) FROM (VALUES {values}) AS ph(i, p) "
+            f"CROSS JOIN LATERAL unnest(to_tsvector('english', ph.p)) AS u(lexeme, pos, wt) "
+            f"LEFT JOIN library_terms t ON t.lexeme = u.lexeme GROUP BY ph.i"),
+            {f"a{i}": p for i, p in enumerate(phrases)}).all())
+    index = {p: i for i, p in enumerate(phrases)}
+    sized = [(sum(df.get(index[p], 0) for p in group), g) for g, group in enumerate(query.groups)]
+    if sum(n for n, _ in sized) > CANDIDATES:
+        kept = {p for g in _choose(sized, CANDIDATES) for p in query.groups[g]}
+        candidates = [i for i, p in enumerate(phrases) if p in kept]
+    else:
+        candidates = list(range(len(phrases)))
+    tsquery = " || ".join(f"phraseto_tsquery('english', :a{i})" for i in candidates)
+    every = " || ".join(f"phraseto_tsquery('english', :a{i})" for i in range(len(phrases)))
     values = ", ".join(f"(CAST(:a{i} AS text))" for i in range(len(phrases)))
     params.update({f"a{i}": p for i, p in enumerate(phrases)})
     sql = f"""
@@ -260,7 +277,7 @@ def _search_postgres(engine, query: Query, limit: int, type: str | None, year_fr
                WHERE p.tsv @@ ({tsquery}){where}
                GROUP BY p.id ORDER BY score DESC LIMIT :k)
         SELECT p.id, ranked.score, p.document_id, p.section, p.start, p."end",
-               ts_headline('english', p.text, ({tsquery}), :headline)
+               ts_headline('english', p.text, ({every}), :headline)
         FROM ranked JOIN library_passages p ON p.id = ranked.id ORDER BY ranked.score DESC, p.id"""
     params.update(k=limit,
                   headline=f"StartSel={START}, StopSel={STOP}, HighlightAll=true")
