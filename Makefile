@@ -40,6 +40,8 @@ bench: install wrk
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/community.py
+	$(BIN)/python bench/library_quality.py
+	$(BIN)/python bench/library_scale.py
 
 lint: install
 	$(BIN)/ruff check src tests bench
