@@ -16,7 +16,6 @@ from oncoguide.sitedb import alembic_config, engine_for, head_revision, metadata
 from oncoguide.threads import ThreadError, ThreadStore, turn_id
 from tests.conftest import run_cli
 
-
 # the library's full-text index is dialect-specific DDL in migration 0006, outside the shared metadata
 FULL_TEXT = {"library_fts", "library_fts_data", "library_fts_idx", "library_fts_docsize", "library_fts_config",
              "library_fts_content", "library_terms", "library_stats", "tsv", "tsv_len", "ix_library_passages_tsv"}

@@ -96,9 +96,8 @@ class Library:
                               "start": p.start, "end": p.end, "text": p.text} for p in passages]
                 if rows:
                     conn.execute(insert(library_passages), rows)
-                if self.dialect == "postgresql":
-                    for doc_id in new_ids:
-                        self._count_terms(conn, doc_id, +1)
+                if self.dialect == "postgresql" and new_ids:
+                    self._count_terms(conn, new_ids, +1)
         except IntegrityError:  # the same text ingested by another process at the same moment: one by one
             if len(batch) == 1:
                 found = self.find_hash(digests[0])
@@ -108,24 +107,25 @@ class Library:
             return [r for item in batch for r in self.add_batch([item])]
         return results
 
-    def _count_terms(self, conn, doc_id: int, sign: int) -> None:
-        """PostgreSQL: keep each lexeme's passage count (BM25's document frequency) and the totals."""
+    def _count_terms(self, conn, doc_ids: list[int], sign: int) -> None:
+        """PostgreSQL: keep each lexeme's passage count (BM25's document frequency) and the totals, for a
+        whole batch of documents in two statements."""
         conn.execute(text(
             "INSERT INTO library_terms (lexeme, df) SELECT u.lexeme, :sign * count(*) FROM library_passages p, "
-            "unnest(p.tsv) AS u(lexeme, positions, weights) WHERE p.document_id = :doc GROUP BY u.lexeme "
+            "unnest(p.tsv) AS u(lexeme, positions, weights) WHERE p.document_id = ANY(:docs) GROUP BY u.lexeme "
             "ORDER BY u.lexeme ON CONFLICT (lexeme) DO UPDATE SET df = library_terms.df + excluded.df"),
-            {"doc": doc_id, "sign": sign})
+            {"docs": doc_ids, "sign": sign})
         conn.execute(text(
-            "UPDATE library_stats SET passages = passages + :sign * (SELECT count(*) FROM library_passages "
-            "WHERE document_id = :doc), lexemes = lexemes + :sign * (SELECT coalesce(sum(tsv_len), 0) "
-            "FROM library_passages WHERE document_id = :doc) WHERE id = 1"), {"doc": doc_id, "sign": sign})
+            "UPDATE library_stats SET passages = passages + :sign * s.n, lexemes = lexemes + :sign * s.len "
+            "FROM (SELECT count(*) AS n, coalesce(sum(tsv_len), 0) AS len FROM library_passages "
+            "WHERE document_id = ANY(:docs)) s WHERE id = 1"), {"docs": doc_ids, "sign": sign})
 
     def remove(self, doc_id: int) -> bool:
         with self.engine.begin() as conn:
             if conn.execute(select(library_documents.c.id).where(library_documents.c.id == doc_id)).first() is None:
                 return False
             if self.dialect == "postgresql":
-                self._count_terms(conn, doc_id, -1)
+                self._count_terms(conn, [doc_id], -1)
                 conn.execute(text("DELETE FROM library_terms WHERE df <= 0"))
             conn.execute(delete(library_passages).where(library_passages.c.document_id == doc_id))
             conn.execute(delete(library_documents).where(library_documents.c.id == doc_id))

@@ -29,6 +29,8 @@ SQLITE_FTS = [
 POSTGRES_FTS = [
     "ALTER TABLE library_passages ADD COLUMN tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED",
+    # BM25's passage length, as the number of distinct indexed words (computed on insert: updating rows
+    # afterwards would leave a dead copy of every passage behind)
     "ALTER TABLE library_passages ADD COLUMN tsv_len integer "
     "GENERATED ALWAYS AS (length(to_tsvector('english'::regconfig, text))) STORED",
     "CREATE INDEX ix_library_passages_tsv ON library_passages USING gin (tsv)",
