@@ -440,6 +440,7 @@ def restore_cmd(
     typer.echo(f"restored {target} from {path}: {report.describe()}")
 
 
+import oncoguide.cli_fhir  # noqa: E402,F401  (registers fhir export)
 import oncoguide.cli_library  # noqa: E402,F401  (registers ingest, documents, search, claims)
 
 

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.review import Reviews
     from oncoguide.sitedb import connect
     from oncoguide.threads import ThreadStore
-    from oncoguide.web import account_pages, api, community_pages, pages, review_pages
+    from oncoguide.web import account_pages, api, community_pages, fhir_api, pages, review_pages
 
     settings = settings or Settings()
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
+    app.include_router(fhir_api.router)
     app.include_router(review_pages.router)
     app.include_router(community_pages.router)
     app.include_router(account_pages.router)
