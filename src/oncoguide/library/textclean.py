@@ -13,7 +13,9 @@ _CONTROL_SHARE = 0.05  # more control characters than this share of the text mea
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _CONTROL_NO_CR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# runs of spacing to collapse: two or more spaces, or any other space character (a single space is left
+# alone, which keeps the substitution cheap on ordinary text)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _ZERO_WIDTH = re.compile(r"[\u200b\u2060\ufeff\u00ad]")  # invisible: zero-width space, word joiner, BOM, soft hyphen
 
@@ -87,8 +89,11 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
     text = text.replace("\f", "\n").replace("\v", "\n")
-    text = _CONTROL.sub("", text.replace("\t", " "))
-    text = _ZERO_WIDTH.sub("", text)
+    text = text.replace("\t", " ")
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    if _ZERO_WIDTH.search(text):
+        text = _ZERO_WIDTH.sub("", text)
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip()
