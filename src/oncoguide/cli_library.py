@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -82,14 +83,10 @@ class _progress:
             self.bar.start()
             self.task = self.bar.add_task("ingesting", rate="")
         self.passages = self.files = 0
-        import time
-
         self.started = time.perf_counter()
         return self
 
     def __call__(self, result, passages: int) -> None:
-        import time
-
         self.passages += passages
         self.files += result is not None
         if self.bar is not None:

@@ -20,7 +20,6 @@ K1, B = 1.2, 0.75
 CANDIDATES = 5_000  # most passages a query scores with BM25 (see selective())
 # PostgreSQL scores a candidate by unpacking its tsvector (about 15 us, against about 1 us for FTS5's bm25())
 PG_CANDIDATES = 1_000
-START, STOP = "\x02", "\x03"  # highlight markers; parsers strip control characters from passage text
 MAX_QUERY_CHARS = 2000
 WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 WORD_ANYCASE = re.compile(r"[^\W_]+", re.UNICODE)  # a word as FTS5's unicode61 tokenizer sees it
@@ -115,28 +114,14 @@ class Hit:
         return "".join(out + [self.text[last:]])
 
 
-def _unmark(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
-    plain, marks, start = [], [], None
-    pos = 0
-    for ch in marked:
-        if ch == START:
-            start = pos
-        elif ch == STOP and start is not None:
-            marks.append((start, pos))
-            start = None
-        else:
-            plain.append(ch)
-            pos += 1
-    return "".join(plain), tuple(marks)
-
-
 def _query_keys(query: Query) -> set[str]:
     return {_stem(w) for phrase in query.phrases for w in phrase.split()}
 
 
-def _mark(passage: str, keys: set[str]) -> str:
-    """The passage with START/STOP around each word whose crude stem is one of the query's."""
-    return WORD_ANYCASE.sub(lambda m: f"{START}{m.group()}{STOP}" if _stem(m.group()) in keys else m.group(), passage)
+def _marks(passage: str, keys: set[str]) -> tuple[tuple[int, int], ...]:
+    """Offsets of the words whose crude stem is one of the query's. Marked here rather than by FTS5's
+    highlight() or PostgreSQL's ts_headline(), which re-run the whole query once per passage shown."""
+    return tuple(m.span() for m in WORD_ANYCASE.finditer(passage) if _stem(m.group()) in keys)
 
 
 def _stem(word: str) -> str:
@@ -168,11 +153,12 @@ def search(engine, query: Query, limit: int = 10, type: str | None = None, year_
     ids = {r[2] for r in rows}
     with engine.connect() as conn:
         docs = {r.id: _info(r) for r in conn.execute(select(*_DOC_COLUMNS).where(library_documents.c.id.in_(ids)))}
+    keys = _query_keys(query)
     hits = []
-    for rank, (passage_id, score, doc_id, section, start, end, marked) in enumerate(rows, start=1):
-        plain, marks = _unmark(marked)
-        hits.append(Hit(rank, round(float(score), 4), passage_id, docs[doc_id], section, start, end, plain, marks,
-                        _matched(query, plain, marks)))
+    for rank, (passage_id, score, doc_id, section, start, end, passage) in enumerate(rows, start=1):
+        marks = _marks(passage, keys)
+        hits.append(Hit(rank, round(float(score), 4), passage_id, docs[doc_id], section, start, end, passage, marks,
+                        _matched(query, passage, marks)))
     return hits
 
 
@@ -233,10 +219,7 @@ def _search_sqlite(engine, query: Query, limit: int, type: str | None, year_from
             select(library_passages.c.id, library_passages.c.document_id, library_passages.c.section,
                    library_passages.c.start, library_passages.c.end, library_passages.c.text)
             .where(library_passages.c.id.in_(ids)))}
-        # matched words are marked here rather than by FTS5's highlight(), which would walk the doclists of
-        # the question's common words once per passage shown
-        keys = _query_keys(query)
-        return [(rowid, score, *found[rowid][:4], _mark(found[rowid][4], keys)) for rowid, score in top]
+        return [(rowid, score, *found[rowid]) for rowid, score in top]
 
 
 def _search_postgres(engine, query: Query, limit: int, type: str | None, year_from: int | None) -> list[tuple]:
@@ -244,9 +227,9 @@ def _search_postgres(engine, query: Query, limit: int, type: str | None, year_fr
     join = " JOIN library_documents d ON d.id = p.document_id" if where else ""
     phrases = list(dict.fromkeys(query.phrases))
     with engine.connect() as conn:  # the same candidate budget as on SQLite, from the lexeme counts
-        values = ", ".join(f"({i}, CAST(:a{i} AS text))" for i in range(len(phrases)))
+        numbered = ", ".join(f"({i}, CAST(:a{i} AS text))" for i in range(len(phrases)))
         df = dict(conn.execute(text(
-            f"SELECT ph.i, coalesce(min(t.df), 0) FROM (VALUES {values}) AS ph(i, p) "
+            f"SELECT ph.i, coalesce(min(t.df), 0) FROM (VALUES {numbered}) AS ph(i, p) "
             f"CROSS JOIN LATERAL unnest(to_tsvector('english', ph.p)) AS u(lexeme, pos, wt) "
             f"LEFT JOIN library_terms t ON t.lexeme = u.lexeme GROUP BY ph.i"),
             {f"a{i}": p for i, p in enumerate(phrases)}).all())
@@ -281,9 +264,8 @@ def _search_postgres(engine, query: Query, limit: int, type: str | None, year_fr
                p.text
         FROM ranked JOIN library_passages p ON p.id = ranked.id ORDER BY ranked.score DESC, p.id"""
     params.update(k=limit)
-    keys = _query_keys(query)
     with engine.connect() as conn:
-        return [(*r[:6], _mark(r[6], keys)) for r in conn.execute(text(sql).bindparams(bindparam("k")), params)]
+        return [tuple(r) for r in conn.execute(text(sql).bindparams(bindparam("k")), params)]
 
 
 @dataclass(frozen=True)

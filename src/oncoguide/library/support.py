@@ -14,11 +14,10 @@ def candidates(engine, contents, claim, limit: int = 5) -> list[Hit]:
     cited_pmids, cited_dois = set(), set()
     for source_id, _locator in claim.citations:
         source = contents.sources.get(source_id)
-        if source is not None:
-            if getattr(source, "pmid", None):
-                cited_pmids.add(str(source.pmid))
-            if getattr(source, "doi", None):
-                cited_dois.add(str(source.doi).lower())
+        if source is not None and source.pmid:
+            cited_pmids.add(str(source.pmid))
+        if source is not None and source.doi:
+            cited_dois.add(source.doi.lower())
     hits = search(engine, query, limit=max(limit * 4, 20))
 
     def cited(h: Hit) -> bool:
