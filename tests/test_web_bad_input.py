@@ -58,10 +58,28 @@ def test_bodies_over_64_kb_get_413_with_or_without_a_length(client):
         for _ in range(20):
             yield b"x" * 4096
 
-    r = client.post("/api/recommend", content=chunks(), headers={"content-type": "application/json"})
+    r = client.post("/api/ask", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413
     r = client.post("/ask", data={"question": "x" * 70_000})
     assert r.status_code == 413
+
+
+def test_fhir_bodies_have_their_own_larger_limit(client):
+    """A patient's FHIR record runs larger than a question: /api/recommend and the CDS Hooks service take
+    up to max_fhir_body_bytes (4 MB by default), and refuse more, whether or not a length is sent."""
+    padded = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Observation", "id": f"o{i}", "status": "final",
+                      "code": {"text": "x" * 1000}}} for i in range(100)]}
+    r = client.post("/api/recommend", json=padded)
+    assert r.status_code == 422 and "no Condition" in r.json()["error"]  # read, not refused for its size
+
+    def chunks():
+        for _ in range(1100):
+            yield b"x" * 4096
+
+    for path in ("/api/recommend", "/cds-services/oncoguide-sarcoma"):
+        r = client.post(path, content=chunks(), headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "3906 kB" in r.json()["error"], path
 
 
 def test_unknown_and_malformed_thread_ids(client):

@@ -82,6 +82,7 @@ class Recommendation:
     notes: list[str] = field(default_factory=list)
     genotype: str | None = None
     raw_steps: list[dict] = field(default_factory=list, repr=False)
+    derived: list = field(default_factory=list)  # facts read from a FHIR record, each with its resource
 
     def to_dict(self) -> dict:
         data = plain(self)
@@ -170,13 +171,16 @@ class Algorithm:
                 continue
             if dim not in self.dims:
                 raise CriteriaError(f"unknown criterion '{dim}'; known: {', '.join(self.dims)}")
-            v = str(value).strip()
-            v = {"true": "yes", "false": "no"}.get(v.lower(), v)
             allowed = self.dims[dim]["values"]
-            match = next((a for a in allowed if a.lower() == v.lower()), None)
-            if match is None:
-                raise CriteriaError(f"{dim} '{value}' is not one of: {', '.join(allowed)}")
-            facts[dim] = {match}
+            facts[dim] = set()
+            for v in str(value).split("|"):  # a|b: either (a record may say "metastatic" but not where)
+                v = v.strip()
+                v = {"true": "yes", "false": "no"}.get(v.lower(), v)
+                match = next((a for a in allowed if a.lower() == v.lower()), None)
+                if match is None:
+                    raise CriteriaError(f"{dim} '{value}' is not one of: {', '.join(allowed)} "
+                                        "(or several joined by |)")
+                facts[dim].add(match)
         return facts
 
     # --- matching --------------------------------------------------------------------------------

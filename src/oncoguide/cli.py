@@ -98,6 +98,30 @@ class RecFormat(str, Enum):
     json = "json"
 
 
+def read_json_file(path: Path, limit: int = 50_000_000):
+    """A JSON file (or standard input for '-'), or a one-line error naming the file and the problem."""
+    import json
+
+    name = "standard input" if str(path) == "-" else str(path)
+    try:
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(limit + 1)
+        else:
+            if path.stat().st_size > limit:
+                fail(f"{name}: larger than {limit // 1_000_000} MB")
+            raw = path.read_bytes()
+    except OSError as exc:
+        fail(f"{name}: cannot be read ({exc.strerror or exc})")
+    if len(raw) > limit:
+        fail(f"{name}: larger than {limit // 1_000_000} MB")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        fail(f"{name}: is not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        fail(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+
+
 @app.command()
 def recommend(
     vignette: Annotated[str | None, typer.Argument(help="The patient in free text (optional).")] = None,
@@ -115,12 +139,17 @@ def recommend(
     mutation: Annotated[str | None, typer.Option(
         help="Tumour genotype: kit, kit-exon9, pdgfra, pdgfra-d842v, sdh-deficient, ntrk, braf-v600e, "
              "unknown.")] = None,
+    fhir: Annotated[Path | None, typer.Option(
+        "--fhir", help="A FHIR Bundle (JSON file, or - for standard input) describing the patient, instead of "
+                       "a vignette and criteria.", dir_okay=False)] = None,
     fmt: Annotated[RecFormat, typer.Option("--format", help="Output format.")] = RecFormat.text,
 ) -> None:
-    """Find the patient group and its recommended treatments from a vignette and/or criteria."""
+    """Find the patient group and its recommended treatments from a vignette and/or criteria, or from a
+    FHIR Bundle (--fhir)."""
     import json
 
     from oncoguide.algorithm import CriteriaError
+    from oncoguide.fhir.patient import FhirInputError
     from oncoguide.render import recommendation_text
     from oncoguide.understand import InputError
 
@@ -128,11 +157,16 @@ def recommend(
     criteria = dict(site=site, stage=stage, resectable=resectable, metastases=metastases,
                     recurrence=recurrence, morbidity=morbidity, progression=progression, margins=margins,
                     subtype=subtype, mutation=mutation)
-    if vignette is None and condition is None:
+    if fhir is not None:
+        if vignette is not None or condition is not None or any(v is not None for v in criteria.values()):
+            fail("--fhir describes the patient by itself; leave out the vignette and the criteria")
+        record = read_json_file(fhir)
+    elif vignette is None and condition is None:
         fail("describe the patient (a vignette) or give --condition and criteria")
     try:
-        rec = kb.recommend(vignette, condition=condition, **criteria)
-    except (CriteriaError, InputError) as exc:
+        rec = kb.recommend_fhir(record) if fhir is not None else kb.recommend(vignette, condition=condition,
+                                                                                **criteria)
+    except (CriteriaError, InputError, FhirInputError) as exc:
         fail(str(exc))
     if fmt == RecFormat.json:
         sys.stdout.write(json.dumps(rec.to_dict(), ensure_ascii=False, indent=2) + "\n")

@@ -1,9 +1,10 @@
-"""FHIR commands: export the knowledge pack as FHIR R5 (5.0.0) resources."""
+"""FHIR commands: export the knowledge pack as FHIR R5 (5.0.0) resources; the CDS Hooks feedback report."""
 
 from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -45,3 +46,37 @@ def export_cmd(
     except OSError as exc:
         fail(f"cannot write the export to {out}: {exc.strerror or exc}", 1)
     typer.echo(f"wrote {ex.summary()} to {out} (one file each, and bundle.json)")
+
+
+cds_app = typer.Typer(no_args_is_help=True, help="The CDS Hooks service (POST /cds-services/oncoguide-sarcoma).")
+app.add_typer(cds_app, name="cds")
+
+
+class FeedbackFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@cds_app.command("feedback")
+def feedback_cmd(
+    fmt: Annotated[FeedbackFormat, typer.Option("--format", help="Output format.")] = FeedbackFormat.text,
+) -> None:
+    """Cards issued by the CDS Hooks service per patient group, how many clinicians accepted or overrode,
+    and the override reasons they gave."""
+    from oncoguide.cds_log import CdsLog
+    from oncoguide.cli import existing_site
+
+    site = existing_site()
+    rows = CdsLog(site).summary() if site is not None else []
+    if fmt == FeedbackFormat.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not rows:
+        typer.echo("No CDS Hooks cards have been issued yet.")
+        return
+    typer.echo(f"{'condition':<10}{'patient group':<40}{'issued':>8}{'accepted':>10}{'overridden':>12}")
+    for r in rows:
+        typer.echo(f"{r['condition']:<10}{(r['group'] or '(asks for a fact, or warns)'):<40}{r['issued']:>8}"
+                   f"{r['accepted']:>10}{r['overridden']:>12}")
+        for reason, n in sorted(r["reasons"].items(), key=lambda kv: -kv[1]):
+            typer.echo(f"{'':<10}  overridden because: {reason} ({n})")

@@ -66,6 +66,30 @@ class KnowledgeBase:
         facts.update(self.algorithm.facts_from_criteria(criteria))
         return self.algorithm.recommend(condition, facts, notes, genotype)
 
+    @property
+    def codebook(self):
+        """The pack's clinical codes (SNOMED CT, ICD-10, ICD-O-3, LOINC), read from FHIR records."""
+        from oncoguide.fhir.patient import CodeBook
+
+        if getattr(self, "_codebook", None) is None:
+            self._codebook = CodeBook(self.contents.algorithm.get("codes"), self.algorithm)
+        return self._codebook
+
+    def read_fhir(self, record: dict, patient_id: str | None = None, where: str = "bundle"):
+        """The patient-group facts of a FHIR Bundle (or one resource): one entry per coded condition.
+        Raises FhirInputError naming the path of anything that cannot be read."""
+        from oncoguide.fhir.patient import read_record, resources_of
+
+        return read_record(resources_of(record, where), self.codebook, patient_id)
+
+    def recommend_fhir(self, record: dict):
+        """`recommend` for the one condition a FHIR Bundle describes; the result lists what was read
+        from which resource. Raises FhirInputError or CriteriaError with the reason."""
+        patient = self.read_fhir(record).only()
+        rec = self.algorithm.recommend(patient.condition, patient.facts, patient.notes, patient.genotype)
+        rec.derived = patient.derived
+        return rec
+
     @classmethod
     def open(cls, settings: Settings | None = None, *, db: Path | None = None,
              pack_dir: Path | None = None) -> KnowledgeBase:

@@ -13,6 +13,7 @@ from oncoguide.packfiles import pack_digest
 from oncoguide.packmodels import (
     AlgorithmSpec,
     Claim,
+    CodeSpec,
     Conflict,
     Drug,
     EvidenceTopic,
@@ -85,6 +86,7 @@ class Pack:
     texts: Texts | None = None
     claim_files: dict[str, str] = field(default_factory=dict)
     algorithm: AlgorithmSpec | None = None
+    codes: CodeSpec | None = None
     groups: list[Group] = field(default_factory=list)
     drugs: dict[str, Drug] = field(default_factory=dict)
     evidence: list[EvidenceTopic] = field(default_factory=list)
@@ -299,6 +301,11 @@ def _load_algorithm(pack: Pack, pack_dir: Path, problems: list[Problem]) -> list
     if data is not None:
         pack.algorithm = _validate(AlgorithmSpec, data, "algorithm/dimensions.yaml", problems,
                                    entry_hint="dimensions")
+    codes_path = adir / "codes.yaml"
+    if codes_path.exists():
+        data = _read_yaml(codes_path, "algorithm/codes.yaml", problems)
+        if data is not None:
+            pack.codes = _validate(CodeSpec, data, "algorithm/codes.yaml", problems, entry_hint="codes")
     for path in sorted(adir.glob("drugs-*.yaml")):
         r = str(path.relative_to(pack_dir))
         for raw in _entries(_read_yaml(path, r, problems), r, problems):
@@ -362,6 +369,7 @@ def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
                         if drug.lower() not in names:
                             problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
                                                     f"steps.{j}.options", f"unknown drug '{drug}'"))
+    _check_codes(pack, problems)
     groups = [g for g, _, _ in raw_groups]
     for a_i, a in enumerate(groups):
         for b in groups[a_i + 1:]:
@@ -377,6 +385,35 @@ def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
                         shared = ", ".join(f"{d}={sorted(alt_b.get(d, []))}" for d in sorted(dims))
                         problems.append(Problem(r, 0, b.id, "criteria",
                                                 f"overlaps group '{a.id}': one patient could fit both ({shared})"))
+
+
+def _check_codes(pack: Pack, problems: list[Problem]) -> None:
+    """Every code names a known system and sets only known facts to known values, once per code."""
+    spec, codes, rel = pack.algorithm, pack.codes, "algorithm/codes.yaml"
+    if codes is None:
+        return
+    allowed = {"condition": list(spec.conditions), **{d: v.values for d, v in spec.dimensions.items()}}
+    seen: set[tuple[str, str, str]] = set()
+    entries = [(f"conditions.{i}", c) for i, c in enumerate(codes.conditions)]
+    entries += [(f"observations.{i}", o) for i, o in enumerate(codes.observations)]
+    for where, entry in entries:
+        for system in [entry.system] if isinstance(entry.system, str) else entry.system:
+            if system not in codes.systems:
+                problems.append(Problem(rel, 0, entry.code, f"{where}.system", f"unknown system '{system}' "
+                                        f"(known: {', '.join(codes.systems)})"))
+            key = (system, entry.code.upper(), getattr(entry, "match", "exact"))
+            if key in seen:
+                problems.append(Problem(rel, 0, entry.code, where, "the same code is listed twice"))
+            seen.add(key)
+        for fact, value in getattr(entry, "sets", {}).items():
+            if fact not in allowed:
+                problems.append(Problem(rel, 0, entry.code, f"{where}.sets.{fact}", f"unknown fact '{fact}' "
+                                        f"(known: {', '.join(allowed)})"))
+                continue
+            for v in value.split("|"):
+                if v not in allowed[fact]:
+                    problems.append(Problem(rel, 0, entry.code, f"{where}.sets.{fact}", f"unknown value '{v}' "
+                                            f"(known: {', '.join(allowed[fact])})"))
 
 
 def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:

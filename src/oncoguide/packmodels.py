@@ -211,6 +211,38 @@ class AlgorithmSpec(Strict):
         default_factory=dict, description="tumour genotypes that choose between regimen options: id -> label")
 
 
+class CodedFact(Strict):
+    """A code a hospital record may carry, and the facts of the algorithm it establishes."""
+
+    system: list[str] = Field(min_length=1, description="Keys of `systems` naming the code systems")
+    code: str = Field(min_length=1, max_length=40)
+    match: Literal["exact", "prefix"] = Field(
+        "exact", description="prefix: every code starting with `code` (C49.1 covers C49.10, C49.11, ...)")
+    display: str = Field(min_length=3, description="The code's meaning as the code system states it")
+    sets: dict[str, str] = Field(min_length=1, description="condition or dimension -> value (or a|b for several)")
+    specific: bool = Field(True, description="false: a site-of-origin code whose condition yields to a "
+                                             "histology code on the same Condition")
+    verified: str = Field(min_length=5, description="Where the code and its meaning were checked")
+
+
+class ObservationCode(Strict):
+    """The code of an Observation whose value is read as one fact."""
+
+    system: str
+    code: str = Field(min_length=1, max_length=40)
+    display: str = Field(min_length=3)
+    reads: Literal["stage", "n", "m", "genotype"] = Field(description="What the Observation's value gives")
+    verified: str = Field(min_length=5)
+
+
+class CodeSpec(Strict):
+    """Codes (SNOMED CT, ICD-10, ICD-O-3, LOINC) read from a FHIR record to choose a patient group."""
+
+    systems: dict[str, str] = Field(min_length=1, description="short name -> FHIR code system URI")
+    conditions: list[CodedFact] = Field(min_length=1, description="Codes of Condition.code and Condition.bodySite")
+    observations: list[ObservationCode] = Field(default_factory=list)
+
+
 class Option(Strict):
     line: Literal[LINES]  # type: ignore[valid-type]
     regimens: list[list[str]] = Field(min_length=1)

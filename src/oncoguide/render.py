@@ -146,6 +146,11 @@ def recommendation_text(rec, width: int = 88) -> str:
     wrap = textwrap.TextWrapper(width=width)
     ind = textwrap.TextWrapper(width=width, initial_indent="    ", subsequent_indent="    ")
     out = []
+    if rec.derived:
+        out.append("Read from the FHIR record:")
+        for d in rec.derived:
+            out += ind.wrap(f"{d.fact} {d.value.replace('|', ' or ')}: {d.because} ({d.resource})")
+        out.append("")
     if rec.group is None:
         if rec.candidates:
             out.append("More than one patient group fits; one more fact decides:")

@@ -56,3 +56,12 @@ class Settings(BaseSettings):
         default=65_536, ge=1024, le=10_000_000,
         description="Largest request body the web server accepts, in bytes; larger ones get 413.",
     )
+    max_fhir_body_bytes: int = Field(
+        default=4_000_000, ge=1024, le=100_000_000,
+        description="Largest FHIR request body (CDS Hooks calls, a Bundle sent to /api/recommend), in bytes.",
+    )
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s]+$",
+        description="The site's address as users reach it (behind a proxy), for the links in CDS Hooks cards; "
+                    "by default the address the request came to.",
+    )

@@ -163,6 +163,36 @@ question_votes = Table(  # one "helpful" vote per account and question
 )
 
 
+
+# --- CDS Hooks: the cards this service issued and what clinicians did with them ---------------------
+# Nothing that identifies a patient or a clinician is stored: the card, its patient group, the
+# random hookInstance, and the outcome.
+
+cds_cards = Table(
+    "cds_cards", metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("service", String(64), nullable=False),
+    Column("hook_instance", String(100), nullable=False),
+    Column("condition", String(10), nullable=False),
+    Column("group_id", String(80), nullable=True),  # null: the card asks for a fact or warns
+    Column("indicator", String(10), nullable=False),
+    Column("issued", DateTime(timezone=True), nullable=False, index=True),
+)
+
+cds_feedback = Table(  # one row per feedback item; a card may be reported more than once
+    "cds_feedback", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("card", String(36), ForeignKey("cds_cards.uuid"), nullable=False, index=True),
+    Column("outcome", String(12), nullable=False),
+    Column("reason_system", Text, nullable=True),
+    Column("reason_code", String(100), nullable=True),
+    Column("reason_display", Text, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("accepted_suggestions", JSON, nullable=True),
+    Column("outcome_at", DateTime(timezone=True), nullable=False),
+    Column("received", DateTime(timezone=True), nullable=False),
+)
+
 # --- the library (oncoguide ingest): documents and their passages -----------------------------------
 # Full-text indexes are dialect-specific and made by migration 0006: on SQLite an FTS5 table
 # (library_fts, porter stemming) kept in step by triggers; on PostgreSQL a generated tsvector column

@@ -163,7 +163,8 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
             s.add(DocRow(name="algorithm", data={
                 "spec": pack.algorithm.model_dump(exclude_none=True),
                 "groups": [g.model_dump(exclude_none=True) for g in pack.groups],
-                "drugs": [d.model_dump(by_alias=True) for d in pack.drugs.values()]}))
+                "drugs": [d.model_dump(by_alias=True) for d in pack.drugs.values()],
+                "codes": pack.codes.model_dump() if pack.codes else None}))
             built = datetime.now(UTC).isoformat(timespec="seconds")
             for k, v in (("schema", SCHEMA_VERSION), ("pack_digest", pack.digest), ("built_at", built)):
                 s.add(Meta(key=k, value=v))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oncoguide.algorithm import CriteriaError
+from oncoguide.fhir.patient import FhirInputError
 from oncoguide.threads import ThreadError, ask_in_thread
 from oncoguide.understand import InputError
 
@@ -17,7 +20,7 @@ router = APIRouter(prefix="/api", tags=["api"])
 
 MAX_QUESTION = 2000
 Condition = Literal["dfsp", "sts", "gist"]
-Criterion = Annotated[str | None, Field(default=None, max_length=40)]
+Criterion = Annotated[str | None, Field(default=None, max_length=80)]
 
 
 class AskIn(BaseModel):
@@ -76,9 +79,47 @@ async def ask(body: AskIn, request: Request) -> JSONResponse:
     return JSONResponse({"thread_id": turn, **answer.to_dict()})
 
 
-@router.post("/recommend", summary="Find the patient group and its recommended treatments")
-async def recommend(body: RecommendIn, request: Request) -> JSONResponse:
-    """The recommendation as `oncoguide recommend --format json` prints it."""
+FHIR_BUNDLE_SCHEMA = {
+    "type": "object", "title": "FHIR Bundle",
+    "description": "A FHIR (R4 or R5) Bundle of one patient's Condition and Observation resources, e.g. "
+                   "{\"resourceType\": \"Bundle\", \"type\": \"collection\", \"entry\": [...]}. "
+                   "Coded conditions (SNOMED CT, ICD-10, ICD-O-3), secondary neoplasms, stage and TNM "
+                   "Observations (LOINC) and genomic Observations are read; the result lists each fact read "
+                   "under `derived`, with its resource.",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"const": "Bundle"}, "entry": {"type": "array", "items": {"type": "object"}}},
+}
+
+
+async def json_of(request: Request):
+    """The request body as JSON; invalid JSON is reported like any other invalid body."""
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        pos = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", pos), "msg": "invalid JSON"}]) from None
+
+
+@router.post("/recommend", summary="Find the patient group and its recommended treatments", openapi_extra={
+    "requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"oneOf": [RecommendIn.model_json_schema(), FHIR_BUNDLE_SCHEMA]}},
+        "application/fhir+json": {"schema": FHIR_BUNDLE_SCHEMA}}}})
+async def recommend(request: Request) -> JSONResponse:
+    """The recommendation as `oncoguide recommend --format json` prints it. The body is either the
+    criteria (and/or a vignette) or a FHIR Bundle describing the patient."""
+    data = await json_of(request)
+    if isinstance(data, dict) and "resourceType" in data:
+        try:
+            rec = request.app.state.kb.recommend_fhir(data)
+        except (FhirInputError, CriteriaError) as exc:
+            raise unprocessable(str(exc)) from None
+        return JSONResponse(rec.to_dict())
+    if not isinstance(data, dict):
+        raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "not an object"}])
+    try:
+        body = RecommendIn.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
     criteria = body.model_dump(exclude={"vignette", "condition"})
     if body.vignette is None and body.condition is None:
         raise unprocessable("describe the patient (vignette) or give the condition and criteria")

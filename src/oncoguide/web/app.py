@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oncoguide.settings import Settings
-from oncoguide.web.guards import BodyLimit, SecurityHeaders, validation_problems
+from oncoguide.web.guards import JSON_PATHS, BodyLimit, CdsCors, SecurityHeaders, validation_problems
 from oncoguide.web.views import render, templates
 
 HERE = Path(__file__).parent
@@ -33,7 +33,7 @@ matching `oncoguide` command with `--format json`."""
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+    return request.url.path.startswith(JSON_PATHS) or request.url.path == "/openapi.json"
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
@@ -47,6 +47,7 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.accounts import Accounts
+    from oncoguide.cds_log import CdsLog
     from oncoguide.community import Questions
     from oncoguide.experiences import Experiences
     from oncoguide.kb import KnowledgeBase
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.review import Reviews
     from oncoguide.sitedb import connect
     from oncoguide.threads import ThreadStore
-    from oncoguide.web import account_pages, api, community_pages, fhir_api, pages, review_pages
+    from oncoguide.web import account_pages, api, cds_hooks, community_pages, fhir_api, pages, review_pages
 
     settings = settings or Settings()
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
@@ -68,11 +69,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.questions = Questions(site, app.state.kb)
     app.state.experiences = Experiences(site)
     app.state.members = Members(site, app.state.accounts)
+    app.state.cds_log = CdsLog(site)
     app.router.on_shutdown.append(app.state.questions.flush)  # counts gathered since the last write
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(fhir_api.router)
+    app.include_router(cds_hooks.router)
     app.include_router(review_pages.router)
     app.include_router(community_pages.router)
     app.include_router(account_pages.router)
@@ -105,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return error_page(request, 500, "Something went wrong",
                           "The page could not be shown. The error has been logged; please try again.")
 
-    return SecurityHeaders(BodyLimit(app, settings.max_body_bytes))
+    return SecurityHeaders(CdsCors(BodyLimit(app, settings.max_body_bytes, settings.max_fhir_body_bytes)))
 
 
 def factory():

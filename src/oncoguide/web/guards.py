@@ -6,6 +6,14 @@ from __future__ import annotations
 import json
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+JSON_PATHS = ("/api/", "/cds-services")  # errors there are JSON, not pages
+FHIR_INPUT_PATHS = ("/cds-services", "/api/recommend")
+CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-headers", b"Authorization, Content-Type"),
+    (b"access-control-max-age", b"600"),
+]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
@@ -36,6 +44,29 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class CdsCors:
+    """CORS for the CDS Hooks endpoints, which browser-based record systems (and the CDS Hooks sandbox)
+    call from another origin; they carry no cookie-based session, so any origin may call them."""
+
+    def __init__(self, app):
+        self.app = app
+        self.state = getattr(app, "state", None)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/cds-services"):
+            return await self.app(scope, receive, send)
+        if scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS + HEADERS})
+            return await send({"type": "http.response.body", "body": b""})
+
+        async def send_with_cors(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + CORS_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
 class BodyLimit:
     """Refuses request bodies larger than `limit` bytes with 413, whether or not Content-Length is sent.
 
@@ -43,30 +74,35 @@ class BodyLimit:
     refused before anything acts on it.
     """
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, limit: int, fhir_limit: int | None = None):
         self.app = app
         self.limit = limit
+        self.fhir_limit = fhir_limit or limit  # FHIR records (CDS Hooks prefetch, Bundles) run larger
         self.state = getattr(app, "state", None)
+
+    def limit_for(self, path: str) -> int:
+        return self.fhir_limit if path.startswith(FHIR_INPUT_PATHS) else self.limit
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             return await self.app(scope, receive, send)
+        limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.limit
+                too_big = int(declared) > limit
             except ValueError:
                 return await self._refuse(scope, send, 400, "the Content-Length header is not a number")
             if too_big:
-                return await self._refuse(scope, send, 413, self._too_big())
+                return await self._refuse(scope, send, 413, self._too_big(limit))
         messages, size = [], 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
             size += len(message.get("body", b""))
-            if size > self.limit:
-                return await self._refuse(scope, send, 413, self._too_big())
+            if size > limit:
+                return await self._refuse(scope, send, 413, self._too_big(limit))
             messages.append(message)
             if not message.get("more_body", False):
                 break
@@ -78,11 +114,12 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    def _too_big(self) -> str:
-        return f"the request body is larger than {self.limit // 1024} kB"
+    @staticmethod
+    def _too_big(limit: int) -> str:
+        return f"the request body is larger than {limit // 1024} kB"
 
     async def _refuse(self, scope, send, status: int, message: str) -> None:
-        if scope["path"].startswith("/api/"):
+        if scope["path"].startswith(JSON_PATHS):
             body, ctype = json.dumps({"error": message}).encode(), b"application/json"
         else:
             body, ctype = f"{message}\n".encode(), b"text/plain; charset=utf-8"

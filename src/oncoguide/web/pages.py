@@ -52,6 +52,21 @@ async def ask_form(request: Request, question: Annotated[str, Form(max_length=10
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
 
+@router.get("/ask", response_class=HTMLResponse)
+async def ask_link(request: Request, question: str = "", audience: str = "clinician"):
+    """A question in a link (CDS Hooks cards link here): answered in a new thread, like the form, but
+    not counted among the community's questions, since anyone's page can make a browser follow a link."""
+    audience = audience if audience in AUDIENCES else "clinician"
+    state = request.app.state
+    try:
+        turn, answer, earlier = ask_in_thread(state.kb, state.threads, question, audience, None)
+    except (InputError, ThreadError) as exc:
+        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
+                    error=str(exc), thread_id="")
+    state.reviews.record(answer, earlier)
+    return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
+
+
 @router.get("/answer/{turn}", response_class=HTMLResponse)
 async def article(request: Request, turn: str):
     audience = audience_of(request)

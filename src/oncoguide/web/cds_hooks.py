@@ -1,0 +1,166 @@
+"""CDS Hooks 2.0 service for hospital record systems: discovery, the `patient-view` hook and feedback.
+
+The record system sends the patient's Conditions and staging / genomic Observations as prefetch;
+the coded facts choose a patient group of the algorithm and the answer is one card per condition
+(none when nothing applies). This service never calls the record system's FHIR server: without the
+Conditions prefetch it answers 412, as the specification says for data it cannot obtain.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from oncoguide.algorithm import CriteriaError
+from oncoguide.cds_log import FeedbackError, parse_feedback
+from oncoguide.fhir.cards import contradiction_card, group_card
+from oncoguide.fhir.patient import FhirInputError, read_record, resources_of
+
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+
+SERVICE_ID = "oncoguide-sarcoma"
+HOOK = "patient-view"
+REQUIRED_PREFETCH = "conditions"
+MISSING = object()
+DESCRIPTION = ("Reads the patient's coded Conditions (SNOMED CT, ICD-10, ICD-10-CM, ICD-O-3) and staging and "
+               "genomic Observations (LOINC), finds the patient group of oncoguide's treatment algorithm for "
+               "dermatofibrosarcoma protuberans, soft-tissue sarcoma or GIST, and returns its recommended "
+               "steps with citations. Returns no card when the patient has none of these conditions. Needs the "
+               "'conditions' prefetch; it does not query the FHIR server.")
+
+
+class CdsError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def prefetch_templates(kb) -> dict[str, str]:
+    book = kb.codebook
+    codes = ",".join(f"{book.systems[o['system']]}|{o['code']}" for o in book.observations.values())
+    return {"patient": "Patient/{{context.patientId}}",
+            "conditions": "Condition?patient={{context.patientId}}",
+            "observations": f"Observation?patient={{{{context.patientId}}}}&code={codes}"}
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+@router.get("", summary="CDS Hooks discovery: the services offered")
+async def discovery(request: Request) -> JSONResponse:
+    return JSONResponse({"services": [{
+        "hook": HOOK, "id": SERVICE_ID, "title": "oncoguide: sarcoma treatment algorithm",
+        "description": DESCRIPTION, "prefetch": prefetch_templates(request.app.state.kb),
+        "usageRequirements": "Send the 'conditions' prefetch (the 'observations' prefetch adds stage and genotype).",
+    }]})
+
+
+async def json_body(request: Request):
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise CdsError(400, f"the body is not valid JSON{where}") from None
+
+
+def _check_request(body) -> tuple[str, str, dict]:
+    if not isinstance(body, dict):
+        raise CdsError(400, "the body must be a JSON object (a CDS Hooks request)")
+    hook = body.get("hook")
+    if not isinstance(hook, str) or not hook:
+        raise CdsError(400, "hook: is required (a string naming the hook, here 'patient-view')")
+    if hook != HOOK:
+        raise CdsError(400, f"hook '{hook[:60]}' is not answered by {SERVICE_ID}, which answers '{HOOK}'")
+    instance = body.get("hookInstance")
+    if not isinstance(instance, str) or not instance.strip() or len(instance) > 100:
+        raise CdsError(400, "hookInstance: is required (a UUID string of at most 100 characters)")
+    context = body.get("context")
+    if not isinstance(context, dict):
+        raise CdsError(400, "context: is required (an object holding patientId)")
+    patient = context.get("patientId")
+    if not isinstance(patient, str) or not patient.strip() or len(patient) > 64:
+        raise CdsError(400, "context.patientId: is required (the FHIR id of the patient, at most 64 characters)")
+    if body.get("fhirAuthorization") is not None and not body.get("fhirServer"):
+        raise CdsError(400, "fhirAuthorization is given without fhirServer")
+    prefetch = body.get("prefetch")
+    if prefetch is None:
+        prefetch = {}
+    if not isinstance(prefetch, dict):
+        raise CdsError(400, "prefetch: must be an object of prefetch keys")
+    return instance, patient, prefetch
+
+
+def _resources(prefetch: dict) -> tuple[list, list[str]]:
+    conditions = prefetch.get(REQUIRED_PREFETCH, MISSING)
+    if conditions is MISSING or (isinstance(conditions, dict)
+                                   and conditions.get("resourceType") == "OperationOutcome"):
+        raise CdsError(412, f"the '{REQUIRED_PREFETCH}' prefetch is missing and this service does not query "
+                            f"the FHIR server; send it as {prefetch_templates_hint()}")
+    notes, resources = [], []
+    if conditions is not None:  # null: the record system has no Conditions for this patient
+        resources += resources_of(conditions, f"prefetch.{REQUIRED_PREFETCH}")
+    observations = prefetch.get("observations")
+    if observations is None or (isinstance(observations, dict)
+                                and observations.get("resourceType") == "OperationOutcome"):
+        notes.append("no staging or genomic Observations were sent (prefetch 'observations')")
+    else:
+        resources += resources_of(observations, "prefetch.observations")
+    return resources, notes
+
+
+def prefetch_templates_hint() -> str:
+    return "a searchset Bundle of Condition?patient={{context.patientId}}"
+
+
+@router.post(f"/{SERVICE_ID}", summary="The patient-view hook: cards for the patient's sarcoma")
+async def patient_view(request: Request) -> JSONResponse:
+    state = request.app.state
+    try:
+        instance, patient_id, prefetch = _check_request(await json_body(request))
+        resources, notes = _resources(prefetch)
+        reading = read_record(resources, state.kb.codebook, patient_id)
+    except CdsError as exc:
+        return error(exc.status, str(exc))
+    except FhirInputError as exc:
+        return error(400, f"the prefetched FHIR data cannot be read: {exc}")
+    base = (state.settings.public_url or str(request.base_url)).rstrip("/")
+    cards, issued = [], []
+    for patient in reading.patients:
+        patient.notes = patient.notes + notes
+        try:
+            rec = state.kb.algorithm.recommend(patient.condition, dict(patient.facts), patient.notes,
+                                               patient.genotype)
+        except CriteriaError as exc:
+            card, group = contradiction_card(base, patient.condition, str(exc), patient), None
+        else:
+            card, group = group_card(base, rec, patient), (rec.group.id if rec.group else None)
+        if card is not None:
+            cards.append(card)
+            issued.append((card, patient.condition, group))
+    state.cds_log.issued(SERVICE_ID, instance, issued)
+    return JSONResponse({"cards": cards})
+
+
+@router.post(f"/{SERVICE_ID}/feedback", summary="Feedback on a card: accepted or overridden")
+async def feedback(request: Request) -> JSONResponse:
+    try:
+        items = parse_feedback(await json_body(request))
+        count = request.app.state.cds_log.record(SERVICE_ID, items)
+    except CdsError as exc:
+        return error(exc.status, str(exc))
+    except FeedbackError as exc:
+        return error(exc.status, str(exc))
+    return JSONResponse({"recorded": count})
+
+
+@router.api_route("/{service_id}", methods=["POST", "GET"], include_in_schema=False)
+@router.api_route("/{service_id}/feedback", methods=["POST", "GET"], include_in_schema=False)
+async def unknown_service(request: Request, service_id: str) -> JSONResponse:
+    if service_id == SERVICE_ID:
+        return error(405, f"use POST for {request.url.path}")
+    return error(404, f"no CDS service '{service_id[:60]}' here; the service is '{SERVICE_ID}' "
+                      "(see GET /cds-services)")
