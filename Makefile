@@ -39,6 +39,7 @@ test: install chromium postgresql
 bench: install wrk
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/cds.py
 	$(BIN)/python bench/community.py
 	$(BIN)/python bench/library_quality.py
 	$(BIN)/python bench/library_scale.py
