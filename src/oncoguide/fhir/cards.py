@@ -45,7 +45,13 @@ def md(text: str) -> str:
 def card_question(rec) -> str:
     """The free-text question whose answer article covers this patient group."""
     name = CONDITION_NAMES[rec.condition]
-    label = rec.group.label.split(": ", 1)[-1] if rec.group else ""
+    label = rec.group.label if rec.group else ""
+    head, _, rest = label.partition(": ")
+    if head.lower() == rec.condition:  # "DFSP: metastatic ..." after the condition's name: drop "DFSP"
+        label = rest
+    # clauses saying what the group is not ("no metastases", "or stage IV ... (N1 M0)") would be read
+    # as asking about metastatic disease
+    label = ", ".join(p for p in label.split(", ") if not p.startswith("no ") and "(N1 M0)" not in p)
     return f"What is the treatment of {name}: {label}?" if label else f"What is the treatment of {name}?"
 
 
