@@ -29,7 +29,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the repo root, for tests.fhir_records
-from tests.fhir_records import LOINC, SNOMED, bundle, coding, condition, metastatic_dfsp, observation  # noqa: E402
+from tests.fhir_records import (  # noqa: E402
+    LOINC,
+    SNOMED,
+    bundle,
+    coding,
+    condition,
+    hook_request,
+    metastatic_dfsp,
+    observation,
+    prefetch,
+    split,
+)
 
 from web import CONNECTIONS, LUA, SECONDS, start_server  # noqa: E402
 
@@ -50,19 +61,8 @@ PADDING_CONDITIONS = [("38341003", "Hypertensive disorder"), ("55822004", "Hyper
                       ("195967001", "Asthma"), ("35489007", "Depressive disorder"), ("40930008", "Hypothyroidism")]
 
 
-def split(record: dict) -> tuple[dict, dict]:
-    """A Bundle's Conditions and Observations, as the two prefetch searches would return them."""
-    pick = lambda t: {"resourceType": "Bundle", "type": "searchset",  # noqa: E731
-                      "entry": [e for e in record["entry"] if e["resource"]["resourceType"] == t]}
-    return pick("Condition"), pick("Observation")
-
-
 def hook(conditions: dict, observations: dict | None = None, patient: str = "pat-1") -> dict:
-    prefetch = {"patient": {"resourceType": "Patient", "id": patient}, "conditions": conditions}
-    if observations is not None:
-        prefetch["observations"] = observations
-    return {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "fhirServer": "https://ehr.example.org/fhir",
-            "context": {"userId": "Practitioner/dr-a", "patientId": patient}, "prefetch": prefetch}
+    return hook_request(prefetch(conditions, observations, patient), patient)
 
 
 def large_record() -> tuple[dict, dict]:

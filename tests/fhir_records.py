@@ -4,6 +4,7 @@ algorithm/codes.yaml)."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 SNOMED = "http://snomed.info/sct"
@@ -68,3 +69,29 @@ def kit_gist() -> dict:
                         {"code": {"coding": [coding(LOINC, "48018-6", "Gene studied [ID]")]},
                          "valueCodeableConcept": {"text": "KIT exon 11 deletion"}}]),
     )
+
+
+def split(record: dict) -> tuple[dict, dict]:
+    """A Bundle's Conditions and Observations, as the two prefetch searches would return them."""
+    def pick(rtype: str) -> dict:
+        return {"resourceType": "Bundle", "type": "searchset",
+                "entry": [e for e in record["entry"] if e["resource"]["resourceType"] == rtype]}
+
+    return pick("Condition"), pick("Observation")
+
+
+def hook_request(prefetch: dict | None, patient: str = "pat-1", **over) -> dict:
+    """A CDS Hooks patient-view call as a record system sends it."""
+    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "fhirServer": "https://ehr.example.org/fhir",
+            "context": {"userId": "Practitioner/dr-a", "patientId": patient}}
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    body.update(over)
+    return body
+
+
+def prefetch(conditions, observations=None, patient: str = "pat-1") -> dict:
+    out = {"patient": {"resourceType": "Patient", "id": patient}, "conditions": conditions}
+    if observations is not None:
+        out["observations"] = observations
+    return out

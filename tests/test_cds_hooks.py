@@ -7,7 +7,6 @@ import json
 import re
 import urllib.error
 import urllib.request
-import uuid
 
 import jsonschema
 import pytest
@@ -21,8 +20,11 @@ from tests.fhir_records import (
     condition,
     kit_gist,
     metastatic_dfsp,
+    prefetch,
+    split,
     stage_iv_sts,
 )
+from tests.fhir_records import hook_request as hook
 
 SERVICE = "/cds-services/oncoguide-sarcoma"
 
@@ -65,31 +67,11 @@ def call(base: str, path: str, body=None, method: str | None = None, raw: bytes 
         return e.code, json.loads(e.read() or b"null"), dict(e.headers)
 
 
-def hook(prefetch: dict | None, patient: str = "pat-1", **over) -> dict:
-    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "fhirServer": "https://ehr.example.org/fhir",
-            "context": {"userId": "Practitioner/dr-a", "patientId": patient}}
-    if prefetch is not None:
-        body["prefetch"] = prefetch
-    body.update(over)
-    return body
-
-
 def cards_for(base: str, conditions, observations=None, patient: str = "pat-1") -> list[dict]:
-    prefetch = {"patient": {"resourceType": "Patient", "id": patient}, "conditions": conditions}
-    if observations is not None:
-        prefetch["observations"] = observations
-    status, body, _ = call(base, SERVICE, hook(prefetch, patient))
+    status, body, _ = call(base, SERVICE, hook(prefetch(conditions, observations, patient), patient))
     assert status == 200, body
     jsonschema.validate(body, RESPONSE)
     return body["cards"]
-
-
-def split(record: dict) -> tuple[dict, dict]:
-    """A Bundle's Conditions and Observations, as the two prefetch searches would return them."""
-    entries = record["entry"]
-    pick = lambda t: {"resourceType": "Bundle", "type": "searchset",  # noqa: E731
-                      "entry": [e for e in entries if e["resource"]["resourceType"] == t]}
-    return pick("Condition"), pick("Observation")
 
 
 def fetch_page(url: str) -> str:
@@ -255,3 +237,15 @@ def test_bad_feedback_is_refused_and_nothing_is_recorded(live_server, live_site_
         kept = conn.execute(text("SELECT count(*) FROM cds_feedback WHERE card = :c"), {"c": card["uuid"]}).scalar()
     engine.dispose()
     assert kept == 0
+
+
+def test_the_records_own_words_cannot_become_markup_in_a_card(live_server):
+    """Text and ids from the record reach the card's Markdown only escaped: no HTML, no links."""
+    hostile = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) *skin* `code`"
+    dfsp = condition("<script>alert(1)</script>", coding(SNOMED, "276799004"), bodySite=[{"text": hostile}])
+    lesion = condition("lung", coding(ICD10, "C78.0"), bodySite=[{"text": hostile}])
+    (card,) = cards_for(live_server, bundle(dfsp, lesion))
+    detail = card["detail"]
+    assert not re.search(r"(?<!\\)[<>\[\]*`]", detail.split("**Recommended steps**")[0].replace("**", ""))
+    assert "\\<script\\>alert(1)\\</script\\>" in detail  # shown, as text
+    assert card["summary"].startswith("DFSP: metastatic")

@@ -78,7 +78,7 @@ def _links(base: str, rec, patient: PatientFacts) -> list[dict]:
 def _from_record(patient: PatientFacts) -> list[str]:
     lines = ["**Read from the record**", ""]
     for d in patient.derived:
-        lines.append(f"- {md(d.fact)} {md(d.value)}: {md(d.because)} ({md(d.resource)})")
+        lines.append(f"- {md(d.fact)} {md(d.value.replace('|', ' or '))}: {md(d.because)} ({md(d.resource)})")
     return lines
 
 

@@ -283,7 +283,8 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
     if condition is None:
         if spread is None and codes:
             shown = ", ".join(f"{book.system_name(s)} {c}" for s, c, _ in codes[:3])
-            found.ignored.append(f"{label}: {words or 'condition'} ({shown}) is not a condition oncoguide covers")
+            found.ignored.append(f"{label}: {words or 'condition'} ({shown}) has no code oncoguide reads as "
+                                 "DFSP, soft-tissue sarcoma or GIST")
         return
     if clinical in RECURRENT_CLINICAL:
         facts["recurrence"] = {"recurrent"}
