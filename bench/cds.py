@@ -43,6 +43,7 @@ from tests.fhir_records import (  # noqa: E402
 )
 
 from web import CONNECTIONS, LUA, SECONDS, start_server  # noqa: E402
+from web import wrk as web_wrk  # noqa: E402
 
 SERVICE = "/cds-services/oncoguide-sarcoma"
 SEQUENTIAL = 200
@@ -112,15 +113,9 @@ def sequential(name: str, url: str, body: dict, expect: int, summary: str | None
 
 
 def wrk(script: Path, url: str, body_file: Path | None = None) -> dict:
-    env = dict(os.environ, WRK_METHOD="POST" if body_file else "GET")
-    env.pop("WRK_BODY", None)
-    if body_file is not None:
-        env["WRK_BODY_FILE"] = str(body_file)
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, env=env, check=True).stdout
-    result = json.loads(out.strip().splitlines()[-1])
-    result["rps"] = result["requests"] / result["seconds"]
-    return result
+    if body_file is None:
+        return web_wrk(script, url)
+    return web_wrk(script, url, "POST", env_extra={"WRK_BODY_FILE": str(body_file)})
 
 
 def main() -> int:

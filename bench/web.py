@@ -65,9 +65,11 @@ def start_server(tmp: Path, site_url: str | None = None) -> tuple[subprocess.Pop
     raise SystemExit("the server did not start")
 
 
-def wrk(script: Path, url: str, method: str = "GET", body: dict | None = None, seconds: int = SECONDS) -> dict:
+def wrk(script: Path, url: str, method: str = "GET", body: dict | None = None, seconds: int = SECONDS,
+        env_extra: dict | None = None) -> dict:
     # one load thread: on 2 cores a second wrk thread only takes CPU from the two server workers
-    env = dict(os.environ, WRK_METHOD=method)
+    env = dict(os.environ, WRK_METHOD=method, **(env_extra or {}))
+    env.pop("WRK_BODY", None)
     if body is not None:
         env["WRK_BODY"] = json.dumps(body)
     out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
