@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -76,15 +77,14 @@ def live_site_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('site') / 'site.sqlite3'}"
 
 
-@pytest.fixture(scope="session")
-def live_server(kb_settings, live_site_url):
+@contextlib.contextmanager
+def serving(kb_settings, site_url: str, env_extra: dict | None = None):
     """`oncoguide serve` with two worker processes, started as a user would; yields its base URL."""
     import time
     import urllib.request
 
     port = free_port()
-    site = live_site_url.removeprefix("sqlite:///")
-    env = dict(os.environ, ONCOGUIDE_DB=str(kb_settings.db), ONCOGUIDE_DATABASE_URL=f"sqlite:///{site}")
+    env = dict(os.environ, ONCOGUIDE_DB=str(kb_settings.db), ONCOGUIDE_DATABASE_URL=site_url, **(env_extra or {}))
     proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -99,12 +99,21 @@ def live_server(kb_settings, live_site_url):
                 proc.kill()
                 raise RuntimeError(f"the server did not start:\n{proc.stdout.read()}") from None
             time.sleep(0.2)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(kb_settings, live_site_url):
+    """`oncoguide serve` with two worker processes, started as a user would; yields its base URL."""
+    with serving(kb_settings, live_site_url) as base:
+        yield base
 
 
 # --- The site database on SQLite and on PostgreSQL --------------------------------------------------

@@ -254,10 +254,14 @@ def serve(
     from oncoguide.kb import ensure_built
     from oncoguide.packload import PackError
     from oncoguide.settings import Settings
+    from oncoguide.web.cds_auth import ClientsFileError, load_clients
 
+    settings = Settings()
     try:
-        ensure_built(Settings())  # once, here, rather than racing in every worker
-    except PackError as exc:
+        ensure_built(settings)  # once, here, rather than racing in every worker
+        if settings.cds_clients is not None:
+            load_clients(settings.cds_clients)  # a broken file stops here, with the reason, not in each worker
+    except (PackError, ClientsFileError) as exc:
         fail(str(exc), 1)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"oncoguide is serving on http://{shown}:{port}/  (API docs at /docs; Ctrl-C stops it)")

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         default=4_000_000, ge=1024, le=100_000_000,
         description="Largest FHIR request body (CDS Hooks calls, a Bundle sent to /api/recommend), in bytes.",
     )
+    cds_clients: Path | None = Field(
+        default=None,
+        description="JSON file of the record systems trusted to call the CDS Hooks service: "
+                    '{"clients": [{"iss": ..., "jwks": {"keys": [...]}}]}. When set, every /cds-services call '
+                    "must carry a JWT signed by one of them (CDS Hooks 2.0); when unset, the service is open.",
+    )
     public_url: str | None = Field(
         default=None, pattern=r"^https?://[^\s]+$",
         description="The site's address as users reach it (behind a proxy), for the links in CDS Hooks cards; "

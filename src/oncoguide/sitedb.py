@@ -179,6 +179,13 @@ cds_cards = Table(
     Column("issued", DateTime(timezone=True), nullable=False, index=True),
 )
 
+cds_tokens = Table(  # JWTs already used to call the service, kept until they expire: replays are refused
+    "cds_tokens", metadata,
+    Column("iss", String(300), primary_key=True),
+    Column("jti", String(200), primary_key=True),
+    Column("expires", DateTime(timezone=True), nullable=False, index=True),
+)
+
 cds_feedback = Table(  # one row per feedback item; a card may be reported more than once
     "cds_feedback", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.sitedb import connect
     from oncoguide.threads import ThreadStore
     from oncoguide.web import account_pages, api, cds_hooks, community_pages, fhir_api, pages, review_pages
+    from oncoguide.web.cds_auth import TrustedClients
 
     settings = settings or Settings()
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.experiences = Experiences(site)
     app.state.members = Members(site, app.state.accounts)
     app.state.cds_log = CdsLog(site)
+    app.state.cds_clients = TrustedClients.from_file(settings.cds_clients, site) if settings.cds_clients else None
     app.router.on_shutdown.append(app.state.questions.flush)  # counts gathered since the last write
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

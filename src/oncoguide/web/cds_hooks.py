@@ -10,15 +10,34 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from oncoguide.algorithm import CriteriaError
 from oncoguide.cds_log import FeedbackError, parse_feedback
 from oncoguide.fhir.cards import contradiction_card, group_card
 from oncoguide.fhir.patient import FhirInputError, read_record, resources_of
+from oncoguide.web.cds_auth import CdsAuthError
 
-router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+
+def public_base(request: Request) -> str:
+    return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+async def trusted_client(request: Request) -> None:
+    """With ONCOGUIDE_CDS_CLIENTS set, only calls signed by a trusted record system get through (401)."""
+    clients = request.app.state.cds_clients
+    if clients is None:
+        return
+    called = public_base(request) + request.url.path
+    audiences = [called, called.removesuffix("/feedback")]  # feedback may be addressed to its service
+    try:
+        clients.verify(request.headers.get("authorization"), audiences)
+    except CdsAuthError as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], dependencies=[Depends(trusted_client)])
 
 SERVICE_ID = "oncoguide-sarcoma"
 HOOK = "patient-view"
@@ -127,7 +146,7 @@ async def patient_view(request: Request) -> JSONResponse:
         return error(exc.status, str(exc))
     except FhirInputError as exc:
         return error(400, f"the prefetched FHIR data cannot be read: {exc}")
-    base = (state.settings.public_url or str(request.base_url)).rstrip("/")
+    base = public_base(request)
     cards, issued = [], []
     for patient in reading.patients:
         patient.notes = patient.notes + notes

@@ -1,5 +1,6 @@
 """CDS Hooks: the cards the service issued (card uuid, patient group, hookInstance; nothing naming a
-patient or a clinician) and the feedback clinicians' systems send about them.
+patient or a clinician), the feedback clinicians' systems send about them, and the JWTs already used
+to call the service (refused if replayed).
 
 Revision ID: 0007
 Revises: 0006
@@ -31,6 +32,14 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_cds_cards_issued"), "cds_cards", ["issued"], unique=False)
     op.create_table(
+        "cds_tokens",
+        sa.Column("iss", sa.String(length=300), nullable=False),
+        sa.Column("jti", sa.String(length=200), nullable=False),
+        sa.Column("expires", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("iss", "jti", name=op.f("pk_cds_tokens")),
+    )
+    op.create_index(op.f("ix_cds_tokens_expires"), "cds_tokens", ["expires"], unique=False)
+    op.create_table(
         "cds_feedback",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("card", sa.String(length=36), nullable=False),
@@ -51,5 +60,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_cds_feedback_card"), table_name="cds_feedback")
     op.drop_table("cds_feedback")
+    op.drop_index(op.f("ix_cds_tokens_expires"), table_name="cds_tokens")
+    op.drop_table("cds_tokens")
     op.drop_index(op.f("ix_cds_cards_issued"), table_name="cds_cards")
     op.drop_table("cds_cards")
