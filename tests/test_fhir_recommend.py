@@ -95,6 +95,8 @@ def test_n0_m0_means_no_spread_and_a_negative_genetic_test_sets_no_genotype(kb):
      "bundle.entry[0].resource.resourceType: must be a non-empty string"),
     (bundle(condition("a", coding(SNOMED, "276799004"), coding(SNOMED, "420120006"))),
      "Condition/a.code: codes for different conditions"),
+    (bundle(condition("a", coding(ICD10, "C49.1"), coding(ICD10, "C48.0"))),
+     "Condition/a.code: the codes give site extremity and retroperitoneal"),
     (bundle(condition("a", coding(SNOMED, "276799004")),
             observation("s1", coding(LOINC, "21908-9"), {"text": "Stage II"}),
             observation("s2", coding(LOINC, "21902-2"), {"text": "Stage IV"})),

@@ -55,23 +55,23 @@ def card_question(rec) -> str:
     return f"What is the treatment of {name}: {label}?" if label else f"What is the treatment of {name}?"
 
 
-def finder_url(base: str, rec, patient: PatientFacts) -> str:
-    params = {"condition": rec.condition}
+def finder_url(base: str, patient: PatientFacts) -> str:
+    params = {"condition": patient.condition}
     params.update({k: "|".join(sorted(v)) for k, v in patient.facts.items()})
     if patient.genotype:
         params["mutation"] = patient.genotype
     return f"{base}/algorithm/find?{urlencode(params)}"
 
 
-def _links(base: str, rec, patient: PatientFacts) -> list[dict]:
+def _links(base: str, patient: PatientFacts, rec=None) -> list[dict]:
     links = []
-    if rec.group is not None:
+    if rec is not None and rec.group is not None:
         links.append({"label": "Full answer (oncoguide)", "type": "absolute",
                       "url": f"{base}/ask?{urlencode({'question': card_question(rec)})}"})
         links.append({"label": f"Patient group: {rec.group.label}", "type": "absolute",
                       "url": f"{base}/algorithm/groups/{rec.group.id}"})
     links.append({"label": "This patient's recommendation in full", "type": "absolute",
-                  "url": finder_url(base, rec, patient)})
+                  "url": finder_url(base, patient)})
     return links
 
 
@@ -82,15 +82,15 @@ def _from_record(patient: PatientFacts) -> list[str]:
     return lines
 
 
-def _card(base: str, rec, summary: str, indicator: str, detail: list[str], patient: PatientFacts) -> dict:
+def _card(base: str, patient: PatientFacts, summary: str, indicator: str, detail: list[str], rec=None) -> dict:
     return {
         "uuid": str(uuid.uuid4()),
         "summary": shorten(summary),
         "indicator": indicator,
         "detail": "\n".join(detail).strip() + "\n",
-        "source": {"label": SOURCE_LABEL, "url": f"{base}/algorithm/{rec.condition}"},
+        "source": {"label": SOURCE_LABEL, "url": f"{base}/algorithm/{patient.condition}"},
         "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in OVERRIDE_REASONS],
-        "links": _links(base, rec, patient),
+        "links": _links(base, patient, rec),
     }
 
 
@@ -98,8 +98,8 @@ def group_card(base: str, rec, patient: PatientFacts) -> dict | None:
     """The card for one condition of the record, or None when no patient group could apply."""
     name = CONDITION_NAMES[rec.condition]
     if rec.group is not None:
-        return _card(base, rec, f"{rec.group.label}: {len(rec.steps)} recommended steps, with cited sources",
-                     "info", _group_detail(rec, patient), patient)
+        return _card(base, patient, f"{rec.group.label}: {len(rec.steps)} recommended steps, with cited sources",
+                     "info", _group_detail(rec, patient), rec)
     if rec.candidates and rec.missing:
         asks = ", ".join(m.dimension for m in rec.missing)
         detail = [f"The coded record fits {len(rec.candidates)} patient groups of {md(name)}; "
@@ -107,19 +107,16 @@ def group_card(base: str, rec, patient: PatientFacts) -> dict | None:
         detail += [f"- **{md(m.question)}** ({md(', '.join(m.values))})" for m in rec.missing]
         detail += ["", "**Candidate groups**", ""] + [f"- {md(g.label)}" for g in rec.candidates]
         detail += [""] + _from_record(patient) + _notes(rec, patient)
-        return _card(base, rec, f"{name.capitalize()}: record the {asks} to choose the treatment group", "info",
-                     detail, patient)
+        return _card(base, patient, f"{name.capitalize()}: record the {asks} to choose the treatment group",
+                     "info", detail, rec)
     return None
 
 
-def contradiction_card(base: str, rec_condition: str, message: str, patient: PatientFacts) -> dict:
-    class _Rec:  # the links and source of a card need only the condition
-        condition, group = rec_condition, None
-
+def contradiction_card(base: str, message: str, patient: PatientFacts) -> dict:
     detail = [f"oncoguide could not choose a patient group: {md(message)}.", ""] + _from_record(patient)
-    name = CONDITION_NAMES[rec_condition]
-    return _card(base, _Rec, f"{name.capitalize()}: the coded record is contradictory; check it", "warning",
-                 detail, patient)
+    name = CONDITION_NAMES[patient.condition]
+    return _card(base, patient, f"{name.capitalize()}: the coded record is contradictory; check it", "warning",
+                 detail)
 
 
 def _notes(rec, patient: PatientFacts) -> list[str]:

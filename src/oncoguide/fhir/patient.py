@@ -253,6 +253,9 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
                 values = values & spread[0] if spread else values
                 spread = (values, Derived(label, fact, "|".join(sorted(values)), why), code[:5].upper())
             else:
+                if not facts.get(fact, values) & values:
+                    raise FhirInputError(f"{label}.code: the codes give {fact} {'/'.join(sorted(facts[fact]))} "
+                                         f"and {value.replace('|', '/')}")
                 facts[fact] = facts.get(fact, values) & values
             derived.append(Derived(label, fact, value, why))
     for i, site in enumerate(_list(res.get("bodySite"), f"{label}.bodySite")):

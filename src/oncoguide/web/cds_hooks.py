@@ -154,7 +154,7 @@ async def patient_view(request: Request) -> JSONResponse:
             rec = state.kb.algorithm.recommend(patient.condition, dict(patient.facts), patient.notes,
                                                patient.genotype)
         except CriteriaError as exc:
-            card, group = contradiction_card(base, patient.condition, str(exc), patient), None
+            card, group = contradiction_card(base, str(exc), patient), None
         else:
             card, group = group_card(base, rec, patient), (rec.group.id if rec.group else None)
         if card is not None:
