@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 
 from oncoguide.accounts import now
+from oncoguide.refused import Refused
 from oncoguide.sitedb import cds_cards, cds_feedback
 
 OUTCOMES = ("accepted", "overridden")
@@ -17,12 +18,10 @@ MAX_FEEDBACK = 100
 MAX_COMMENT = 2000
 
 
-class FeedbackError(ValueError):
-    """The feedback cannot be recorded; `status` is the HTTP status to answer with."""
+class FeedbackError(Refused):
+    """The feedback cannot be recorded."""
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+    default_status = 400
 
 
 @dataclass

@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oncoguide.accounts import User, now
+from oncoguide.refused import Refused
 from oncoguide.review import query_key
 from oncoguide.sitedb import asked_questions, question_votes
 
@@ -31,12 +32,10 @@ class TopQuestion:
     helpful: int
 
 
-class VoteError(ValueError):
-    """A refused vote; the message says why and `status` is the HTTP status that fits."""
+class VoteError(Refused):
+    """A refused vote."""
 
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.status = status
+    default_status = 409
 
 
 class Questions:

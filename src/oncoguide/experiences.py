@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oncoguide.accounts import User, now
+from oncoguide.refused import Refused
 from oncoguide.sitedb import asked_questions, experience_flags, experiences, users
 
 MAX_CHARS = 5000
@@ -37,12 +38,8 @@ CURE = re.compile(r"\b(cure[ds]?|heal(?:ed|s)?|miracle)\b[^.!?\n]{0,60}\b(natura
                   r"|\b(natural|herbal|alternative) cure\b", re.I)
 
 
-class PostError(ValueError):
-    """A refused post or moderation action; the message says why and `status` is the HTTP status that fits."""
-
-    def __init__(self, message: str, status: int = 422):
-        super().__init__(message)
-        self.status = status
+class PostError(Refused):
+    """A refused post or moderation action."""
 
 
 @dataclass(frozen=True)

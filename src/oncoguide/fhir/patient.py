@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from oncoguide.understand import TOKEN, longest_matches
 
 MAX_RESOURCES = 2000
+SYSTEM_NAMES = {"snomed": "SNOMED CT", "icd10": "ICD-10", "icd10cm": "ICD-10-CM", "icdo3": "ICD-O-3",
+                "loinc": "LOINC"}  # codes.yaml's short names, as shown to people
 SKIPPED_CLINICAL = {"inactive", "remission", "resolved"}
 SKIPPED_VERIFICATION = {"refuted", "entered-in-error", "unconfirmed", "provisional", "differential"}
 RECURRENT_CLINICAL = {"recurrence", "relapse"}
@@ -182,8 +184,7 @@ class CodeBook:
         return hit
 
     def system_name(self, uri: str) -> str:
-        return {"snomed": "SNOMED CT", "icd10": "ICD-10", "icd10cm": "ICD-10-CM", "icdo3": "ICD-O-3",
-                "loinc": "LOINC"}.get(self.names.get(uri, ""), uri)
+        return SYSTEM_NAMES.get(self.names.get(uri, ""), uri)
 
     def site_from_words(self, words: str) -> set[str] | None:
         hits = [vals for _dim, vals in longest_matches(TOKEN.findall(words.lower()),

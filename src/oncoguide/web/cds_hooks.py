@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from oncoguide.algorithm import CriteriaError
-from oncoguide.cds_log import FeedbackError, parse_feedback
+from oncoguide.cds_log import parse_feedback
 from oncoguide.fhir.cards import contradiction_card, group_card
 from oncoguide.fhir.patient import FhirInputError, read_record, resources_of
+from oncoguide.refused import Refused
 from oncoguide.web.cds_auth import CdsAuthError
 
 
@@ -42,6 +43,7 @@ router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], dependencies=[Dep
 SERVICE_ID = "oncoguide-sarcoma"
 HOOK = "patient-view"
 REQUIRED_PREFETCH = "conditions"
+REQUIRED_HINT = "a searchset Bundle of Condition?patient={{context.patientId}}"
 MISSING = object()
 DESCRIPTION = ("Reads the patient's coded Conditions (SNOMED CT, ICD-10, ICD-10-CM, ICD-O-3) and staging and "
                "genomic Observations (LOINC), finds the patient group of oncoguide's treatment algorithm for "
@@ -50,10 +52,10 @@ DESCRIPTION = ("Reads the patient's coded Conditions (SNOMED CT, ICD-10, ICD-10-
                "'conditions' prefetch; it does not query the FHIR server.")
 
 
-class CdsError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+class CdsError(Refused):
+    """A CDS Hooks request that cannot be answered."""
+
+    default_status = 400
 
 
 def prefetch_templates(kb) -> dict[str, str]:
@@ -83,33 +85,33 @@ async def json_body(request: Request):
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise CdsError(400, f"the body is not valid JSON{where}") from None
+        raise CdsError(f"the body is not valid JSON{where}") from None
 
 
 def _check_request(body) -> tuple[str, str, dict]:
     if not isinstance(body, dict):
-        raise CdsError(400, "the body must be a JSON object (a CDS Hooks request)")
+        raise CdsError("the body must be a JSON object (a CDS Hooks request)")
     hook = body.get("hook")
     if not isinstance(hook, str) or not hook:
-        raise CdsError(400, "hook: is required (a string naming the hook, here 'patient-view')")
+        raise CdsError("hook: is required (a string naming the hook, here 'patient-view')")
     if hook != HOOK:
-        raise CdsError(400, f"hook '{hook[:60]}' is not answered by {SERVICE_ID}, which answers '{HOOK}'")
+        raise CdsError(f"hook '{hook[:60]}' is not answered by {SERVICE_ID}, which answers '{HOOK}'")
     instance = body.get("hookInstance")
     if not isinstance(instance, str) or not instance.strip() or len(instance) > 100:
-        raise CdsError(400, "hookInstance: is required (a UUID string of at most 100 characters)")
+        raise CdsError("hookInstance: is required (a UUID string of at most 100 characters)")
     context = body.get("context")
     if not isinstance(context, dict):
-        raise CdsError(400, "context: is required (an object holding patientId)")
+        raise CdsError("context: is required (an object holding patientId)")
     patient = context.get("patientId")
     if not isinstance(patient, str) or not patient.strip() or len(patient) > 64:
-        raise CdsError(400, "context.patientId: is required (the FHIR id of the patient, at most 64 characters)")
+        raise CdsError("context.patientId: is required (the FHIR id of the patient, at most 64 characters)")
     if body.get("fhirAuthorization") is not None and not body.get("fhirServer"):
-        raise CdsError(400, "fhirAuthorization is given without fhirServer")
+        raise CdsError("fhirAuthorization is given without fhirServer")
     prefetch = body.get("prefetch")
     if prefetch is None:
         prefetch = {}
     if not isinstance(prefetch, dict):
-        raise CdsError(400, "prefetch: must be an object of prefetch keys")
+        raise CdsError("prefetch: must be an object of prefetch keys")
     return instance, patient, prefetch
 
 
@@ -117,8 +119,8 @@ def _resources(prefetch: dict) -> tuple[list, list[str]]:
     conditions = prefetch.get(REQUIRED_PREFETCH, MISSING)
     if conditions is MISSING or (isinstance(conditions, dict)
                                    and conditions.get("resourceType") == "OperationOutcome"):
-        raise CdsError(412, f"the '{REQUIRED_PREFETCH}' prefetch is missing and this service does not query "
-                            f"the FHIR server; send it as {prefetch_templates_hint()}")
+        raise CdsError(f"the '{REQUIRED_PREFETCH}' prefetch is missing and this service does not query the "
+                       f"FHIR server; send it as {REQUIRED_HINT}", 412)
     notes, resources = [], []
     if conditions is not None:  # null: the record system has no Conditions for this patient
         resources += resources_of(conditions, f"prefetch.{REQUIRED_PREFETCH}")
@@ -131,10 +133,6 @@ def _resources(prefetch: dict) -> tuple[list, list[str]]:
     return resources, notes
 
 
-def prefetch_templates_hint() -> str:
-    return "a searchset Bundle of Condition?patient={{context.patientId}}"
-
-
 @router.post(f"/{SERVICE_ID}", summary="The patient-view hook: cards for the patient's sarcoma")
 async def patient_view(request: Request) -> JSONResponse:
     state = request.app.state
@@ -142,7 +140,7 @@ async def patient_view(request: Request) -> JSONResponse:
         instance, patient_id, prefetch = _check_request(await json_body(request))
         resources, notes = _resources(prefetch)
         reading = read_record(resources, state.kb.codebook, patient_id)
-    except CdsError as exc:
+    except Refused as exc:
         return error(exc.status, str(exc))
     except FhirInputError as exc:
         return error(400, f"the prefetched FHIR data cannot be read: {exc}")
@@ -169,9 +167,7 @@ async def feedback(request: Request) -> JSONResponse:
     try:
         items = parse_feedback(await json_body(request))
         count = request.app.state.cds_log.record(SERVICE_ID, items)
-    except CdsError as exc:
-        return error(exc.status, str(exc))
-    except FeedbackError as exc:
+    except Refused as exc:  # CdsError, FeedbackError
         return error(exc.status, str(exc))
     return JSONResponse({"recorded": count})
 
