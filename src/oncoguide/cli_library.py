@@ -38,7 +38,9 @@ def ingest(
     fmt: Annotated[OutFormat, typer.Option("--format", help="Output format of the summary.")] = OutFormat.text,
 ) -> None:
     """Add documents to the library: split into passages and indexed for search. Safe to run again."""
+    from oncoguide.library.ingest import Status
     from oncoguide.library.ingest import ingest as run
+    from oncoguide.library.textclean import printable
     from oncoguide.settings import Settings
 
     library = open_library()
@@ -52,16 +54,17 @@ def ingest(
     if fmt == OutFormat.json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
     else:
-        for f in report.files:
-            if f.status == "failed":
-                typer.echo(f"failed   {f.path}: {f.error}")
-            elif f.status == "skipped":
-                typer.echo(f"skipped  {f.path}: {f.error}")
-            elif f.status == "unchanged" and not f.known:
-                typer.echo(f"unchanged {f.path}: already in the library")
+        for f in report.files:  # names and reasons through printable(): a name cannot forge or hide a line
+            where = printable(f.path)
+            if f.status == Status.FAILED:
+                typer.echo(f"failed   {where}: {printable(f.error or '')}")
+            elif f.status == Status.SKIPPED:
+                typer.echo(f"skipped  {where}: {printable(f.error or '')}")
+            elif f.status == Status.UNCHANGED and not f.known:
+                typer.echo(f"unchanged {where}: already in the library")
             else:
                 known = f", {f.known} already in the library" if f.known else ""
-                typer.echo(f"ingested {f.path}: {f.documents} new document(s), {f.passages} passage(s){known}")
+                typer.echo(f"ingested {where}: {f.documents} new document(s), {f.passages} passage(s){known}")
         docs, passages = library.counts()
         typer.echo(f"{len(report.files)} file(s): {report.documents} new document(s), {report.passages:,} passages "
                    f"in {report.seconds:.1f} s ({report.rate:,.0f} passages/s); {len(report.failed)} failed. "

@@ -11,6 +11,9 @@ from oncoguide.library.documents import ParsedDocument, ParseError
 from oncoguide.library.metadata import build_document
 
 TITLE_LINE_MAX = 200
+# Front matter is a few lines of metadata; a cap keeps YAML parsing cheap whatever the file holds. Not a
+# setting: no real note needs more, and the file itself may be up to ONCOGUIDE_MAX_INGEST_BYTES.
+FRONT_MATTER_MAX = 64 * 1024
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -43,18 +46,36 @@ def parse_plain(text: str, path: Path) -> list[ParsedDocument]:
                            fallback_title=path.stem, default_type="note")]
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """yaml.SafeLoader refusing anchors and aliases (& and *): a few hundred bytes of nested aliases stand for
+    billions of values once turned into text (the "billion laughs"), and metadata never needs them. The check
+    runs as nodes are composed, before anything is built."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, "YAML anchors and aliases (& and *) are refused",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def _front_matter(text: str) -> tuple[dict, str]:
     """YAML front matter between '---' lines: its keys (lower case) and the rest of the text."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    head = text[: FRONT_MATTER_MAX + 1].split("\n")
+    if head[0].strip() != "---":
         return {}, text
-    for end in range(1, len(lines)):
-        if lines[end].strip() in ("---", "..."):
+    complete = len(head) if len(text) <= FRONT_MATTER_MAX else len(head) - 1  # the cap may cut the last line
+    for end in range(1, complete):
+        if head[end].strip() in ("---", "..."):
             break
     else:
+        if len(text) > FRONT_MATTER_MAX:
+            raise ParseError(f"the front matter that opens on line 1 with '---' is not closed within "
+                             f"{FRONT_MATTER_MAX} characters (the limit for front matter)")
         raise ParseError("the front matter that opens on line 1 with '---' is never closed")
+    lines = head[: end + 1]
     try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
+        data = yaml.load("\n".join(lines[1:end]), Loader=_NoAliasLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" on line {mark.line + 2}" if mark is not None else ""
@@ -64,7 +85,7 @@ def _front_matter(text: str) -> tuple[dict, str]:
         data = {}
     if not isinstance(data, dict):
         raise ParseError(f"bad front matter on line 2: expected 'key: value' lines, found {type(data).__name__}")
-    return {str(k).lower(): v for k, v in data.items()}, "\n".join(lines[end + 1:])
+    return {str(k).lower(): v for k, v in data.items()}, text[len("\n".join(lines)) + 1:]
 
 
 def _strip_inline(line: str) -> str:

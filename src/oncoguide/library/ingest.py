@@ -4,30 +4,46 @@ A file that cannot be read is reported with the reason and the batch goes on. Do
 in transactions holding whole documents only (up to BATCH_PASSAGES passages each), so an interrupted run
 leaves complete documents and running it again resumes: files already fully stored are recognised by
 the hash of their bytes and skipped, documents by the hash of their text.
+
+Every path given or met in a folder gets a result: a FIFO, a device, a dangling link or a loop of links
+fails with the reason instead of hanging the batch or vanishing from the report. Only hidden files and
+folders (names starting with ".") are left out of walks without a line, as documented.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
+import stat
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from oncoguide.library.documents import ParseError
-from oncoguide.library.parse import FORMATS, MAX_BYTES, parse
+from oncoguide.library.files import look, not_regular, read_regular
+from oncoguide.library.parse import FORMATS, MAX_BYTES, file_format, parse_data
 from oncoguide.library.split import split
 from oncoguide.library.store import Library
+from oncoguide.library.textclean import printable
 
 BATCH_PASSAGES = 2000
 
 
+class Status(StrEnum):
+    INGESTED = "ingested"
+    UNCHANGED = "unchanged"     # already stored
+    FAILED = "failed"           # cannot be read or parsed (the exit status is 1)
+    SKIPPED = "skipped"         # met in a folder walk and not read: a type we do not read, a folder seen already
+
+
 @dataclass
 class FileResult:
-    path: str
-    status: str                 # "ingested", "unchanged" (already stored), "failed", "skipped" (not a known type)
+    path: str                   # as given or found (JSON escapes it; text output shows it through printable())
+    status: Status
     documents: int = 0          # new documents stored
     known: int = 0              # documents whose text was already stored
     passages: int = 0           # new passages stored
@@ -41,7 +57,7 @@ class IngestReport:
 
     @property
     def failed(self) -> list[FileResult]:
-        return [f for f in self.files if f.status == "failed"]
+        return [f for f in self.files if f.status == Status.FAILED]
 
     @property
     def documents(self) -> int:
@@ -61,29 +77,58 @@ class IngestReport:
                 "failed": len(self.failed)}
 
 
-def expand(paths: Iterable[Path]) -> list[tuple[Path, str | None]]:
-    """Every file to look at, with a reason when it is not ingested: folders are walked (hidden files and
-    folders left out), files of other types inside a folder are listed as skipped."""
-    found: list[tuple[Path, str | None]] = []
+@dataclass(frozen=True)
+class Found:
+    """A path to read, or one not read and why (`status` FAILED or SKIPPED with `reason`)."""
+    path: Path
+    status: Status | None = None
+    reason: str | None = None
+
+
+def expand(paths: Iterable[Path]) -> Iterator[Found]:
+    """Every path to report on, lazily: files as given, folders walked in name order (links followed,
+    hidden names left out); whatever is not read gets its reason."""
+    walked: set[tuple[int, int]] = set()  # folders by (device, inode): each is walked once
     for path in map(Path, paths):
-        if path.is_dir():
-            for f in sorted(p for p in path.rglob("*") if p.is_file()):
-                if any(part.startswith(".") for part in f.relative_to(path).parts):
-                    continue
-                found.append((f, None if f.suffix.lower() in FORMATS else "skipped"))
-        elif path.exists():
-            found.append((path, None))
+        info, problem = look(path)
+        if info is None:
+            yield Found(path, Status.FAILED, problem)
+        elif stat.S_ISDIR(info.st_mode):
+            yield from _walk(path, info, walked, ())
         else:
-            found.append((path, "no such file or folder"))
-    return found
+            yield Found(path)  # read_regular() refuses it with the reason when it is not a regular file
 
 
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _walk(folder: Path, info: os.stat_result, walked: set, ancestors: tuple) -> Iterator[Found]:
+    key = (info.st_dev, info.st_ino)
+    if key in ancestors:  # a link back up the tree: following it would never end
+        yield Found(folder, Status.FAILED, "a link to a folder that contains it (a loop); not followed")
+        return
+    if key in walked:
+        yield Found(folder, Status.SKIPPED, "a folder already walked through another path")
+        return
+    walked.add(key)
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(entry.name for entry in entries)
+    except OSError as exc:
+        yield Found(folder, Status.FAILED, f"cannot list the folder ({exc.strerror or exc})")
+        return
+    for name in names:
+        if name.startswith("."):
+            continue
+        path = folder / name
+        found, problem = look(path)
+        if found is None:
+            yield Found(path, Status.FAILED, problem)
+        elif stat.S_ISDIR(found.st_mode):
+            yield from _walk(path, found, walked, (*ancestors, key))
+        elif problem := not_regular(found):
+            yield Found(path, Status.FAILED, problem)
+        elif path.suffix.lower() not in FORMATS:
+            yield Found(path, Status.SKIPPED, f"not a supported type ({path.suffix or 'no suffix'})")
+        else:
+            yield Found(path)
 
 
 @dataclass
@@ -108,10 +153,10 @@ def ingest(paths: Iterable[Path], library: Library, max_bytes: int = MAX_BYTES,
 
     def reader() -> None:
         try:
-            for path, reason in expand(paths):
+            for found in expand(paths):
                 if stop.is_set():
                     return
-                ready.put(_prepare(path, reason, library, max_bytes))
+                ready.put(_prepare(found, library, max_bytes))
         except BaseException as exc:  # handed to the writer, which raises it
             ready.put(exc)
         finally:
@@ -127,8 +172,8 @@ def ingest(paths: Iterable[Path], library: Library, max_bytes: int = MAX_BYTES,
             if item.digest is not None:
                 for batch in item.batches:
                     _store(library, batch, item.result, progress)
-                library.mark_file(item.digest, item.result.path, item.documents)
-                item.result.status = "ingested" if item.result.documents else "unchanged"
+                library.mark_file(item.digest, printable(item.result.path), item.documents)
+                item.result.status = Status.INGESTED if item.result.documents else Status.UNCHANGED
             if progress:
                 progress(item.result, 0)
     finally:
@@ -142,28 +187,24 @@ def ingest(paths: Iterable[Path], library: Library, max_bytes: int = MAX_BYTES,
     return report
 
 
-def _prepare(path: Path, reason: str | None, library: Library, max_bytes: int) -> _Prepared:
-    """Everything before writing: checks, hashing, parsing and splitting (no database writes)."""
-    item = _Prepared(FileResult(str(path), "failed"))
+def _prepare(found: Found, library: Library, max_bytes: int) -> _Prepared:
+    """Everything before writing: checks, reading, hashing, parsing and splitting (no database writes).
+
+    The file is read once: the bytes hashed are the bytes parsed, even if the file changes afterwards.
+    """
+    path = found.path
+    item = _Prepared(FileResult(str(path), found.status or Status.FAILED, error=found.reason))
     result = item.result
-    if reason == "skipped":
-        result.status, result.error = "skipped", f"not a supported type ({path.suffix or 'no suffix'})"
-        return item
-    if reason:
-        result.error = reason
+    if found.status is not None:
         return item
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ParseError(f"the file is {size:,} bytes; the limit is {max_bytes:,}")
-        digest = file_hash(path)
+        fmt = file_format(path)
+        data = read_regular(path, max_bytes)
+        digest = hashlib.sha256(data).hexdigest()
         if library.file_done(digest):
-            result.status = "unchanged"
+            result.status = Status.UNCHANGED
             return item
-        docs = parse(path, max_bytes)
-    except OSError as exc:
-        result.error = f"cannot read the file: {exc.strerror or exc}"
-        return item
+        docs = parse_data(data, fmt, path)
     except ParseError as exc:
         result.error = str(exc)
         return item

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from oncoguide.library.documents import TYPES, ParsedDocument, ParseError, Section
-from oncoguide.library.textclean import normalise_text, one_line
+from oncoguide.library.textclean import normalise_text, one_line, printable
 
 TITLE_MAX = 500
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)(?!\d)")
@@ -89,7 +89,7 @@ def build_document(title: str | None, sections: Iterable[tuple[str, str]], *, so
         doi=clean_doi(doi),
         type=clean_type(type, default_type),
         licence=one_line(licence) or None,
-        source=source,
+        source=printable(source),  # the path as shown in output (UTF-8 storable, one line)
         format=format,
         extra=dict(extra or {}),
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import stat
 from pathlib import Path
 
 from oncoguide.library.documents import ParsedDocument, ParseError
+from oncoguide.library.files import read_regular
 from oncoguide.library.formats_html import parse_html
 from oncoguide.library.formats_jsonl import parse_jsonl
 from oncoguide.library.formats_pdf import MAGIC as PDF_MAGIC
@@ -34,18 +34,28 @@ def supported_suffixes() -> str:
     return ", ".join(FORMATS)
 
 
-def parse(path: Path, max_bytes: int = MAX_BYTES) -> list[ParsedDocument]:
-    """Read one file and return its documents (several for a PubmedArticleSet or JSON lines).
-
-    The format comes from the suffix, checked against the content; every failure, whatever its cause,
-    is a ParseError with a message for the user.
-    """
-    path = Path(path)
+def file_format(path: Path) -> str:
+    """The format named by the file's suffix, or ParseError listing the supported ones."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         shown = f"'{path.suffix}'" if path.suffix else "no suffix"
         raise ParseError(f"unsupported file type ({shown}); supported: {supported_suffixes()}")
-    data = _read(path, max_bytes)
+    return fmt
+
+
+def parse(path: Path, max_bytes: int = MAX_BYTES) -> list[ParsedDocument]:
+    """Read one file and return its documents (several for a PubmedArticleSet or JSON lines).
+
+    The format comes from the suffix, checked against the content; every failure, whatever its cause,
+    is a ParseError with a message for the user. Only regular files are read (files.read_regular).
+    """
+    path = Path(path)
+    fmt = file_format(path)
+    return parse_data(read_regular(path, max_bytes), fmt, path)
+
+
+def parse_data(data: bytes, fmt: str, path: Path) -> list[ParsedDocument]:
+    """The documents in a file's bytes, already read (`path` names it in the documents and messages)."""
     if not data.strip():
         raise ParseError("no text (the file is empty)")
     try:
@@ -58,29 +68,6 @@ def parse(path: Path, max_bytes: int = MAX_BYTES) -> list[ParsedDocument]:
         raise ParseError("the file is too large to read in the memory available") from None
     except Exception as exc:  # a bug or a case not foreseen: still a message per file, never a traceback
         raise ParseError(f"cannot read the file ({type(exc).__name__}: {exc})"[:300]) from None
-
-
-def _read(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, refusing before reading anything when it is over max_bytes."""
-    try:
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise ParseError("this is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ParseError("not a regular file (a device, pipe or socket)")
-        if info.st_size > max_bytes:
-            raise ParseError(f"the file is {info.st_size} bytes; the limit is {max_bytes}")
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise ParseError("no such file") from None
-    except PermissionError:
-        raise ParseError("permission denied") from None
-    except OSError as exc:
-        raise ParseError(f"cannot read the file ({exc.strerror or exc})") from None
-    if len(data) > max_bytes:  # it grew after stat()
-        raise ParseError(f"the file is over {max_bytes} bytes; the limit is {max_bytes}")
-    return data
 
 
 def _declared_charset(data: bytes) -> str | None:
