@@ -276,3 +276,21 @@ def test_empty_files_and_files_that_vanish_or_grow_get_a_line(tmp_path, env):
     assert "a.txt: 1 new document(s)" in line_for(r.stdout, "a.txt")
     grown = line_for(r.stdout, "growing.txt")  # read whole, or refused with the reason, as the race falls
     assert grown.startswith("ingested ") or "while it was read" in grown or "the limit is" in grown, grown
+
+
+def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked(tmp_path, env):
+    depth = sys.getrecursionlimit() + 200
+    folders = [tmp_path / "deep"]
+    for _ in range(depth):  # one call each: os.makedirs, like any recursive walk, would overflow the stack
+        folders.append(folders[-1] / "d")
+    for folder in folders:
+        folder.mkdir()
+    (folders[-1] / "bottom.txt").write_text(GOOD)
+    try:
+        r = ingest_cli(str(folders[0]), env=env, timeout=60)
+        assert "Traceback" not in r.stderr and r.returncode == 0, r.stderr[-500:]
+        assert "bottom.txt: 1 new document(s)" in line_for(r.stdout, "bottom.txt")
+    finally:  # removed here, bottom up: a recursive clean-up would overflow too
+        (folders[-1] / "bottom.txt").unlink()
+        for folder in reversed(folders):
+            folder.rmdir()

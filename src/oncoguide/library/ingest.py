@@ -94,41 +94,56 @@ def expand(paths: Iterable[Path]) -> Iterator[Found]:
         if info is None:
             yield Found(path, Status.FAILED, problem)
         elif stat.S_ISDIR(info.st_mode):
-            yield from _walk(path, info, walked, ())
+            yield from _walk(path, info, walked)
         else:
             yield Found(path)  # read_regular() refuses it with the reason when it is not a regular file
 
 
-def _walk(folder: Path, info: os.stat_result, walked: set, ancestors: tuple) -> Iterator[Found]:
-    key = (info.st_dev, info.st_ino)
-    if key in ancestors:  # a link back up the tree: following it would never end
-        yield Found(folder, Status.FAILED, "a link to a folder that contains it (a loop); not followed")
+def _walk(top: Path, info: os.stat_result, walked: set) -> Iterator[Found]:
+    """A folder depth first in name order, with a stack of open folders rather than recursion, so a tree
+    thousands of folders deep is walked like any other."""
+    opened = _enter(top, info, walked, ())
+    if isinstance(opened, Found):
+        yield opened
         return
-    if key in walked:
-        yield Found(folder, Status.SKIPPED, "a folder already walked through another path")
-        return
-    walked.add(key)
-    try:
-        with os.scandir(folder) as entries:
-            names = sorted(entry.name for entry in entries)
-    except OSError as exc:
-        yield Found(folder, Status.FAILED, f"cannot list the folder ({exc.strerror or exc})")
-        return
-    for name in names:
-        if name.startswith("."):
+    stack = [opened]
+    while stack:
+        children, ancestors = stack[-1]
+        path = next(children, None)
+        if path is None:
+            stack.pop()
             continue
-        path = folder / name
         found, problem = look(path)
         if found is None:
             yield Found(path, Status.FAILED, problem)
         elif stat.S_ISDIR(found.st_mode):
-            yield from _walk(path, found, walked, (*ancestors, key))
+            opened = _enter(path, found, walked, ancestors)
+            if isinstance(opened, Found):
+                yield opened
+            else:
+                stack.append(opened)
         elif problem := not_regular(found):
             yield Found(path, Status.FAILED, problem)
         elif path.suffix.lower() not in FORMATS:
             yield Found(path, Status.SKIPPED, f"not a supported type ({path.suffix or 'no suffix'})")
         else:
             yield Found(path)
+
+
+def _enter(folder: Path, info: os.stat_result, walked: set, ancestors: tuple) -> Found | tuple[Iterator[Path], tuple]:
+    """The folder's entries (hidden names left out) and the folders above it, or why it is not walked."""
+    key = (info.st_dev, info.st_ino)
+    if key in ancestors:  # a link back up the tree: following it would never end
+        return Found(folder, Status.FAILED, "a link to a folder that contains it (a loop); not followed")
+    if key in walked:
+        return Found(folder, Status.SKIPPED, "a folder already walked through another path")
+    walked.add(key)
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(entry.name for entry in entries if not entry.name.startswith("."))
+    except OSError as exc:
+        return Found(folder, Status.FAILED, f"cannot list the folder ({exc.strerror or exc})")
+    return iter([folder / name for name in names]), (*ancestors, key)
 
 
 @dataclass
