@@ -38,6 +38,8 @@ def look(path: Path, missing: str = "no such file or folder") -> tuple[os.stat_r
         if exc.errno == errno.ELOOP:
             return None, "a loop of symbolic links"
         return None, f"cannot look at it ({exc.strerror or exc})"
+    except ValueError:  # a NUL in a path handed over by a caller (a command line cannot hold one)
+        return None, "not a valid path (it contains a NUL character)"
 
 
 def not_regular(info: os.stat_result) -> str | None:
