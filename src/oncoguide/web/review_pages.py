@@ -185,6 +185,9 @@ async def question_action(request: Request, key: str, action: Annotated[str, For
         if action == "promote":
             done = questions.promote(key, wording, user)
             notice = f"Published as “{done.text}”."
+            if done.key != key:  # the editor's wording is read as another question than the one asked
+                notice += (" Your wording is understood differently from the question asked, so new questions "
+                           "like the original will still come to this list.")
         elif action == "delete":
             questions.remove(key, user)
             notice = "Deleted."
