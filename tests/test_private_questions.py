@@ -239,3 +239,22 @@ def test_migration_0008_removes_the_raw_questions_stored_before(site_url):
     assert "unmatched_questions" not in inspect(engine).get_table_names()
     engine.dispose()
     upgrade(site_url)
+
+
+def test_the_question_masker_removes_names_places_dates_and_identifying_numbers():
+    from oncoguide.experiences import mask_question
+
+    cases = {
+        "I'm Jane and my DFSP is stage 4, 5 cm across": "I'm [name removed] and my DFSP is stage 4, 5 cm across",
+        "Mrs Patel asks: is exon 11 GIST worse?": "[name removed] asks: is exon 11 GIST worse?",
+        "my name is jane smith and i have dfsp": "my name is [name removed] and i have dfsp",
+        "Dr. Okafor found DFSP on 12/03/2024, postcode LS1 4AB":
+            "[name removed] found DFSP on [date removed], postcode [postcode removed]",
+        "My son Tom is 7, patient number 4412093, diagnosed 3 March 2021":
+            "My son [name removed] is [number removed], patient number [number removed], diagnosed [date removed]",
+        "We live in Leeds, mail me at jane@example.org or www.example.org/jane":
+            "We live in [place removed], mail me at [e-mail removed] or [link removed]",
+    }
+    for typed, masked in cases.items():
+        assert mask_question(typed)[0] == masked, typed
+    assert mask_question("Is imatinib 400 mg used for stage 3 DFSP?")[0] == "Is imatinib 400 mg used for stage 3 DFSP?"

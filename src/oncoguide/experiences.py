@@ -89,8 +89,8 @@ NAME_INTRO = re.compile(r"\b(?:my name is|my name's|name is|i am called|i'm call
                         r"regards|thanks|thank you|cheers)[,:]?\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})",
                         re.I)
 # after these, only capitalised words are names ("I'm Jane", but not "I'm worried")
-NAME_AFTER = re.compile(rf"\b(?:I'm|I’m|I am|Im|my (?:son|daughter|husband|wife|partner|mum|mom|mother|dad|father|"
-                        rf"brother|sister|friend|child|boy|girl|baby|doctor|surgeon|oncologist|consultant|gp))"
+NAME_AFTER = re.compile(rf"\b(?:I'm|I’m|I am|Im|(?i:my) (?i:son|daughter|husband|wife|partner|mum|mom|mother|dad|"
+                        rf"father|brother|sister|friend|child|boy|girl|baby|doctor|surgeon|oncologist|consultant|gp))"
                         rf"[,:]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})")
 NOT_NAMES = {"and", "but", "or", "i", "im", "my", "from", "with", "in", "at", "on", "the", "a", "an", "is", "was",
              "have", "has", "had", "so", "what", "how", "can", "will", "do", "does", "dfsp", "gist", "sarcoma"}
