@@ -36,7 +36,9 @@ def test_asking_creates_one_submitted_article_per_normalised_question(site):
     art_id = ask_flagship(site)
     site.post("/api/ask", json={"question": "stage IV DFSP - prognosis and treatment?"})
     queue = site.app.state.reviews.queue()
-    assert [a["id"] for a in queue["submitted"]] == [art_id]
+    # one article per normalised question and audience: the patient variant readers can switch to is one too
+    assert sorted((a["audience"], a["id"] == art_id) for a in queue["submitted"]) == [("clinician", True),
+                                                                                      ("patient", False)]
     art = site.app.state.reviews.get(art_id)
     assert art.version == 1 and art.events[0]["to_status"] == "submitted" and art.events[0]["user_id"] is None
     assert art.basis["claims"] and art.basis["sources"]

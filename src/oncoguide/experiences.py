@@ -77,6 +77,78 @@ def mask_contacts(text: str) -> tuple[str, list[str]]:
     return text, found
 
 
+# --- questions kept for editors (community.Questions): contact details, names and numbers masked too ---
+# A question that matches no canonical one is kept only for the editors' list; stories are signed by a
+# pseudonym and moderated, questions are anonymous, so they lose more: names and any number that could
+# identify someone (dates, long digit runs, postcodes). Short clinical numbers (stage 4, 5 cm, exon 11)
+# are kept because editors need them to word the question and they identify no one.
+NAME_WORD = r"[A-Z][a-z'’-]+"
+TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame)\.?\s+{NAME_WORD}(?:\s+{NAME_WORD}){{0,2}}")
+# after these words the next word is a name whatever its case ("my name is jane smith")
+NAME_INTRO = re.compile(r"\b(?:my name is|my name's|name is|i am called|i'm called|call me|this is|signed|"
+                        r"regards|thanks|thank you|cheers)[,:]?\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})",
+                        re.I)
+# after these, only capitalised words are names ("I'm Jane", but not "I'm worried")
+NAME_AFTER = re.compile(rf"\b(?:I'm|I’m|I am|Im|(?i:my) (?i:son|daughter|husband|wife|partner|mum|mom|mother|dad|"
+                        rf"father|brother|sister|friend|child|boy|girl|baby|doctor|surgeon|oncologist|consultant|gp))"
+                        rf"[,:]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})")
+NOT_NAMES = {"and", "but", "or", "i", "im", "my", "from", "with", "in", "at", "on", "the", "a", "an", "is", "was",
+             "have", "has", "had", "so", "what", "how", "can", "will", "do", "does", "dfsp", "gist", "sarcoma"}
+PLACE = re.compile(rf"\b(?:live|living|lives|based|staying|from)\s+(?:in|at|on|near|by)?\s*"
+                   rf"({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})")
+STREET_ANY = re.compile(r"\b(?:\d{1,5}[a-z]?\s+)?(?:[A-Za-z]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|"
+                        r"Drive|Boulevard|Blvd|Court|Place|Terrace|Close|Crescent|Gardens|Grove|Square)\b"
+                        r"|\b\d{1,5}[a-z]?\s+(?:[A-Za-z]+\s+){1,3}(?:Way|Dr|Ct|Pl)\b", re.I)
+AFTER_ADDRESS = re.compile(rf"\[address removed\],?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})")  # the town
+POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.I)  # UK; US ZIP codes are digit runs
+DATE = re.compile(r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
+                  r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?(?:\s+\d{2,4})?\b|"
+                  r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+                  r"(?:,?\s+\d{2,4})?\b", re.I)
+# a short number is kept only where it is clinical: a stage, grade, exon or TNM digit, or a size or dose
+CLINICAL_NUMBER = re.compile(r"\b(?:stage|grade|exon|type|T|N|M)\s?\d{1,2}[a-c]?\b|"
+                             r"\b\d{1,3}(?:[.,]\d{1,2})?\s?(?:cm|mm|mg|%)(?!\w)", re.I)
+NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
+
+
+def mask_question(text: str) -> tuple[str, list[str]]:
+    """A question as editors may see it: contact details, names, places and identifying numbers replaced.
+
+    Errs on the side of masking: the list is for editors, who reword what they promote.
+    """
+    text, found = mask_contacts(text)
+    text = LINK.sub(lambda m: _note(found, "link", "[link removed]"), text)
+
+    def names(m: re.Match, kind: str = "name") -> str:
+        words = m.group(1).split()
+        keep = next((i for i, w in enumerate(words) if w.lower() in NOT_NAMES), len(words))
+        if keep == 0:
+            return m.group()
+        start = m.start(1) - m.start()
+        name_end = start + len(" ".join(words[:keep]))
+        return m.group()[:start] + _note(found, kind, f"[{kind} removed]") + m.group()[name_end:]
+
+    for kind, pattern, label in (("postcode", POSTCODE, "[postcode removed]"),
+                                 ("street address", STREET_ANY, "[address removed]"),
+                                 ("date", DATE, "[date removed]"),
+                                 ("name", TITLED, "[name removed]")):
+        text = pattern.sub(lambda m, kind=kind, label=label: _note(found, kind, label), text)
+    for pattern in (NAME_INTRO, NAME_AFTER):
+        text = pattern.sub(names, text)
+    for pattern in (PLACE, AFTER_ADDRESS):
+        text = pattern.sub(lambda m: names(m, "place"), text)
+    clinical = [(m.start(), m.end()) for m in CLINICAL_NUMBER.finditer(text)]
+    text = NUMBER.sub(lambda m: m.group() if any(a <= m.start() < b for a, b in clinical)
+                      else _note(found, "number", "[number removed]"), text)
+    return text, found
+
+
+def _note(found: list[str], kind: str, label: str) -> str:
+    if kind not in found:
+        found.append(kind)
+    return label
+
+
 def held_reason(text: str) -> str | None:
     if STOP_TREATMENT.search(text):
         return "it talks about stopping or refusing treatment"

@@ -177,6 +177,31 @@ class Reviews:
                 comment="created from a reader's question", at=now()))
         return art_id
 
+    def record_audiences(self, answer, thread: list[str]) -> dict[str, int | None]:
+        """The articles for this answer in every audience, created the first time the question is asked.
+
+        Readers switch audience on the answer page; each variant they can reach must be an article a
+        reviewer can see and approve, or its status could not be true. The other audiences' answers are
+        composed from the same thread turn, as the answer page composes them; only when their article is
+        missing.
+        """
+        from oncoguide.kb import Thread
+        from oncoguide.understand import AUDIENCES
+
+        ids = {answer.audience: self.record(answer, thread)}
+        if ids[answer.audience] is None:  # out of scope: no article in any audience
+            return ids
+        key = query_key(answer.understood)
+        for other in AUDIENCES:
+            if other in ids:
+                continue
+            with self.engine.connect() as conn:  # the usual case: made already, nothing to compose
+                found = conn.execute(select(articles.c.id).where(articles.c.query_key == key,
+                                                                 articles.c.audience == other)).first()
+            ids[other] = found.id if found else self.record(
+                Thread.replay(self.kb, thread, other).ask(answer.question), thread)
+        return ids
+
     def _add_version(self, conn, art_id: int, version: int, answer, thread: list[str]) -> None:
         snapshot = dict(answer.to_dict(), thread=thread)
         conn.execute(insert(article_versions).values(

@@ -71,3 +71,8 @@ class Settings(BaseSettings):
         description="The site's address as users reach it (behind a proxy), for the links in CDS Hooks cards; "
                     "by default the address the request came to.",
     )
+    question_retention_days: int = Field(
+        default=30, ge=1, le=365,
+        description="Days a question that matches no canonical one is kept (masked) for the editors' list at "
+                    "/review/questions before it is deleted.",
+    )

@@ -118,18 +118,28 @@ review_events = Table(  # append-only audit log: rows are inserted, never update
 )
 Index("ix_review_events_article", review_events.c.article_id, review_events.c.id)
 
-asked_questions = Table(  # questions as asked, counted by their normalised form; no asker is recorded
+asked_questions = Table(  # canonical questions, counted by their normalised form; no asker is recorded
     "asked_questions", metadata,
     Column("query_key", String(64), primary_key=True),
     Column("condition", String(10), nullable=False),
-    Column("text", Text, nullable=False),      # the first wording seen (or the pack's, for seeded questions)
+    Column("text", Text, nullable=False),      # canonical wording only: the pack FAQ's, or an editor's
     Column("asks", Integer, nullable=False),
     Column("helpful", Integer, nullable=False),
-    Column("seeded", Boolean, nullable=False),
+    Column("seeded", Boolean, nullable=False),  # true: a pack FAQ; false: promoted by an editor (since 0008)
     Column("last_asked", DateTime(timezone=True), nullable=True),
     Column("score", Integer, nullable=False, server_default="0"),  # asks + HELPFUL_WEIGHT * helpful, kept on write
 )
 Index("ix_asked_questions_rank", asked_questions.c.condition, asked_questions.c.score)
+
+unmatched_questions = Table(  # questions matching no canonical one: masked, for editors, kept for a limited time
+    "unmatched_questions", metadata,
+    Column("query_key", String(64), primary_key=True),
+    Column("condition", String(10), nullable=False),
+    Column("text", Text, nullable=False),  # the first wording seen, masked (experiences.mask_question)
+    Column("asks", Integer, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False, index=True),  # purged by this date
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
 
 experiences = Table(  # members' first-person stories; published only after a moderator approves
     "experiences", metadata,

@@ -74,7 +74,7 @@ async def ask(body: AskIn, request: Request) -> JSONResponse:
                                               body.thread_id)
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
-    state.reviews.record(answer, earlier)
+    state.reviews.record_audiences(answer, earlier)
     state.questions.record(answer)
     return JSONResponse({"thread_id": turn, **answer.to_dict()})
 

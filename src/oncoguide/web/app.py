@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.threads = ThreadStore(site)
     app.state.accounts = Accounts(site)
     app.state.reviews = Reviews(site, app.state.kb)
-    app.state.questions = Questions(site, app.state.kb)
+    app.state.questions = Questions(site, app.state.kb, settings.question_retention_days)
+    app.state.overview_turns = {}  # condition -> the thread turn of its short answer (community_pages.overview)
     app.state.experiences = Experiences(site)
     app.state.members = Members(site, app.state.accounts)
     app.state.cds_log = CdsLog(site)
@@ -126,6 +127,12 @@ def factory():
     # a new pack may have changed what approved articles rest on: record it before serving them
     app.state.reviews.refresh()
     app.state.questions.seed()
+    app.state.questions.purge()  # masked questions past ONCOGUIDE_QUESTION_RETENTION_DAYS
+    from oncoguide.web.community_pages import overview
+    from oncoguide.web.views import CONDITIONS
+
+    for slug in CONDITIONS:  # the condition pages' short answers, as articles reviewers can approve
+        overview(app.state, slug)
     world()  # the members map's outlines, projected once per worker
     ev = app.state.kb.evidence
     for topic_id, topic in ev.topics.items():

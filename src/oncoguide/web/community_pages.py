@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from oncoguide.community import OVERVIEW, VoteError
 from oncoguide.experiences import MAX_CHARS, MODERATORS, PostError
+from oncoguide.threads import ask_in_thread
 from oncoguide.web.auth import check_csrf, signed_in, user_of
 from oncoguide.web.views import CONDITIONS, render, review_status
 from oncoguide.worldmap import country_names, members_svg, world
@@ -19,9 +20,26 @@ router = APIRouter(include_in_schema=False)
 STORIES_PER_PAGE = 20
 
 
+def overview(state, slug: str):
+    """The condition's patient short answer as a thread turn with its articles: (turn id, Answer).
+
+    The short answer links to its full article and shows that article's status, so the turn and the
+    articles (both audiences) are made the first time (at start-up, or by the first view), like any
+    question asked through the site; later views only read them.
+    """
+    if slug in state.overview_turns:  # made by this process already: compose only
+        from oncoguide.kb import Thread
+
+        return state.overview_turns[slug], Thread.replay(state.kb, [], "patient").ask(OVERVIEW[slug])
+    turn, answer, earlier = ask_in_thread(state.kb, state.threads, OVERVIEW[slug], "patient", None)
+    state.reviews.record_audiences(answer, earlier)
+    state.overview_turns[slug] = turn
+    return turn, answer
+
+
 def condition_page(request: Request, slug: str, status: int = 200, error: str = "", draft: str = "", page: int = 1):
     state = request.app.state
-    short = state.kb.ask(OVERVIEW[slug], audience="patient")
+    short_turn, short = overview(state, slug)
     me = user_of(request)
     posted = None
     if me is not None and request.query_params.get("posted", "").isdigit():
@@ -31,7 +49,7 @@ def condition_page(request: Request, slug: str, status: int = 200, error: str = 
     members, by_country = state.members.stats()
     names = country_names()
     table = sorted(((names.get(code, code), n) for code, n in by_country.items()), key=lambda r: (-r[1], r[0]))
-    return render(request, "condition.html", status, slug=slug, short=short, overview=OVERVIEW[slug],
+    return render(request, "condition.html", status, slug=slug, short=short, short_turn=short_turn,
                   map_svg=members_svg(by_country), map_table=table, members=members,
                   not_drawn=[name for name, _n in table if name not in world().drawn_names],
                   review=review_status(state.reviews.reader_view(short)), top=state.questions.top(slug),

@@ -44,7 +44,7 @@ async def ask_form(request: Request, question: Annotated[str, Form(max_length=10
     state = request.app.state
     try:
         turn, answer, earlier = ask_in_thread(state.kb, state.threads, question, audience, thread_id or None)
-        state.reviews.record(answer, earlier)
+        state.reviews.record_audiences(answer, earlier)
         state.questions.record(answer)
     except (InputError, ThreadError) as exc:
         return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
@@ -63,7 +63,7 @@ async def ask_link(request: Request, question: str = "", audience: str = "clinic
     except (InputError, ThreadError) as exc:
         return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
                     error=str(exc), thread_id="")
-    state.reviews.record(answer, earlier)
+    state.reviews.record_audiences(answer, earlier)
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
 

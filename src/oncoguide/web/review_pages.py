@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from oncoguide.accounts import AccountError, LoginThrottled
+from oncoguide.community import MAX_WORDING, QUESTION_EDITORS, QuestionError
 from oncoguide.review import ACTIONS, LABELS, REVIEW_ROLES, NoArticle, ReviewConflict, ReviewError
 from oncoguide.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_csrf, session_of, set_cookie, user_of
 from oncoguide.web.views import render
@@ -145,6 +146,58 @@ async def act(request: Request, art_id: int, to: Annotated[str, Form(max_length=
         return render(request, "review_article.html", 422, art=art, actions=actions, LABELS=LABELS,
                       sources=request.app.state.kb.contents.sources, error=str(exc))
     return RedirectResponse(f"/review/articles/{art_id}", status_code=303)
+
+
+# --- the editors' list of questions that matched no canonical one (masked, kept for a limited time) ----
+
+def question_editor(request: Request):
+    user = user_of(request)
+    if user is None:
+        raise HTTPException(401, "sign in with an editor's account to see the questions list")
+    if user.role not in QUESTION_EDITORS:
+        raise HTTPException(403, f"the questions list is for editors; you are signed in as a {user.role}")
+    return user
+
+
+def questions_page(request: Request, status: int = 200, error: str = "", notice: str = ""):
+    state = request.app.state
+    return render(request, "review_questions.html", status, unmatched=state.questions.unmatched(),
+                  retention=state.settings.question_retention_days, error=error, notice=notice,
+                  max_wording=MAX_WORDING)
+
+
+@router.get("/review/questions", include_in_schema=False)
+async def questions_list(request: Request):
+    if user_of(request) is None:
+        return RedirectResponse("/login?next=/review/questions", status_code=303)
+    question_editor(request)
+    return questions_page(request)
+
+
+@router.post("/review/questions/{key}", include_in_schema=False)
+async def question_action(request: Request, key: str, action: Annotated[str, Form(max_length=10)] = "",
+                          wording: Annotated[str, Form(max_length=2000)] = "",
+                          csrf: Annotated[str, Form(max_length=200)] = ""):
+    check_csrf(request, csrf)
+    user = question_editor(request)
+    questions = request.app.state.questions
+    try:
+        if action == "promote":
+            done = questions.promote(key, wording, user)
+            notice = f"Published as “{done.text}”."
+            if done.key != key:  # the editor's wording is read as another question than the one asked
+                notice += (" Your wording is understood differently from the question asked, so new questions "
+                           "like the original will still come to this list.")
+        elif action == "delete":
+            questions.remove(key, user)
+            notice = "Deleted."
+        else:
+            raise QuestionError("action must be promote or delete")
+    except QuestionError as exc:
+        return questions_page(request, exc.status, error=str(exc))
+    except PermissionError as exc:
+        raise HTTPException(403, str(exc)) from None
+    return questions_page(request, notice=notice)
 
 
 # --- JSON API for reviews (API token, or a session with its CSRF header) ------------------------------

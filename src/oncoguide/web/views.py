@@ -68,19 +68,24 @@ def reference_text(ref) -> str:
     return " ".join(parts)
 
 
-def review_status(article) -> dict:
-    """The status steps readers see: Submitted / Under review / Approved, and who approved it."""
+def review_status(article) -> dict | None:
+    """The status steps readers see: Submitted / Under review / Approved, and who approved it.
+
+    None when there is no article in the site database (a refusal, or a variant asked before articles
+    were made for every audience): a status no reviewer can change would not be true.
+    """
     from oncoguide.review import LABELS
 
-    status = article.status if article else "submitted"
+    if article is None:
+        return None
+    status = article.status
     reached = {"submitted": 1, "changes-requested": 1, "under-review": 2, "needs-re-review": 3, "approved": 3,
                "retracted": 1}[status]
     current = {"submitted": "Submitted", "changes-requested": "Submitted", "under-review": "Under review",
                "approved": "Approved", "needs-re-review": "Approved", "retracted": "Submitted"}[status]
-    approval = article.approval if article else None
     return {"steps": [(name, i < reached) for i, name in enumerate(REVIEW_STEPS)], "current": current,
-            "status": status, "label": LABELS[status], "reviewed": status == "approved", "approval": approval,
-            "article_id": article.id if article else None}
+            "status": status, "label": LABELS[status], "reviewed": status == "approved",
+            "approval": article.approval, "article_id": article.id}
 
 
 def pct(p: float, digits: int = 1) -> str:
