@@ -113,3 +113,16 @@ def test_the_condition_page_links_its_short_answer_to_its_article(site):
     page = TestClient(site.app).get("/conditions/dfsp").text
     assert "Review status: <strong>Approved</strong>,\n    reviewed by Dr Reviewer (reviewer)" in page
     assert href in page  # the same article, approved
+
+
+def test_the_command_line_claims_no_review_status():
+    """The CLI reads no site database, so it cannot know of an article: its text and Markdown must not say
+    the answer is Submitted or pending review, only that this copy is not reviewed."""
+    from tests.conftest import run_cli
+
+    for fmt in ("text", "markdown"):
+        out = run_cli("ask", FLAGSHIP, "--format", fmt)
+        assert out.returncode == 0, out.stderr
+        assert "Submitted" not in out.stdout and "pending review" not in out.stdout.lower()
+        assert "pending clinician review" not in out.stdout.lower()
+        assert "Not clinician-reviewed" in out.stdout

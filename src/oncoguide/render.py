@@ -8,7 +8,8 @@ import textwrap
 from oncoguide.answer import Answer, Reference
 
 FORMATS = ("text", "markdown", "json")
-REVIEW_NOTE = "Review status: pending clinician review (Submitted). Use with caution."
+# The command line reads no site database, so it knows of no article or review: it says only what is true
+REVIEW_NOTE = "Not clinician-reviewed: composed from the cited knowledge pack. Use with caution."
 
 
 def cite_marks(nums: list[int]) -> str:
