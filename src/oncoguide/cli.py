@@ -257,6 +257,8 @@ def serve(
     from oncoguide.web.cds_auth import ClientsFileError, load_clients
 
     settings = Settings()
+    if settings.serving_problem():
+        fail(settings.serving_problem(), 1)
     try:
         ensure_built(settings)  # once, here, rather than racing in every worker
         if settings.cds_clients is not None:
