@@ -176,6 +176,38 @@ def test_failed_logins_back_off_then_the_right_password_waits_too(site):
     assert unknown.status_code == 401 and "wrong username or password" in unknown.text  # same message
 
 
+def test_parallel_failed_logins_are_all_counted(site):
+    import threading
+
+    from oncoguide.accounts import LoginThrottled
+    from oncoguide.sitedb import login_failures
+
+    accounts, n = site.app.state.accounts, 12
+    barrier, outcomes = threading.Barrier(n), []
+
+    def guess(i: int) -> None:
+        barrier.wait()
+        try:
+            accounts.authenticate("admin1", f"wrong guess number {i}")
+        except LoginThrottled:
+            outcomes.append("throttled")  # refused before any password check: not a guess, not counted
+        except AccountError:
+            outcomes.append("wrong")
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with accounts.engine.connect() as conn:
+        row = conn.execute(select(login_failures).where(login_failures.c.key == "admin1")).one()
+    assert len(outcomes) == n and outcomes.count("wrong") >= 2
+    assert row.failures == outcomes.count("wrong"), outcomes  # every password checked and failed is counted
+    assert row.locked_until is not None
+    with pytest.raises(LoginThrottled):
+        accounts.authenticate("admin1", ACCOUNT_PASSWORD)
+
+
 def test_api_tokens_are_stored_hashed_and_die_with_the_account(site):
     accounts = site.app.state.accounts
     token = accounts.create_token("reviewer1", "ci")

@@ -153,7 +153,7 @@ class Accounts:
         else:
             HASHER.hash("spend the same time as a real check")  # no timing difference for unknown names
         if not ok or row.disabled:
-            self._record_failure(key, fail.failures if fail else 0)
+            self._record_failure(key)
             raise AccountError("wrong username or password, or the account is disabled")
         with self.engine.begin() as conn:
             conn.execute(delete(login_failures).where(login_failures.c.key == key))
@@ -161,18 +161,27 @@ class Accounts:
                 conn.execute(update(users).where(users.c.id == row.id).values(password_hash=HASHER.hash(password)))
         return _user(row)
 
-    def _record_failure(self, key: str, before: int) -> None:
-        failures = before + 1
-        locked = None
-        if failures >= FREE_FAILURES:  # back-off doubles from 1 s: 1, 2, 4, ... up to 15 minutes
-            locked = now() + min(MAX_LOCK, timedelta(seconds=2 ** (failures - FREE_FAILURES)))
+    def _record_failure(self, key: str) -> int:
+        """Count one failed login; returns the count. One upsert adds 1 in the database, so failures from
+        parallel requests and workers are all counted (reading the count first and writing count + 1 lost
+        half of them); the lock that follows from the count is set in the same transaction."""
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            raise AccountError(f"login throttling does not support the {dialect} database")
+        stmt = upsert(login_failures).values(key=key, failures=1, locked_until=None)
+        stmt = stmt.on_conflict_do_update(index_elements=[login_failures.c.key],
+                                          set_={"failures": login_failures.c.failures + 1})
         with self.engine.begin() as conn:
-            if before:
+            failures = conn.execute(stmt.returning(login_failures.c.failures)).scalar_one()
+            if failures >= FREE_FAILURES:  # back-off doubles from 1 s: 1, 2, 4, ... up to 15 minutes
+                wait = timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20))
                 conn.execute(update(login_failures).where(login_failures.c.key == key)
-                             .values(failures=failures, locked_until=locked))
-            else:
-                conn.execute(delete(login_failures).where(login_failures.c.key == key))
-                conn.execute(insert(login_failures).values(key=key, failures=failures, locked_until=locked))
+                             .values(locked_until=now() + min(MAX_LOCK, wait)))
+        return failures
 
     # --- sessions ---------------------------------------------------------------------------------
 
