@@ -150,6 +150,6 @@ def test_a_broken_clients_file_stops_the_server_with_the_reason(tmp_path, kb_set
     for text, message in cases:
         path = tmp_path / "clients.json"
         path.write_text(text)
-        out = run_cli("serve", "--port", "1", env_extra={"ONCOGUIDE_CDS_CLIENTS": str(path), "ONCOGUIDE_PUBLIC_URL": PUBLIC},
-                      db=kb_settings.db)
+        env = {"ONCOGUIDE_CDS_CLIENTS": str(path), "ONCOGUIDE_PUBLIC_URL": PUBLIC}
+        out = run_cli("serve", "--port", "1", env_extra=env, db=kb_settings.db)
         assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr, out.stderr

@@ -179,7 +179,7 @@ def test_failed_logins_back_off_then_the_right_password_waits_too(site):
 def test_parallel_failed_logins_are_all_counted(site):
     import threading
 
-    from oncoguide.accounts import LoginThrottled
+    from oncoguide.accounts import LoginThrottled, throttle_key
     from oncoguide.sitedb import login_failures
 
     accounts, n = site.app.state.accounts, 12
@@ -200,7 +200,7 @@ def test_parallel_failed_logins_are_all_counted(site):
     for t in threads:
         t.join()
     with accounts.engine.connect() as conn:
-        row = conn.execute(select(login_failures).where(login_failures.c.key == "admin1")).one()
+        row = conn.execute(select(login_failures).where(login_failures.c.key == throttle_key("admin1"))).one()
     assert len(outcomes) == n and outcomes.count("wrong") >= 2
     assert row.failures == outcomes.count("wrong"), outcomes  # every password checked and failed is counted
     assert row.locked_until is not None
