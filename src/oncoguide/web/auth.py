@@ -27,12 +27,14 @@ def session_of(request: Request) -> Session | None:
 
 def bearer_user(request: Request) -> User | None:
     """The user of a valid API token; None without a Bearer header; 401 for an invalid one."""
-    if not hasattr(request.state, "bearer"):
+    if not hasattr(request.state, "bearer"):  # looked up once a request (it may record the token's use)
         auth = request.headers.get("authorization", "")
-        token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-        request.state.bearer = request.app.state.accounts.user_for_token(token) if token is not None else None
-        if token is not None and request.state.bearer is None:
-            raise HTTPException(401, "the API token is unknown, revoked or belongs to a disabled account")
+        user = None
+        if auth.lower().startswith("bearer "):
+            user = request.app.state.accounts.user_for_token(auth[7:].strip())
+            if user is None:
+                raise HTTPException(401, "the API token is unknown, revoked or belongs to a disabled account")
+        request.state.bearer = user
     return request.state.bearer
 
 
