@@ -22,6 +22,7 @@ from sqlalchemy import insert  # noqa: E402
 from oncoguide.accounts import HASHER  # noqa: E402
 from oncoguide.community import HELPFUL_WEIGHT, Questions  # noqa: E402
 from oncoguide.kb import KnowledgeBase  # noqa: E402
+from oncoguide.names import stored_key  # noqa: E402
 from oncoguide.settings import PACKAGE_PACK, Settings  # noqa: E402
 from oncoguide.sitedb import asked_questions, connect, experiences, users  # noqa: E402
 from oncoguide.store import build  # noqa: E402
@@ -48,7 +49,8 @@ def populate(url: str, kb) -> None:
     places = rng.sample(codes, 60)
     with engine.begin() as conn:
         conn.execute(insert(users), [
-            {"username": f"member{i}", "display_name": f"Member {i}", "role": "reader", "password_hash": hashed,
+            {"username": f"member{i}", "username_key": stored_key(f"member{i}"), "display_name": f"Member {i}",
+             "role": "reader", "password_hash": hashed,
              "disabled": False, "created": start, "deleted": None,
              "country": rng.choice(places) if rng.random() < 0.7 else None} for i in range(MEMBERS)])
         conn.execute(insert(experiences), [

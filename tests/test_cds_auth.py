@@ -19,6 +19,8 @@ from tests.fhir_records import hook_request, metastatic_dfsp, prefetch, split
 
 ISS = "https://ehr.example-hospital.org/"
 SERVICE = "/cds-services/oncoguide-sarcoma"
+# the address record systems call (a proxy in front of the server): the only aud accepted
+PUBLIC = "https://oncoguide.example-hospital.org"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,8 @@ def clients_file(keys, tmp_path_factory):
 @pytest.fixture(scope="module")
 def guarded(kb_settings, clients_file, tmp_path_factory):
     site = f"sqlite:///{tmp_path_factory.mktemp('cds-site') / 'site.sqlite3'}"
-    with serving(kb_settings, site, {"ONCOGUIDE_CDS_CLIENTS": str(clients_file)}) as base:
+    with serving(kb_settings, site, {"ONCOGUIDE_CDS_CLIENTS": str(clients_file), "ONCOGUIDE_PUBLIC_URL": PUBLIC}) \
+            as base:
         yield base
 
 
@@ -50,8 +53,10 @@ def token(key, aud: str, *, iss: str = ISS, kid: str = "ehr-1", alg: str = "ES38
     return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid, "typ": "JWT"})
 
 
-def call(base: str, path: str, bearer: str | None, body=None):
+def call(base: str, path: str, bearer: str | None, body=None, host: str | None = None):
     headers = {"Content-Type": "application/json"}
+    if host is not None:
+        headers["Host"] = host
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
     req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
@@ -68,7 +73,7 @@ def request_body() -> dict:
 
 
 def test_a_signed_call_gets_its_cards_and_the_same_token_twice_is_a_replay(guarded, keys):
-    signed = token(keys[0], guarded + SERVICE)
+    signed = token(keys[0], PUBLIC + SERVICE)
     status, body, _ = call(guarded, SERVICE, signed, request_body())
     assert status == 200 and body["cards"][0]["summary"].startswith("DFSP: metastatic")
     for _ in range(3):  # two workers: whichever one gets it, the jti is known
@@ -79,12 +84,12 @@ def test_a_signed_call_gets_its_cards_and_the_same_token_twice_is_a_replay(guard
 def test_discovery_and_feedback_need_a_token_for_their_own_address(guarded, keys):
     status, body, headers = call(guarded, "/cds-services", None)
     assert status == 401 and "Authorization: Bearer" in body["error"] and headers["www-authenticate"] == "Bearer"
-    status, body, _ = call(guarded, "/cds-services", token(keys[0], guarded + "/cds-services"))
+    status, body, _ = call(guarded, "/cds-services", token(keys[0], PUBLIC + "/cds-services"))
     assert status == 200 and body["services"][0]["id"] == "oncoguide-sarcoma"
-    _, cards, _ = call(guarded, SERVICE, token(keys[0], guarded + SERVICE), request_body())
+    _, cards, _ = call(guarded, SERVICE, token(keys[0], PUBLIC + SERVICE), request_body())
     feedback = {"feedback": [{"card": cards["cards"][0]["uuid"], "outcome": "overridden",
                               "outcomeTimestamp": "2026-11-22T12:00:00Z"}]}
-    status, body, _ = call(guarded, SERVICE + "/feedback", token(keys[0], guarded + SERVICE + "/feedback"), feedback)
+    status, body, _ = call(guarded, SERVICE + "/feedback", token(keys[0], PUBLIC + SERVICE + "/feedback"), feedback)
     assert status == 200 and body == {"recorded": 1}
 
 
@@ -104,9 +109,32 @@ def test_discovery_and_feedback_need_a_token_for_their_own_address(guarded, keys
     (lambda keys, aud: jwt.encode({"iss": ISS, "aud": aud}, None, algorithm="none"), "'none' is not accepted"),
 ])
 def test_untrusted_calls_get_401_with_the_reason_and_no_cards(guarded, keys, make, message):
-    status, body, _ = call(guarded, SERVICE, make(keys, guarded + SERVICE), request_body())
+    status, body, _ = call(guarded, SERVICE, make(keys, PUBLIC + SERVICE), request_body())
     assert status == 401 and message in body["error"], body
     assert "cards" not in body
+
+
+@pytest.mark.parametrize("aud_base, host", [
+    ("https://other-deployment.example", "other-deployment.example"),  # minted for another site, Host forged
+    ("http://evil.example", "evil.example"),
+    (None, None),  # the address the request really came to, which is not the public one
+])
+def test_aud_is_checked_against_the_public_url_never_the_host_header(guarded, keys, aud_base, host):
+    aud = (aud_base or guarded) + SERVICE
+    status, body, _ = call(guarded, SERVICE, token(keys[0], aud), request_body(), host=host)
+    assert status == 401 and "aud is not this endpoint" in body["error"] and PUBLIC in body["error"], body
+    assert "cards" not in body
+    # the same call addressed to the public URL goes through, whatever Host says
+    status, body, _ = call(guarded, SERVICE, token(keys[0], PUBLIC + SERVICE), request_body(), host=host)
+    assert status == 200 and body["cards"], body
+    assert all(link["url"].startswith(PUBLIC + "/") for link in body["cards"][0]["links"])
+
+
+def test_clients_without_a_public_url_stop_the_server_with_the_reason(clients_file, kb_settings):
+    out = run_cli("serve", "--port", "1", env_extra={"ONCOGUIDE_CDS_CLIENTS": str(clients_file),
+                                                     "ONCOGUIDE_PUBLIC_URL": ""}, db=kb_settings.db)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "ONCOGUIDE_CDS_CLIENTS is set but ONCOGUIDE_PUBLIC_URL is not" in out.stderr
 
 
 def test_a_broken_clients_file_stops_the_server_with_the_reason(tmp_path, kb_settings):
@@ -122,5 +150,6 @@ def test_a_broken_clients_file_stops_the_server_with_the_reason(tmp_path, kb_set
     for text, message in cases:
         path = tmp_path / "clients.json"
         path.write_text(text)
-        out = run_cli("serve", "--port", "1", env_extra={"ONCOGUIDE_CDS_CLIENTS": str(path)}, db=kb_settings.db)
+        env = {"ONCOGUIDE_CDS_CLIENTS": str(path), "ONCOGUIDE_PUBLIC_URL": PUBLIC}
+        out = run_cli("serve", "--port", "1", env_extra=env, db=kb_settings.db)
         assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr, out.stderr

@@ -192,3 +192,20 @@ def test_a_story_can_answer_one_of_the_top_questions(site):
     for key in (gist_key, "no-such-question"):
         r = me.post("/conditions/dfsp/experiences", data={"body": STORY, "question": key, "csrf": token_of(me)})
         assert r.status_code == 422 and "choose one of the listed questions" in r.text
+
+
+def test_a_post_that_does_not_exist_is_404_for_moderators_and_readers(site):
+    mod, reader = member(site, "moderator1"), member(site, "reader1")
+    for decision in ("approve", "reject"):
+        r = mod.post("/moderation/987654", data={"decision": decision, "reason": "spam",
+                                                 "csrf": token_of(mod, "/moderation")})
+        assert r.status_code == 404 and "there is no post 987654" in r.text, r.text[:300]
+    r = reader.post("/experiences/987654/flag", data={"csrf": token_of(reader)})
+    assert r.status_code == 404
+    # a post that exists but was already decided is still a conflict, not a missing post
+    assert share(member(site), STORY).status_code == 303
+    assert moderate(site, "approve").status_code == 303
+    exp_id = site.app.state.experiences.published("dfsp")[0].id
+    again = mod.post(f"/moderation/{exp_id}", data={"decision": "reject", "reason": "late",
+                                                    "csrf": token_of(mod, "/moderation")})
+    assert again.status_code == 409 and "no longer waiting" in again.text

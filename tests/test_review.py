@@ -99,8 +99,8 @@ def test_two_reviewers_on_the_same_version_one_wins_one_is_told(site):
             results.append("ok")
         except ReviewConflict as exc:
             results.append(str(exc))
-        except ReviewError as exc:  # the loser may also see the article already moved on
-            results.append(str(exc))
+        except ReviewError as exc:  # wrong: the loser must be told of the conflict, not of an invalid move
+            results.append(f"not a conflict: {exc}")
 
     threads = [threading.Thread(target=decide, args=(r1, "approved", "fine")),
                threading.Thread(target=decide, args=(r2, "changes-requested", "not fine"))]
@@ -110,7 +110,7 @@ def test_two_reviewers_on_the_same_version_one_wins_one_is_told(site):
         t.join()
     assert len(results) == 2 and results.count("ok") == 1
     loser = next(r for r in results if r != "ok")
-    assert "someone else acted" in loser or "cannot become" in loser
+    assert loser == CONFLICT
     final = reviews.get(art_id)
     assert len([e for e in final.events if e["from_status"] == "under-review"]) == 1
 
@@ -123,6 +123,30 @@ def test_stale_revision_in_the_browser_gets_409(site):
     r = site.post(f"/review/articles/{art_id}", data={"to": "approved", "comment": "", "revision": old,
                                                       "csrf": session_csrf(site)})
     assert r.status_code == 409 and "someone else acted" in r.text
+
+
+CONFLICT = "someone else acted on this article since you opened it; reload it to see what changed"  # README
+
+
+def test_the_race_loser_gets_409_with_the_documented_message_in_the_browser_and_the_api(site):
+    art_id = ask_flagship(site)
+    reviews = site.app.state.reviews
+    first, second = login(TestClient(site.app), "reviewer1"), login(TestClient(site.app), "reviewer2")
+    revision = reviews.get(art_id).revision
+    for client in (first, second):  # both opened the page at the same revision and press "Start review"
+        r = client.post(f"/review/articles/{art_id}", data={"to": "under-review", "revision": revision,
+                                                            "csrf": session_csrf(client)}, follow_redirects=False)
+        if client is first:
+            assert r.status_code == 303
+    assert r.status_code == 409 and CONFLICT in r.text
+    tokens = [site.app.state.accounts.create_token(name, "race") for name in ("reviewer1", "reviewer2")]
+    revision = reviews.get(art_id).revision
+    answers = [site.post(f"/api/articles/{art_id}/transition", json={"to": "approved", "revision": revision},
+                         headers={"authorization": f"Bearer {t}"}) for t in tokens]
+    assert answers[0].status_code == 200
+    assert answers[1].status_code == 409 and answers[1].json() == {"error": CONFLICT}
+    moves = [(e["from_status"], e["to_status"]) for e in reviews.get(art_id).events]
+    assert moves == [(None, "submitted"), ("submitted", "under-review"), ("under-review", "approved")]
 
 
 def test_changing_a_claim_flags_the_approved_article_for_re_review(site, kb_settings, site_url, pack_copy, tmp_path):

@@ -94,6 +94,39 @@ def test_csrf_missing_or_wrong_is_refused_everywhere(site):
     assert ok.status_code == 303
 
 
+@pytest.mark.parametrize("authorization, status", [
+    ("Basic cmV2aWV3ZXIxOnh4eA==", 403), ("Basic xxx", 403), ("Digest username=x", 403), ("bearer", 403),
+    ("Bearer junk", 401), ("Bearer og_not-a-real-token", 401), ("BEARER   ", 401),
+])
+def test_a_session_with_another_authorization_header_still_needs_its_csrf_token(site, authorization, status):
+    art_id = new_article(site)
+    reviewer = as_(site, "reviewer")
+    revision = site.app.state.reviews.get(art_id).revision
+    r = reviewer.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": revision},
+                      headers={"authorization": authorization})
+    assert r.status_code == status, r.text
+    form = reviewer.post(f"/review/articles/{art_id}", data={"to": "under-review", "revision": revision},
+                         headers={"authorization": authorization})
+    assert form.status_code == status, form.text[:200]
+    art = site.app.state.reviews.get(art_id)
+    assert art.status == "submitted" and art.revision == revision and len(art.events) == 1
+    # with its CSRF header the same session may act (a non-Bearer header does not change who acts)
+    if status == 403:
+        ok = reviewer.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": revision},
+                           headers={"authorization": authorization, "x-csrf-token": page_csrf(reviewer)})
+        assert ok.status_code == 200 and site.app.state.reviews.get(art_id).events[-1]["username"] == "reviewer1"
+
+
+def test_a_valid_api_token_acts_as_its_own_user_not_the_session(site):
+    art_id = new_article(site)
+    reader = as_(site, "reader")  # signed in as a reader, calling with a reviewer's token
+    token = site.app.state.accounts.create_token("reviewer2", "ci")
+    r = reader.post(f"/api/articles/{art_id}/transition", headers={"authorization": f"Bearer {token}"},
+                    json={"to": "under-review", "revision": site.app.state.reviews.get(art_id).revision})
+    assert r.status_code == 200
+    assert site.app.state.reviews.get(art_id).events[-1]["username"] == "reviewer2"
+
+
 def test_login_rotates_the_session_id(site):
     client = TestClient(site.app, raise_server_exceptions=False)
     csrf_of(client)
@@ -141,6 +174,38 @@ def test_failed_logins_back_off_then_the_right_password_waits_too(site):
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     unknown = client.post("/login", data={"username": "nobody", "password": "x" * 12, "csrf": csrf_of(client)})
     assert unknown.status_code == 401 and "wrong username or password" in unknown.text  # same message
+
+
+def test_parallel_failed_logins_are_all_counted(site):
+    import threading
+
+    from oncoguide.accounts import LoginThrottled, throttle_key
+    from oncoguide.sitedb import login_failures
+
+    accounts, n = site.app.state.accounts, 12
+    barrier, outcomes = threading.Barrier(n), []
+
+    def guess(i: int) -> None:
+        barrier.wait()
+        try:
+            accounts.authenticate("admin1", f"wrong guess number {i}")
+        except LoginThrottled:
+            outcomes.append("throttled")  # refused before any password check: not a guess, not counted
+        except AccountError:
+            outcomes.append("wrong")
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with accounts.engine.connect() as conn:
+        row = conn.execute(select(login_failures).where(login_failures.c.key == throttle_key("admin1"))).one()
+    assert len(outcomes) == n and outcomes.count("wrong") >= 2
+    assert row.failures == outcomes.count("wrong"), outcomes  # every password checked and failed is counted
+    assert row.locked_until is not None
+    with pytest.raises(LoginThrottled):
+        accounts.authenticate("admin1", ACCOUNT_PASSWORD)
 
 
 def test_api_tokens_are_stored_hashed_and_die_with_the_account(site):

@@ -70,11 +70,14 @@ def test_constraints_hold(site_url):
     upgrade(site_url)
     engine = engine_for(site_url)
     now = datetime.now(UTC)
-    user = dict(username="ann", display_name="Ann", role="reviewer", password_hash="x", disabled=False, created=now)
+    user = dict(username="ann", username_key="ann", display_name="Ann", role="reviewer", password_hash="x",
+                disabled=False, created=now)
     with engine.begin() as conn:
         conn.execute(users.insert().values(**user))
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(users.insert().values(**user))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # a look-alike name has the same key
+        conn.execute(users.insert().values(**dict(user, username="ANN")))
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(api_tokens.insert().values(user_id=999, token_hash="h", name="n", created=now, revoked=False))
     engine.dispose()

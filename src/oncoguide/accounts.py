@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
+from oncoguide import names
 from oncoguide.sitedb import api_tokens, login_failures, sessions, users
 
 ROLES = ("reader", "contributor", "moderator", "reviewer", "editor", "admin")
@@ -19,6 +22,8 @@ MIN_PASSWORD, MAX_PASSWORD = 8, 128  # OWASP ASVS: at least 8 (with other checks
 FREE_FAILURES = 5                    # failed logins allowed before back-off starts
 MAX_LOCK = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
+STAFF_ROLES = ("moderator", "reviewer", "editor", "admin")  # members must not be able to pass for them
+TOKEN_USE_PRECISION = timedelta(minutes=1)  # last_used is written at most this often per token
 # OWASP's minimum Argon2id settings (19 MiB, 2 passes, 1 lane): about 30 ms per hash here
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
@@ -42,6 +47,17 @@ class User:
     disabled: bool
     country: str | None = None
 
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as listed: never the token itself (only its hash is stored)."""
+
+    username: str
+    name: str
+    created: datetime
+    last_used: datetime | None
+    revoked: bool
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,11 @@ def check_password(password: str, username: str = "") -> None:
         raise AccountError("this password is too common or contains the username; choose another")
 
 
+def throttle_key(username: str) -> str:
+    """Failed logins are counted per account however its name is written (case, look-alikes)."""
+    return names.stored_key(username.strip()[:200])
+
+
 def _user(row) -> User:
     return User(row.id, row.username, row.display_name, row.role, bool(row.disabled), row.country)
 
@@ -91,20 +112,40 @@ class Accounts:
     # --- users ---------------------------------------------------------------------------------
 
     def add(self, username: str, display_name: str, role: str, password: str) -> User:
-        username = username.strip()
-        if not (3 <= len(username) <= 64) or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
-            raise AccountError("the username must be 3-64 letters, digits, '.', '-' or '_'")
+        """A new account. Usernames are compared case- and confusable-insensitively (users.username_key);
+        a member (a role outside STAFF_ROLES) may not take a name that reads as a staff account's."""
+        try:
+            username, display_name = names.username(username), names.display_name(display_name)
+        except names.InvalidName as exc:
+            raise AccountError(str(exc)) from None
         if role not in ROLES:
             raise AccountError(f"unknown role '{role}'; use one of: {', '.join(ROLES)}")
-        if not display_name.strip() or len(display_name) > 120:
-            raise AccountError("the display name must be 1-120 characters")
         check_password(password, username)
-        with self.engine.begin() as conn:
-            if conn.execute(select(users.c.id).where(users.c.username == username)).first():
-                raise AccountError(f"the username '{username}' is taken")
-            conn.execute(insert(users).values(username=username, display_name=display_name.strip(), role=role,
-                                              password_hash=HASHER.hash(password), disabled=False, created=now()))
+        key = names.stored_key(username)
+        taken = f"the username '{username}' is taken (or looks the same as one that is)"
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(users.c.id).where(or_(users.c.username == username,
+                                                             users.c.username_key == key))).first():
+                    raise AccountError(taken)
+                if role not in STAFF_ROLES:
+                    self._not_like_staff(conn, username, display_name)
+                conn.execute(insert(users).values(username=username, username_key=key, display_name=display_name,
+                                                  role=role, password_hash=HASHER.hash(password), disabled=False,
+                                                  created=now()))
+        except IntegrityError:  # another request took the name (or a look-alike) in the meantime
+            raise AccountError(taken) from None
         return self.get(username)
+
+    @staticmethod
+    def _not_like_staff(conn, username: str, display_name: str) -> None:
+        staff = conn.execute(select(users.c.username, users.c.display_name)
+                             .where(users.c.role.in_(STAFF_ROLES))).all()
+        keys = {names.loose_key(n) for row in staff for n in row}
+        if names.loose_key(display_name) in keys:
+            raise AccountError("the display name looks like the name of a member of staff; choose another")
+        if names.loose_key(username) in keys:
+            raise AccountError("the username looks like the name of a member of staff; choose another")
 
     def get(self, username: str) -> User | None:
         with self.engine.connect() as conn:
@@ -138,10 +179,12 @@ class Accounts:
 
     def authenticate(self, username: str, password: str) -> User:
         """The user, or AccountError with one message for any wrong name or password (no enumeration)."""
-        key = username.strip().lower()[:200]
+        key = throttle_key(username)
         with self.engine.connect() as conn:
             fail = conn.execute(select(login_failures).where(login_failures.c.key == key)).first()
-            row = conn.execute(select(users).where(users.c.username == username.strip())).first()
+            # the exact username first (accounts from before the key kept theirs), else any way of writing it
+            row = conn.execute(select(users).where(users.c.username == username.strip())).first() or \
+                conn.execute(select(users).where(users.c.username_key == names.stored_key(username.strip()))).first()
         if fail and fail.locked_until and _aware(fail.locked_until) > now():
             raise LoginThrottled(int((_aware(fail.locked_until) - now()).total_seconds()) + 1)
         ok = False
@@ -153,7 +196,7 @@ class Accounts:
         else:
             HASHER.hash("spend the same time as a real check")  # no timing difference for unknown names
         if not ok or row.disabled:
-            self._record_failure(key, fail.failures if fail else 0)
+            self._record_failure(key)
             raise AccountError("wrong username or password, or the account is disabled")
         with self.engine.begin() as conn:
             conn.execute(delete(login_failures).where(login_failures.c.key == key))
@@ -161,18 +204,27 @@ class Accounts:
                 conn.execute(update(users).where(users.c.id == row.id).values(password_hash=HASHER.hash(password)))
         return _user(row)
 
-    def _record_failure(self, key: str, before: int) -> None:
-        failures = before + 1
-        locked = None
-        if failures >= FREE_FAILURES:  # back-off doubles from 1 s: 1, 2, 4, ... up to 15 minutes
-            locked = now() + min(MAX_LOCK, timedelta(seconds=2 ** (failures - FREE_FAILURES)))
+    def _record_failure(self, key: str) -> int:
+        """Count one failed login; returns the count. One upsert adds 1 in the database, so failures from
+        parallel requests and workers are all counted (reading the count first and writing count + 1 lost
+        half of them); the lock that follows from the count is set in the same transaction."""
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            raise AccountError(f"login throttling does not support the {dialect} database")
+        stmt = upsert(login_failures).values(key=key, failures=1, locked_until=None)
+        stmt = stmt.on_conflict_do_update(index_elements=[login_failures.c.key],
+                                          set_={"failures": login_failures.c.failures + 1})
         with self.engine.begin() as conn:
-            if before:
+            failures = conn.execute(stmt.returning(login_failures.c.failures)).scalar_one()
+            if failures >= FREE_FAILURES:  # back-off doubles from 1 s: 1, 2, 4, ... up to 15 minutes
+                wait = timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20))
                 conn.execute(update(login_failures).where(login_failures.c.key == key)
-                             .values(failures=failures, locked_until=locked))
-            else:
-                conn.execute(delete(login_failures).where(login_failures.c.key == key))
-                conn.execute(insert(login_failures).values(key=key, failures=failures, locked_until=locked))
+                             .values(locked_until=now() + min(MAX_LOCK, wait)))
+        return failures
 
     # --- sessions ---------------------------------------------------------------------------------
 
@@ -205,20 +257,66 @@ class Accounts:
     # --- API tokens -----------------------------------------------------------------------------
 
     def create_token(self, username: str, name: str) -> str:
-        """A new API token for the user; only its hash is stored, so it is shown once."""
+        """A new API token for the user; only its hash is stored, so it is shown once.
+
+        A user's active tokens have distinct names, so that (username, name) names one token to revoke.
+        """
         user = self.get(username)
         if user is None:
             raise AccountError(f"no user named '{username}'")
+        name = name.strip()
+        if not name or len(name) > 80 or any(unicodedata.category(c)[0] == "C" for c in name):
+            raise AccountError("the token name must be 1-80 visible characters")
         token = "og_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(insert(api_tokens).values(user_id=user.id, token_hash=digest(token), name=name[:80],
+            if conn.execute(select(api_tokens.c.id).where(api_tokens.c.user_id == user.id, api_tokens.c.name == name,
+                                                          api_tokens.c.revoked.is_(False))).first():
+                raise AccountError(f"{user.username} already has an active token named '{name}'; revoke it first "
+                                   f"(oncoguide users token {user.username} --revoke {name}) or choose another name")
+            conn.execute(insert(api_tokens).values(user_id=user.id, token_hash=digest(token), name=name,
                                                    created=now(), revoked=False))
         return token
+
+    def revoke_token(self, username: str, name: str) -> int:
+        """Revoke the user's active token(s) named `name`; returns how many (more than one only for tokens
+        made before names were unique per user)."""
+        user = self.get(username)
+        if user is None:
+            raise AccountError(f"no user named '{username}'")
+        with self.engine.begin() as conn:
+            count = conn.execute(update(api_tokens).where(
+                api_tokens.c.user_id == user.id, api_tokens.c.name == name.strip(),
+                api_tokens.c.revoked.is_(False)).values(revoked=True)).rowcount
+        if not count:
+            raise AccountError(f"{user.username} has no active token named '{name}' (see oncoguide users tokens "
+                               f"{user.username})")
+        return count
+
+    def tokens(self, username: str | None = None) -> list[TokenInfo]:
+        query = (select(users.c.username, api_tokens.c.name, api_tokens.c.created, api_tokens.c.last_used,
+                        api_tokens.c.revoked).join(users, users.c.id == api_tokens.c.user_id)
+                 .order_by(users.c.username, api_tokens.c.created, api_tokens.c.id))
+        if username is not None:
+            if self.get(username) is None:
+                raise AccountError(f"no user named '{username}'")
+            query = query.where(users.c.username == username)
+        with self.engine.connect() as conn:
+            return [TokenInfo(r.username, r.name, _aware(r.created), r.last_used and _aware(r.last_used),
+                              bool(r.revoked)) for r in conn.execute(query)]
 
     def user_for_token(self, token: str) -> User | None:
         if not token.startswith("og_") or len(token) > 100:
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(select(users).join(api_tokens, api_tokens.c.user_id == users.c.id).where(
+            row = conn.execute(select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used)
+                               .join(api_tokens, api_tokens.c.user_id == users.c.id).where(
                 api_tokens.c.token_hash == digest(token), api_tokens.c.revoked.is_(False))).first()
-        return _user(row) if row and not row.disabled else None
+        if row is None or row.disabled:
+            return None
+        if row.last_used is None or _aware(row.last_used) < now() - TOKEN_USE_PRECISION:
+            with self.engine.begin() as conn:  # the WHERE makes parallel requests write it once
+                conn.execute(update(api_tokens).where(
+                    api_tokens.c.id == row.token_id,
+                    or_(api_tokens.c.last_used.is_(None), api_tokens.c.last_used < now() - TOKEN_USE_PRECISION))
+                    .values(last_used=now()))
+        return _user(row)

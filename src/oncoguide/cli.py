@@ -257,6 +257,8 @@ def serve(
     from oncoguide.web.cds_auth import ClientsFileError, load_clients
 
     settings = Settings()
+    if settings.serving_problem():
+        fail(settings.serving_problem(), 1)
     try:
         ensure_built(settings)  # once, here, rather than racing in every worker
         if settings.cds_clients is not None:
@@ -300,7 +302,7 @@ def open_accounts():
 
 @users_app.command("add")
 def users_add(
-    username: Annotated[str, typer.Argument(help="Login name: 3-64 letters, digits, '.', '-' or '_'.")],
+    username: Annotated[str, typer.Argument(help="Login name: 3-32 lower-case letters a-z, digits, '.', '-' or '_'.")],
     role: Annotated[str, typer.Option(help="reader, contributor, moderator, reviewer, editor or admin.")] = "reader",
     name: Annotated[str | None, typer.Option(help="Display name shown with reviews (default: the username).")] = None,
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
@@ -353,14 +355,37 @@ def users_disable(
 
 @users_app.command("token")
 def users_token(username: Annotated[str, typer.Argument()],
-                name: Annotated[str, typer.Option(help="What the token is for.")] = "api") -> None:
-    """Create an API token for the JSON API (shown once; only its hash is stored)."""
+                name: Annotated[str, typer.Option(help="What the token is for (unique among the user's active "
+                                                       "tokens).")] = "api",
+                revoke: Annotated[str | None, typer.Option(
+                    "--revoke", metavar="NAME", help="Revoke the user's token of this name instead.")] = None) -> None:
+    """Create an API token for the JSON API (shown once; only its hash is stored), or --revoke one by name."""
+    from oncoguide.accounts import AccountError
+
+    accounts = open_accounts()
+    try:
+        if revoke is not None:
+            count = accounts.revoke_token(username, revoke)
+            typer.echo(f"revoked {count} token{'s' if count > 1 else ''} named '{revoke}' of {username}")
+            return
+        typer.echo(accounts.create_token(username, name))
+    except AccountError as exc:
+        fail(str(exc))
+
+
+@users_app.command("tokens")
+def users_tokens(username: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None) -> None:
+    """List API tokens: user, name, created, last used (to the minute) and whether revoked."""
     from oncoguide.accounts import AccountError
 
     try:
-        typer.echo(open_accounts().create_token(username, name))
+        tokens = open_accounts().tokens(username)
     except AccountError as exc:
         fail(str(exc))
+    for t in tokens:
+        used = t.last_used.strftime("%Y-%m-%d %H:%M") if t.last_used else "never"
+        typer.echo(f"{t.username:<24} {t.name:<20} created {t.created:%Y-%m-%d %H:%M}  last used {used:<16}  "
+                   f"{'revoked' if t.revoked else 'active'}")
 
 
 @review_app.command("refresh")

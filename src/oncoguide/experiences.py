@@ -240,6 +240,8 @@ class Experiences:
                                 .values(status="approved" if approve else "rejected", reason=reason[:1000] or None,
                                         moderator_id=moderator.id, decided=now())).rowcount
         if not done:
+            if self.get(exp_id) is None:
+                raise PostError(f"there is no post {exp_id}; it may have been deleted with its author's account", 404)
             raise PostError("this post is no longer waiting for moderation", 409)
         return self.get(exp_id)
 

@@ -9,7 +9,7 @@ import time
 
 from sqlalchemy import delete, func, select, update
 
-from oncoguide.accounts import AccountError, Accounts, User, now
+from oncoguide.accounts import AccountError, Accounts, User, now, throttle_key
 from oncoguide.sitedb import api_tokens, experience_flags, experiences, login_failures, sessions, users
 from oncoguide.worldmap import country_names
 
@@ -95,8 +95,9 @@ class Members:
                 conn.execute(delete(experiences).where(experiences.c.user_id == user.id))
             conn.execute(delete(sessions).where(sessions.c.user_id == user.id))
             conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user.id))
-            conn.execute(delete(login_failures).where(login_failures.c.key == user.username.lower()))
+            conn.execute(delete(login_failures).where(login_failures.c.key == throttle_key(user.username)))
             conn.execute(update(users).where(users.c.id == user.id).values(
-                username=f"deleted-{user.id}", display_name=FORMER_MEMBER, password_hash="!", disabled=True,
+                username=f"deleted-{user.id}", username_key=f"#deleted-{user.id}",  # frees the name
+                display_name=FORMER_MEMBER, password_hash="!", disabled=True,
                 country=None, deleted=now()))
         self._changed()

@@ -45,6 +45,10 @@ class NoArticle(ReviewError):
 class ReviewConflict(ReviewError):
     """Someone else changed the article since the page was loaded (optimistic concurrency)."""
 
+    def __init__(self, message: str = "someone else acted on this article since you opened it; reload it to see "
+                                      "what changed"):
+        super().__init__(message)
+
 
 def _digest(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -285,6 +289,8 @@ class Reviews:
         art = self.get(art_id)
         if art is None:
             raise NoArticle(f"no article {art_id}")
+        if art.revision != revision:  # checked first: the loser of a race must not be told the move is invalid
+            raise ReviewConflict()
         comment = (comment or "").strip()
         if len(comment) > MAX_COMMENT:
             raise ReviewError(f"the comment is longer than {MAX_COMMENT} characters")
@@ -306,8 +312,7 @@ class Reviews:
                 .values(status=to, revision=articles.c.revision + 1, updated=now(),
                         version=articles.c.version + (1 if to == "submitted" else 0))).rowcount
             if changed != 1:
-                raise ReviewConflict("someone else acted on this article since you opened it; reload it to see "
-                                     "what changed")
+                raise ReviewConflict()
             if to == "submitted":  # a revision: a new version composed from the current pack
                 version += 1
                 from oncoguide.kb import Thread

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_PACK = Path(__file__).parent / "pack"
@@ -21,6 +21,10 @@ def _default_db() -> Path:
 
 def _default_database_url() -> str:
     return f"sqlite:///{_data_dir() / 'site.sqlite3'}"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work together; the message names the variables and what to do."""
 
 
 class Settings(BaseSettings):
@@ -67,12 +71,33 @@ class Settings(BaseSettings):
                     "must carry a JWT signed by one of them (CDS Hooks 2.0); when unset, the service is open.",
     )
     public_url: str | None = Field(
-        default=None, pattern=r"^https?://[^\s]+$",
-        description="The site's address as users reach it (behind a proxy), for the links in CDS Hooks cards; "
-                    "by default the address the request came to.",
+        default=None, pattern=r"^https?://[^\s?#]+$",
+        description="The site's address as users reach it (behind a proxy): the address CDS Hooks JWTs must be "
+                    "addressed to (aud; required with ONCOGUIDE_CDS_CLIENTS) and the base of the links in CDS Hooks "
+                    "cards and FHIR Bundles. Unset: links use the address the request came to.",
     )
     question_retention_days: int = Field(
         default=30, ge=1, le=365,
         description="Days a question that matches no canonical one is kept (masked) for the editors' list at "
                     "/review/questions before it is deleted.",
     )
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _no_trailing_slash(cls, value):
+        if isinstance(value, str):  # an empty variable means unset; a trailing '/' would double in links
+            return value.strip().rstrip("/") or None
+        return value
+
+    def serving_problem(self) -> str | None:
+        """Why the web server must not start with these settings, or None.
+
+        A CDS Hooks JWT must be addressed (aud) to this deployment. Without a configured address the only
+        one to compare with would be built from the request's own Host header, which the caller chooses:
+        a token minted for another deployment would then be accepted.
+        """
+        if self.cds_clients is not None and not self.public_url:
+            return ("ONCOGUIDE_CDS_CLIENTS is set but ONCOGUIDE_PUBLIC_URL is not: set ONCOGUIDE_PUBLIC_URL to the "
+                    "address record systems call (for example https://oncoguide.example.org), which their JWTs "
+                    "must name as aud")
+        return None

@@ -46,6 +46,8 @@ users = Table(
     "users", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False, unique=True),
+    # names.name_key(username): a look-alike of a taken name (case, full-width, Cyrillic...) collides here
+    Column("username_key", String(200), nullable=False, unique=True),
     Column("display_name", String(120), nullable=False),
     Column("role", String(20), nullable=False),
     Column("password_hash", String(200), nullable=False),
@@ -72,6 +74,7 @@ api_tokens = Table(
     Column("name", String(80), nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("last_used", DateTime(timezone=True), nullable=True),  # to the minute: not a write per request
 )
 
 login_failures = Table(

@@ -133,7 +133,7 @@ class FhirExport:
     resources: dict[str, dict[str, dict]]
     version: str
     timestamp: str | None = None
-    _bundle: dict | None = field(default=None, repr=False)
+    _bundles: dict[str, dict] = field(default_factory=dict, repr=False)  # by fullUrl base
 
     def get(self, rtype: str, rid: str) -> dict | None:
         return self.resources.get(rtype, {}).get(rid)
@@ -150,15 +150,17 @@ class FhirExport:
         return f"{sum(counts.values())} resources ({parts}); {FHIR_RELEASE}"
 
     @staticmethod
-    def entry(resource: dict, search: bool = False) -> dict:
-        out = {"fullUrl": canonical(resource["resourceType"], resource["id"]), "resource": resource}
+    def entry(resource: dict, search: bool = False, base: str = CANONICAL_BASE) -> dict:
+        """A Bundle entry; its fullUrl is under `base`: the site's FHIR endpoint when its public address is
+        configured (where the resource can be read), else the canonical base."""
+        out = {"fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}", "resource": resource}
         if search:
             out["search"] = {"mode": "match"}
         return out
 
-    def bundle(self) -> dict:
-        """Everything, as one Bundle of type collection (built once)."""
-        if self._bundle is None:
+    def bundle(self, base: str = CANONICAL_BASE) -> dict:
+        """Everything, as one Bundle of type collection (built once per fullUrl base)."""
+        if base not in self._bundles:
             b = {"resourceType": "Bundle", "id": "oncoguide",
                  "meta": {"profile": [base_profile("Bundle")]},
                  "identifier": {"system": "urn:ietf:rfc:3986", "value": canonical("Bundle", "oncoguide")},
@@ -166,18 +168,18 @@ class FhirExport:
             if self.timestamp:
                 b["meta"]["lastUpdated"] = self.timestamp
                 b["timestamp"] = self.timestamp
-            b["entry"] = [self.entry(r) for r in self.all()]
-            self._bundle = b
-        return self._bundle
+            b["entry"] = [self.entry(r, base=base) for r in self.all()]
+            self._bundles[base] = b
+        return self._bundles[base]
 
-    def searchset(self, resources: list[dict], self_url: str | None = None) -> dict:
+    def searchset(self, resources: list[dict], self_url: str | None = None, base: str = CANONICAL_BASE) -> dict:
         out: dict = {"resourceType": "Bundle", "meta": {"profile": [base_profile("Bundle")]},
                      "type": "searchset", "total": len(resources)}
         if self.timestamp:
             out["timestamp"] = self.timestamp
         if self_url:
             out["link"] = [{"relation": "self", "url": self_url}]
-        out["entry"] = [self.entry(r, search=True) for r in resources]
+        out["entry"] = [self.entry(r, search=True, base=base) for r in resources]
         return out
 
 

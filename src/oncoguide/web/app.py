@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from oncoguide.settings import Settings
+from oncoguide.settings import Settings, SettingsError
 from oncoguide.web.guards import JSON_PATHS, BodyLimit, CdsCors, SecurityHeaders, validation_problems
 from oncoguide.web.views import render, templates
 
@@ -59,6 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.web.cds_auth import TrustedClients
 
     settings = settings or Settings()
+    problem = settings.serving_problem()
+    if problem:
+        raise SettingsError(problem)
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.kb = KnowledgeBase.open(settings)

@@ -26,13 +26,16 @@ def session_of(request: Request) -> Session | None:
 
 
 def bearer_user(request: Request) -> User | None:
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
-        return None
-    user = request.app.state.accounts.user_for_token(auth[7:].strip())
-    if user is None:
-        raise HTTPException(401, "the API token is unknown, revoked or belongs to a disabled account")
-    return user
+    """The user of a valid API token; None without a Bearer header; 401 for an invalid one."""
+    if not hasattr(request.state, "bearer"):  # looked up once a request (it may record the token's use)
+        auth = request.headers.get("authorization", "")
+        user = None
+        if auth.lower().startswith("bearer "):
+            user = request.app.state.accounts.user_for_token(auth[7:].strip())
+            if user is None:
+                raise HTTPException(401, "the API token is unknown, revoked or belongs to a disabled account")
+        request.state.bearer = user
+    return request.state.bearer
 
 
 def user_of(request: Request) -> User | None:
@@ -68,8 +71,13 @@ def set_cookie(request: Request, response, name: str, value: str, max_age: int |
 
 
 def check_csrf(request: Request, sent: str | None) -> None:
-    """Refuse a state-changing request whose CSRF token is missing or wrong (403)."""
-    if request.headers.get("authorization", "").lower().startswith("bearer "):
+    """Refuse a state-changing request whose CSRF token is missing or wrong (403).
+
+    Only a valid API token lifts the check (the request then acts as the token's user, not the session's):
+    any other Authorization header leaves the cookie session in charge, and the cookie is what a forged
+    cross-site request carries. An invalid Bearer token is 401.
+    """
+    if bearer_user(request) is not None:
         return
     session = session_of(request)
     expected = session.csrf if session else request.cookies.get(CSRF_COOKIE, "")

@@ -22,15 +22,20 @@ from oncoguide.web.cds_auth import CdsAuthError
 
 
 def public_base(request: Request) -> str:
+    """The base of links sent out: ONCOGUIDE_PUBLIC_URL when set, else the address the request came to."""
     return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 async def trusted_client(request: Request) -> None:
-    """With ONCOGUIDE_CDS_CLIENTS set, only calls signed by a trusted record system get through (401)."""
+    """With ONCOGUIDE_CDS_CLIENTS set, only calls signed by a trusted record system get through (401).
+
+    The JWT's aud is compared with ONCOGUIDE_PUBLIC_URL + the path called, never with an address built
+    from the Host header (the caller chooses it); create_app refuses clients without a public URL.
+    """
     clients = request.app.state.cds_clients
     if clients is None:
         return
-    called = public_base(request) + request.url.path
+    called = request.app.state.settings.public_url.rstrip("/") + request.url.path
     audiences = [called, called.removesuffix("/feedback")]  # feedback may be addressed to its service
     try:
         clients.verify(request.headers.get("authorization"), audiences)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from oncoguide.fhir.export import (
+    CANONICAL_BASE,
     FHIR_VERSION,
     MEDIA_TYPE,
     RESOURCE_TYPES,
@@ -36,6 +37,22 @@ def export_for(kb) -> FhirExport:
     if ex is None:
         ex = _exports[kb] = build_export(kb)
     return ex
+
+
+def fhir_base(request: Request) -> str:
+    """The base of Bundle fullUrls: this endpoint at ONCOGUIDE_PUBLIC_URL when set, else the canonical base
+    (never an address built from the request's Host header)."""
+    public = request.app.state.settings.public_url
+    return f"{public.rstrip('/')}/fhir" if public else CANONICAL_BASE
+
+
+def self_link(request: Request) -> str:
+    """The searchset's self link: the request's path and query under ONCOGUIDE_PUBLIC_URL when set."""
+    public = request.app.state.settings.public_url
+    if not public:
+        return str(request.url)
+    query = request.url.query
+    return public.rstrip("/") + request.url.path + (f"?{query}" if query else "")
 
 
 def fhir_response(resource: dict, status: int = 200, headers: dict | None = None) -> Response:
@@ -89,14 +106,14 @@ async def metadata(request: Request) -> Response:
 @router.get("/Bundle", summary="All resources in one Bundle (searchset of the one collection)")
 async def bundle_search(request: Request) -> Response:
     ex = export_for(request.app.state.kb)
-    return fhir_response(ex.searchset([ex.bundle()], str(request.url)))
+    return fhir_response(ex.searchset([ex.bundle(fhir_base(request))], self_link(request), fhir_base(request)))
 
 
 @router.get("/Bundle/{bundle_id}", summary="Every exported resource as one collection Bundle")
 async def bundle_read(bundle_id: str, request: Request) -> Response:
     if bundle_id != BUNDLE_ID:
         return outcome(404, "not-found", f"there is no Bundle '{bundle_id[:80]}'; the export is Bundle/{BUNDLE_ID}")
-    return fhir_response(export_for(request.app.state.kb).bundle())
+    return fhir_response(export_for(request.app.state.kb).bundle(fhir_base(request)))
 
 
 @router.get("/{rtype}", summary="Search one resource type (parameters: _id, url); a searchset Bundle")
@@ -113,7 +130,7 @@ async def search(rtype: str, request: Request) -> Response:
         found = [r for r in found if r["id"] in ids]
     if urls:
         found = [r for r in found if r.get("url") in urls]
-    return fhir_response(ex.searchset(found, str(request.url)))
+    return fhir_response(ex.searchset(found, self_link(request), fhir_base(request)))
 
 
 @router.get("/{rtype}/{rid}", summary="Read one resource by type and id")
