@@ -346,8 +346,6 @@ def upgrade(engine_or_url) -> str:
     (several server workers starting at once) are serialised by a write lock on SQLite and an
     advisory lock on PostgreSQL, and the second one finds the work done.
     """
-    from sqlalchemy import text
-
     engine = engine_for(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:
         head = head_revision()
@@ -355,21 +353,55 @@ def upgrade(engine_or_url) -> str:
             if current_revision(conn) == head:
                 return head
             conn.rollback()
-            if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock before looking again
-            elif engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(7243516017)"))
-            if current_revision(conn) != head:
-                from alembic import command
-
-                config = alembic_config(engine.url.render_as_string(hide_password=False))
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
-            conn.commit()
+        _migrate(engine, "upgrade", head, skip_if_at=head)
         return head
     finally:
         if isinstance(engine_or_url, str):
             engine.dispose()
+
+
+def downgrade(engine_or_url, revision: str) -> None:
+    """Take the site database back to `revision` (`alembic downgrade`), with the same locking as upgrade."""
+    engine = engine_for(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    try:
+        _migrate(engine, "downgrade", revision)
+    finally:
+        if isinstance(engine_or_url, str):
+            engine.dispose()
+
+
+def _migrate(engine, direction: str, revision: str, skip_if_at: str | None = None) -> None:
+    """Run migrations in one transaction under the database's write lock.
+
+    SQLite alters a table by copying it and dropping the old one, which enforced foreign keys refuse
+    while other tables point at its rows (sessions, votes and posts at users); the pragma cannot change
+    inside a transaction, so keys are switched off around it and checked with foreign_key_check before
+    the commit, as SQLite's documented procedure for schema changes does.
+    """
+    from alembic import command
+    from sqlalchemy import text
+
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock before looking again
+        elif engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7243516017)"))
+        try:
+            if skip_if_at is None or current_revision(conn) != skip_if_at:
+                config = alembic_config(engine.url.render_as_string(hide_password=False))
+                config.attributes["connection"] = conn
+                getattr(command, direction)(config, revision)
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"the migration left a row of {broken[0]} pointing at a missing {broken[2]}")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def connect(url: str):
