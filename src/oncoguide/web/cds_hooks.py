@@ -8,9 +8,8 @@ Conditions prefetch it answers 412, as the specification says for data it cannot
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from oncoguide.algorithm import CriteriaError
@@ -19,6 +18,7 @@ from oncoguide.fhir.cards import contradiction_card, group_card
 from oncoguide.fhir.patient import FhirInputError, read_record, resources_of
 from oncoguide.refused import Refused
 from oncoguide.web.cds_auth import CdsAuthError
+from oncoguide.web.guards import JsonBodyError, read_json
 
 
 def public_base(request: Request) -> str:
@@ -79,13 +79,12 @@ async def discovery(request: Request) -> JSONResponse:
     }]})
 
 
-async def json_body(request: Request):
-    raw = await request.body()
+def json_body(raw: bytes, settings):
+    """The call as JSON (read_json: depth and number limits); unreadable is a bad request (400)."""
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise CdsError(f"the body is not valid JSON{where}") from None
+        return read_json(raw, settings.max_json_depth)
+    except JsonBodyError as exc:
+        raise CdsError(str(exc)) from None
 
 
 def _check_request(body) -> tuple[str, str, dict]:
@@ -135,16 +134,20 @@ def _resources(prefetch: dict) -> tuple[list, list[str]]:
 
 @router.post(f"/{SERVICE_ID}", summary="The patient-view hook: cards for the patient's sarcoma")
 async def patient_view(request: Request) -> JSONResponse:
-    state = request.app.state
+    raw = await request.body()
+    # reading a record of up to max_fhir_body_bytes is CPU work: off the event loop (see web/app.py)
+    return await run_in_threadpool(_patient_view, request.app.state, raw, public_base(request))
+
+
+def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
     try:
-        instance, patient_id, prefetch = _check_request(await json_body(request))
+        instance, patient_id, prefetch = _check_request(json_body(raw, state.settings))
         resources, notes = _resources(prefetch)
         reading = read_record(resources, state.kb.codebook, patient_id)
     except Refused as exc:
         return error(exc.status, str(exc))
     except FhirInputError as exc:
         return error(400, f"the prefetched FHIR data cannot be read: {exc}")
-    base = public_base(request)
     cards, issued = [], []
     for patient in reading.patients:
         patient.notes = patient.notes + notes
@@ -164,9 +167,14 @@ async def patient_view(request: Request) -> JSONResponse:
 
 @router.post(f"/{SERVICE_ID}/feedback", summary="Feedback on a card: accepted or overridden")
 async def feedback(request: Request) -> JSONResponse:
+    raw = await request.body()
+    return await run_in_threadpool(_feedback, request.app.state, raw)
+
+
+def _feedback(state, raw: bytes) -> JSONResponse:
     try:
-        items = parse_feedback(await json_body(request))
-        count = request.app.state.cds_log.record(SERVICE_ID, items)
+        items = parse_feedback(json_body(raw, state.settings))
+        count = state.cds_log.record(SERVICE_ID, items)
     except Refused as exc:  # CdsError, FeedbackError
         return error(exc.status, str(exc))
     return JSONResponse({"recorded": count})
