@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.threads import ThreadStore
     from oncoguide.web import account_pages, api, cds_hooks, community_pages, fhir_api, pages, review_pages
     from oncoguide.web.cds_auth import TrustedClients
+    from oncoguide.web.openapi_doc import document
 
     settings = settings or Settings()
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cds_clients = TrustedClients.from_file(settings.cds_clients, site) if settings.cds_clients else None
     app.router.on_shutdown.append(app.state.questions.flush)  # counts gathered since the last write
 
+    app.openapi = lambda: document(app)  # the real error responses too (web/openapi_doc.py)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(fhir_api.router)

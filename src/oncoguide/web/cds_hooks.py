@@ -132,7 +132,33 @@ def _resources(prefetch: dict) -> tuple[list, list[str]]:
     return resources, notes
 
 
-@router.post(f"/{SERVICE_ID}", summary="The patient-view hook: cards for the patient's sarcoma")
+FHIR_BUNDLE = {"type": ["object", "null"], "description": "A FHIR searchset Bundle (null: none for this patient)",
+               "properties": {"resourceType": {"type": "string"},
+                              "entry": {"type": "array", "items": {"type": "object"}}}}
+HOOK_REQUEST = {"type": "object", "title": "CDS Hooks request", "required": ["hook", "hookInstance", "context"],
+                "properties": {
+                    "hook": {"type": "string", "enum": [HOOK]}, "hookInstance": {"type": "string", "maxLength": 100},
+                    "fhirServer": {"type": "string"}, "fhirAuthorization": {"type": "object"},
+                    "context": {"type": "object", "required": ["patientId"],
+                                "properties": {"patientId": {"type": "string", "maxLength": 64},
+                                               "userId": {"type": "string"}}},
+                    "prefetch": {"type": "object", "properties": {"conditions": FHIR_BUNDLE,
+                                                                  "observations": FHIR_BUNDLE}}}}
+FEEDBACK_REQUEST = {"type": "object", "title": "CDS Hooks feedback", "required": ["feedback"], "properties": {
+    "feedback": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["card", "outcome", "outcomeTimestamp"],
+        "properties": {"card": {"type": "string", "maxLength": 36},
+                       "outcome": {"type": "string", "enum": ["accepted", "overridden"]},
+                       "outcomeTimestamp": {"type": "string", "format": "date-time"},
+                       "overrideReason": {"type": "object"}}}}}}
+
+
+def _body(schema: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(f"/{SERVICE_ID}", summary="The patient-view hook: cards for the patient's sarcoma",
+             openapi_extra=_body(HOOK_REQUEST))
 async def patient_view(request: Request) -> JSONResponse:
     raw = await request.body()
     # reading a record of up to max_fhir_body_bytes is CPU work: off the event loop (see web/app.py)
@@ -165,7 +191,8 @@ def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
     return JSONResponse({"cards": cards})
 
 
-@router.post(f"/{SERVICE_ID}/feedback", summary="Feedback on a card: accepted or overridden")
+@router.post(f"/{SERVICE_ID}/feedback", summary="Feedback on a card: accepted or overridden",
+             openapi_extra=_body(FEEDBACK_REQUEST))
 async def feedback(request: Request) -> JSONResponse:
     raw = await request.body()
     return await run_in_threadpool(_feedback, request.app.state, raw)
