@@ -40,7 +40,7 @@ EXTRA = {
     ("get", "/api/articles"): (401, 403),
     ("post", "/api/articles/{art_id}/transition"): (401, 403, 404, 409),
     ("post", "/cds-services/oncoguide-sarcoma"): (400, 401, 412),
-    ("post", "/cds-services/oncoguide-sarcoma/feedback"): (400, 401),
+    ("post", "/cds-services/oncoguide-sarcoma/feedback"): (400, 401, 404),  # 404: a card never issued
     ("get", "/cds-services"): (401,),
 }
 FHIR_EXTRA = {"/fhir/{rtype}": (400, 404), "/fhir/{rtype}/{rid}": (404,), "/fhir/Bundle/{bundle_id}": (404,)}
