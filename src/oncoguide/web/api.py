@@ -6,7 +6,6 @@ import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -15,7 +14,7 @@ from oncoguide.algorithm import CriteriaError
 from oncoguide.fhir.patient import FhirInputError
 from oncoguide.threads import ThreadError, ask_in_thread
 from oncoguide.understand import InputError
-from oncoguide.web.guards import JsonBodyError, read_json
+from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -110,7 +109,7 @@ async def recommend(request: Request) -> JSONResponse:
     """The recommendation as `oncoguide recommend --format json` prints it. The body is either the
     criteria (and/or a vignette) or a FHIR Bundle describing the patient."""
     raw = await request.body()
-    return await run_in_threadpool(_recommend, request.app.state, raw)  # a Bundle runs to megabytes
+    return await off_loop(_recommend, request.app.state, raw)  # a Bundle runs to megabytes
 
 
 def _recommend(state, raw: bytes) -> JSONResponse:

@@ -8,8 +8,9 @@ few milliseconds (the in-memory knowledge base, one indexed lookup in local SQLi
 the event loop avoids thread-pool hand-offs, which doubled the 95th-percentile latency under load.
 The handlers whose work grows with the request (CDS Hooks calls and FHIR Bundles of up to
 max_fhir_body_bytes, composing an answer, a recommendation, the FHIR export) run in the thread pool
-instead (`def` endpoints or run_in_threadpool): on the event loop, four senders of a 3.4 MB CDS call
-raised every other request's median latency from 3 ms to over a second.
+instead (`def` endpoints, or guards.off_loop for the FHIR inputs, one call at a time per process): on
+the event loop, four senders of a 3.4 MB CDS call raised every other request's median latency from
+3 ms to over a second.
 """
 
 from __future__ import annotations

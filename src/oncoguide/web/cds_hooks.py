@@ -18,7 +18,7 @@ from oncoguide.fhir.cards import contradiction_card, group_card
 from oncoguide.fhir.patient import FhirInputError, read_record, resources_of
 from oncoguide.refused import Refused
 from oncoguide.web.cds_auth import CdsAuthError
-from oncoguide.web.guards import JsonBodyError, read_json
+from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 
 def public_base(request: Request) -> str:
@@ -162,7 +162,7 @@ def _body(schema: dict) -> dict:
 async def patient_view(request: Request) -> JSONResponse:
     raw = await request.body()
     # reading a record of up to max_fhir_body_bytes is CPU work: off the event loop (see web/app.py)
-    return await run_in_threadpool(_patient_view, request.app.state, raw, public_base(request))
+    return await off_loop(_patient_view, request.app.state, raw, public_base(request))
 
 
 def _patient_view(state, raw: bytes, base: str) -> JSONResponse:

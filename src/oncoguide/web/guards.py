@@ -3,8 +3,10 @@ security headers, bounded integers, and turning validation errors into messages 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+import weakref
 from typing import Annotated, Any
 
 from fastapi import Path
@@ -183,6 +185,22 @@ def read_json(raw: bytes, max_depth: int) -> Any:
         raise JsonBodyError(f"the body nests arrays or objects more than {max_depth} levels deep") from None
     except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
         raise JsonBodyError(f"a number in the body has more than {sys.get_int_max_str_digits()} digits") from None
+
+
+# one heavy call at a time per worker process, per event loop: with several heavy threads the event loop
+# thread got only its share of the GIL among them, and other requests waited again
+_heavy_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def off_loop(fn, *args):
+    """Run CPU-heavy work (a FHIR record of megabytes) in a worker thread, one such call at a time."""
+    import anyio.to_thread
+
+    loop = asyncio.get_running_loop()
+    limiter = _heavy_limiters.get(loop)
+    if limiter is None:
+        limiter = _heavy_limiters[loop] = anyio.CapacityLimiter(1)
+    return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
 
 
 def json_problem(message: str) -> dict:
