@@ -78,14 +78,15 @@ def live_site_url(tmp_path_factory) -> str:
 
 
 @contextlib.contextmanager
-def serving(kb_settings, site_url: str, env_extra: dict | None = None):
-    """`oncoguide serve` with two worker processes, started as a user would; yields its base URL."""
+def serving(kb_settings, site_url: str, env_extra: dict | None = None, workers: int = 2):
+    """`oncoguide serve` with two worker processes (or `workers`), started as a user would; yields its base URL."""
     import time
     import urllib.request
 
     port = free_port()
     env = dict(os.environ, ONCOGUIDE_DB=str(kb_settings.db), ONCOGUIDE_DATABASE_URL=site_url, **(env_extra or {}))
-    proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
+    proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port),
+                             "--workers", str(workers)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -163,3 +163,135 @@ def test_any_json_body_gets_an_answer_or_a_clear_refusal(client, body):
         clean(r, allowed=(200, 422))
         if r.status_code == 422:
             assert r.json()["error"]
+
+
+# --- numbers past what the database holds, JSON nested too deep, numbers too long (issue 15) -------------
+
+OUT_OF_RANGE = ["2147483648", "9223372036854775808", "9999999999999999999", "100000000000000000000", "9" * 400,
+                "0", "-1", "²", "1e3", "١٢", "0x10", "\x00", "1\x00"]
+
+
+def signed_in_page_token(client) -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
+
+
+@pytest.fixture
+def staff(site):
+    """The site signed in as an admin (reviews and moderates), with one article to act on and a token."""
+    from tests.conftest import login
+
+    login(site, "admin1")
+    assert site.post("/api/ask", json={"question": "How is DFSP treated?"}).status_code == 200
+    token = site.app.state.accounts.create_token("admin1", "tests")
+    return site, signed_in_page_token(site), {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+def test_ids_out_of_range_in_a_path_are_404(staff, value):
+    client, csrf, bearer = staff
+    seg = quote(value, safe="")
+    for r in (client.get(f"/review/articles/{seg}"),
+              client.post(f"/review/articles/{seg}", data={"to": "under-review", "revision": "1", "csrf": csrf}),
+              client.post(f"/experiences/{seg}/flag", data={"csrf": csrf}),
+              client.post(f"/moderation/{seg}", data={"decision": "approve", "csrf": csrf}),
+              client.post(f"/api/articles/{seg}/transition", json={"to": "under-review", "revision": 1},
+                          headers=bearer)):
+        clean(r, allowed=(404,))
+    r = client.post(f"/api/articles/{seg}/transition", json={"to": "under-review", "revision": 1}, headers=bearer)
+    assert "art_id must be a whole number from 1 to 2147483647" in r.json()["error"]
+
+
+@pytest.mark.parametrize("value", [2**31, 2**63, 10**30, -1])
+def test_revisions_out_of_range_are_422_naming_the_field(staff, value):
+    client, csrf, bearer = staff
+    r = client.post("/api/articles/1/transition", json={"to": "under-review", "revision": value}, headers=bearer)
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "revision", r.text[:300]
+    r = client.post("/review/articles/1", data={"to": "under-review", "revision": str(value), "csrf": csrf})
+    clean(r, allowed=(422,))
+    assert "revision" in r.text
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+def test_query_numbers_out_of_range_are_422_naming_the_field(staff, value):
+    client, _csrf, _bearer = staff
+    r = client.get("/conditions/dfsp", params={"posted": value})
+    clean(r, allowed=(422,))
+    assert "posted" in r.text
+    clean(client.get("/conditions/dfsp", params={"page": value}), allowed=(422,))
+
+
+DEEP_ARRAY = "[" * 1000 + "]" * 1000
+DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
+LONG_NUMBER = "9" * 5000
+
+
+def _json_bodies():
+    yield "deep array", DEEP_ARRAY, "more than 64 levels deep"
+    yield "deep object", DEEP_OBJECT, "more than 64 levels deep"
+    yield "deep inside a field", '{"question": "dfsp", "vignette": ' + DEEP_ARRAY + "}", "more than 64 levels deep"
+    yield "long integer", '{"question": "dfsp", "stage": ' + LONG_NUMBER + "}", "more than 4300 digits"
+    yield "long integer in an array", "[" + LONG_NUMBER + "]", "more than 4300 digits"
+
+
+@pytest.mark.parametrize(("name", "body", "message"), list(_json_bodies()), ids=[b[0] for b in _json_bodies()])
+def test_deep_json_and_long_numbers_are_refused_naming_the_problem(staff, name, body, message):
+    client, _csrf, bearer = staff
+    for path in ("/api/ask", "/api/recommend", "/api/articles/1/transition"):
+        for ctype in ("application/json", "application/fhir+json"):
+            r = client.post(path, content=body, headers={"content-type": ctype, **bearer})
+            clean(r, allowed=(422,))
+            assert message in r.json()["error"] and r.json()["problems"] == [{"field": "", "message": r.json()[
+                "problems"][0]["message"]}] and message in r.json()["problems"][0]["message"], (path, r.text[:300])
+    for path in ("/cds-services/oncoguide-sarcoma", "/cds-services/oncoguide-sarcoma/feedback"):
+        r = client.post(path, content=body, headers={"content-type": "application/json"})
+        clean(r, allowed=(400,))  # CDS Hooks answers a bad request with 400, as for invalid JSON
+        assert message in r.json()["error"]
+
+
+def test_nesting_up_to_the_limit_is_read_and_the_limit_is_a_setting(kb_settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from oncoguide.web.app import create_app
+
+    nested = "[" * 64 + "]" * 64  # 64 levels: read, then refused for what it is (not an object)
+    settings = kb_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 's.sqlite3'}",
+                                              "max_json_depth": 8})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as small:
+        r = small.post("/api/recommend", content="[" * 9 + "]" * 9, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "more than 8 levels deep" in r.json()["error"]
+        r = small.post("/api/recommend", content="[" * 8 + "]" * 8, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "levels deep" not in r.json()["error"]
+    with TestClient(create_app(kb_settings.model_copy(update={
+            "database_url": f"sqlite:///{tmp_path / 't.sqlite3'}"})), raise_server_exceptions=False) as default:
+        r = default.post("/api/recommend", content=nested, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "levels deep" not in r.json()["error"]
+        # brackets and quotes inside strings do not count
+        text = json.dumps({"vignette": "[" * 500 + '"\\' + "{" * 500, "condition": "dfsp"})
+        clean(default.post("/api/recommend", content=text, headers={"content-type": "application/json"}),
+              allowed=(200, 422))
+        assert "levels deep" not in default.post("/api/recommend", content=text,
+                                                 headers={"content-type": "application/json"}).text
+
+
+HUGE_NUMBERS_IN_TEXT = ["stage 99999999999999999999 dfsp", "stage " + "9" * 1900, "a 99999999999999999999 cm sarcoma",
+                        "sts " + "9" * 1900 + " cm high grade", "gist 1e999 cm", "t99999999999999999999 n1 m0 sarcoma",
+                        "kit exon 99999999999999999999 gist", "stage ivvvvvvvvv dfsp", "stage -1 sarcoma"]
+
+
+@pytest.mark.parametrize("text", HUGE_NUMBERS_IN_TEXT)
+def test_numbers_in_questions_and_vignettes_never_break_the_parser(client, text):
+    clean(client.post("/api/ask", json={"question": text}), allowed=(200, 422))
+    clean(client.post("/api/recommend", json={"vignette": text}), allowed=(200, 422))
+    for field in ("stage", "site", "margins"):
+        clean(client.post("/api/recommend", json={"condition": "sts", field: text[:80]}), allowed=(200, 422))
+    clean(client.get("/algorithm/find", params={"vignette": text}), allowed=(200, 422))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=-(10**30), max_value=10**30), st.sampled_from(["stage {}", "{} cm sarcoma", "T{} N0 M0",
+                                                                            "exon {} gist", "{} mm dfsp"]))
+def test_any_number_in_a_vignette_gets_an_answer_or_a_clear_refusal(client, number, template):
+    r = client.post("/api/recommend", json={"vignette": "soft tissue sarcoma, " + template.format(number)})
+    clean(r, allowed=(200, 422))

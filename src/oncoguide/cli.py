@@ -255,6 +255,7 @@ def serve(
     from oncoguide.packload import PackError
     from oncoguide.settings import Settings
     from oncoguide.web.cds_auth import ClientsFileError, load_clients
+    from oncoguide.web.protocol import GuardedHttpToolsProtocol
 
     settings = Settings()
     if settings.serving_problem():
@@ -267,8 +268,12 @@ def serve(
         fail(str(exc), 1)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"oncoguide is serving on http://{shown}:{port}/  (API docs at /docs; Ctrl-C stops it)")
+    # httptools with a head size limit and a deadline for the head (see web/protocol.py); the limits ride on
+    # uvicorn's own config fields, which reach every worker process
     uvicorn.run("oncoguide.web.app:factory", factory=True, host=host, port=port, workers=workers,
-                access_log=access_log, log_level="warning", server_header=False)
+                access_log=access_log, log_level="warning", server_header=False, http=GuardedHttpToolsProtocol,
+                h11_max_incomplete_event_size=settings.max_header_bytes,
+                timeout_keep_alive=settings.idle_timeout_seconds)
 
 
 users_app = typer.Typer(no_args_is_help=True, help="Accounts: add, list, change role, disable, API tokens.")

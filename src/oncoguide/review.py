@@ -272,7 +272,8 @@ class Reviews:
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(
                 select(articles.c.id, articles.c.question, articles.c.audience, articles.c.status,
-                       articles.c.version, articles.c.updated).order_by(articles.c.updated.desc()))]
+                       articles.c.version, articles.c.revision, articles.c.updated)
+                .order_by(articles.c.updated.desc()))]
         out: dict[str, list[dict]] = {s: [] for s in LABELS}
         for r in rows:
             out[r["status"]].append(r)

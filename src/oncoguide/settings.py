@@ -64,6 +64,21 @@ class Settings(BaseSettings):
         default=4_000_000, ge=1024, le=100_000_000,
         description="Largest FHIR request body (CDS Hooks calls, a Bundle sent to /api/recommend), in bytes.",
     )
+    max_json_depth: int = Field(
+        default=64, ge=2, le=500,
+        description="Deepest nesting of arrays and objects accepted in a JSON request body; deeper bodies get "
+                    "422 (400 on the CDS Hooks service) naming the limit.",
+    )
+    max_header_bytes: int = Field(
+        default=16_384, ge=1024, le=1_048_576,
+        description="Largest request head (request line and headers) `oncoguide serve` reads, in bytes; a "
+                    "larger one gets 431 and the connection is closed.",
+    )
+    idle_timeout_seconds: int = Field(
+        default=5, ge=1, le=300,
+        description="Seconds `oncoguide serve` waits for a complete request head on a connection, after it "
+                    "opens and after each response (keep-alive), before closing it.",
+    )
     cds_clients: Path | None = Field(
         default=None,
         description="JSON file of the record systems trusted to call the CDS Hooks service: "

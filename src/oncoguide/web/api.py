@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Annotated, Literal
 
@@ -15,6 +14,7 @@ from oncoguide.algorithm import CriteriaError
 from oncoguide.fhir.patient import FhirInputError
 from oncoguide.threads import ThreadError, ask_in_thread
 from oncoguide.understand import InputError
+from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -64,8 +64,9 @@ def unprocessable(message: str) -> HTTPException:
     return HTTPException(status_code=422, detail=message)
 
 
+# `def`, not `async def`: composing an answer is CPU work, done in the thread pool (see web/app.py)
 @router.post("/ask", summary="Answer a question with cited statements")
-async def ask(body: AskIn, request: Request) -> JSONResponse:
+def ask(body: AskIn, request: Request) -> JSONResponse:
     """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
@@ -91,13 +92,13 @@ FHIR_BUNDLE_SCHEMA = {
 }
 
 
-async def json_of(request: Request):
-    """The request body as JSON; invalid JSON is reported like any other invalid body."""
+def json_of(raw: bytes, settings):
+    """The request body as JSON (read_json: depth and number limits); a body that cannot be read is
+    reported like any other invalid body (422 with `problems`)."""
     try:
-        return json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        pos = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", pos), "msg": "invalid JSON"}]) from None
+        return read_json(raw, settings.max_json_depth)
+    except JsonBodyError as exc:
+        raise RequestValidationError([{"type": "json_body", "loc": ("body",), "msg": str(exc)}]) from None
 
 
 @router.post("/recommend", summary="Find the patient group and its recommended treatments", openapi_extra={
@@ -107,10 +108,15 @@ async def json_of(request: Request):
 async def recommend(request: Request) -> JSONResponse:
     """The recommendation as `oncoguide recommend --format json` prints it. The body is either the
     criteria (and/or a vignette) or a FHIR Bundle describing the patient."""
-    data = await json_of(request)
+    raw = await request.body()
+    return await off_loop(_recommend, request.app.state, raw)  # a Bundle runs to megabytes
+
+
+def _recommend(state, raw: bytes) -> JSONResponse:
+    data = json_of(raw, state.settings)
     if isinstance(data, dict) and "resourceType" in data:
         try:
-            rec = request.app.state.kb.recommend_fhir(data)
+            rec = state.kb.recommend_fhir(data)
         except (FhirInputError, CriteriaError) as exc:
             raise unprocessable(str(exc)) from None
         return JSONResponse(rec.to_dict())
@@ -124,7 +130,7 @@ async def recommend(request: Request) -> JSONResponse:
     if body.vignette is None and body.condition is None:
         raise unprocessable("describe the patient (vignette) or give the condition and criteria")
     try:
-        rec = request.app.state.kb.recommend(body.vignette, condition=body.condition, **criteria)
+        rec = state.kb.recommend(body.vignette, condition=body.condition, **criteria)
     except (CriteriaError, InputError) as exc:
         raise unprocessable(str(exc)) from None
     return JSONResponse(rec.to_dict())

@@ -3,10 +3,14 @@
 Each server process loads the knowledge base (read-only) and reaches the site database for
 conversation threads, so any number of worker processes can serve any request.
 
-Handlers are `async def` although they do blocking work: that work is CPU-bound and takes from
-microseconds to a few milliseconds (the in-memory knowledge base, one indexed lookup in local
-SQLite), and running it on the event loop avoids thread-pool hand-offs and GIL contention, which
-doubled the 95th-percentile latency under load.
+Most handlers are `async def` although they do blocking work: that work takes from microseconds to a
+few milliseconds (the in-memory knowledge base, one indexed lookup in local SQLite), and running it on
+the event loop avoids thread-pool hand-offs, which doubled the 95th-percentile latency under load.
+The handlers whose work grows with the request (CDS Hooks calls and FHIR Bundles of up to
+max_fhir_body_bytes, composing an answer, a recommendation, the FHIR export) run in the thread pool
+instead (`def` endpoints, or guards.off_loop for the FHIR inputs, one call at a time per process): on
+the event loop, four senders of a 3.4 MB CDS call raised every other request's median latency from
+3 ms to over a second.
 """
 
 from __future__ import annotations
@@ -21,7 +25,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oncoguide.settings import Settings, SettingsError
-from oncoguide.web.guards import JSON_PATHS, BodyLimit, CdsCors, SecurityHeaders, validation_problems
+from oncoguide.web.guards import (
+    JSON_PATHS,
+    MAX_INT,
+    BodyLimit,
+    CdsCors,
+    JsonGuard,
+    SecurityHeaders,
+    validation_problems,
+)
 from oncoguide.web.views import render, templates
 
 HERE = Path(__file__).parent
@@ -57,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from oncoguide.threads import ThreadStore
     from oncoguide.web import account_pages, api, cds_hooks, community_pages, fhir_api, pages, review_pages
     from oncoguide.web.cds_auth import TrustedClients
+    from oncoguide.web.openapi_doc import document
 
     settings = settings or Settings()
     problem = settings.serving_problem()
@@ -78,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cds_clients = TrustedClients.from_file(settings.cds_clients, site) if settings.cds_clients else None
     app.router.on_shutdown.append(app.state.questions.flush)  # counts gathered since the last write
 
+    app.openapi = lambda: document(app)  # the real error responses too (web/openapi_doc.py)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(fhir_api.router)
@@ -100,6 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
+        bad_path = [e for e in exc.errors() if e.get("loc", ())[:1] == ("path",)]
+        if bad_path:  # an id that is not a number in range names nothing: 404, like an unknown id
+            name = bad_path[0]["loc"][-1]
+            return await http_error(request, StarletteHTTPException(
+                404, f"there is nothing at this address: {name} must be a whole number from 1 to {MAX_INT}"))
         problems = validation_problems(exc.errors())
         message = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
         if wants_json(request):
@@ -109,12 +128,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
+        # Starlette re-raises after this response and the server then drops the connection: say so, so a
+        # keep-alive client does not send its next request into a closing socket
         if wants_json(request):
-            return JSONResponse({"error": "internal error; it has been logged"}, status_code=500)
-        return error_page(request, 500, "Something went wrong",
-                          "The page could not be shown. The error has been logged; please try again.")
+            response = JSONResponse({"error": "internal error; it has been logged"}, status_code=500)
+        else:
+            response = error_page(request, 500, "Something went wrong",
+                                  "The page could not be shown. The error has been logged; please try again.")
+        response.headers["connection"] = "close"
+        return response
 
-    return SecurityHeaders(CdsCors(BodyLimit(app, settings.max_body_bytes, settings.max_fhir_body_bytes)))
+    guarded = JsonGuard(app, settings.max_json_depth)
+    return SecurityHeaders(CdsCors(BodyLimit(guarded, settings.max_body_bytes, settings.max_fhir_body_bytes)))
 
 
 def factory():

@@ -8,9 +8,8 @@ Conditions prefetch it answers 412, as the specification says for data it cannot
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from oncoguide.algorithm import CriteriaError
@@ -19,6 +18,7 @@ from oncoguide.fhir.cards import contradiction_card, group_card
 from oncoguide.fhir.patient import FhirInputError, read_record, resources_of
 from oncoguide.refused import Refused
 from oncoguide.web.cds_auth import CdsAuthError
+from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 
 def public_base(request: Request) -> str:
@@ -84,13 +84,12 @@ async def discovery(request: Request) -> JSONResponse:
     }]})
 
 
-async def json_body(request: Request):
-    raw = await request.body()
+def json_body(raw: bytes, settings):
+    """The call as JSON (read_json: depth and number limits); unreadable is a bad request (400)."""
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise CdsError(f"the body is not valid JSON{where}") from None
+        return read_json(raw, settings.max_json_depth)
+    except JsonBodyError as exc:
+        raise CdsError(str(exc)) from None
 
 
 def _check_request(body) -> tuple[str, str, dict]:
@@ -138,18 +137,48 @@ def _resources(prefetch: dict) -> tuple[list, list[str]]:
     return resources, notes
 
 
-@router.post(f"/{SERVICE_ID}", summary="The patient-view hook: cards for the patient's sarcoma")
+FHIR_BUNDLE = {"type": ["object", "null"], "description": "A FHIR searchset Bundle (null: none for this patient)",
+               "properties": {"resourceType": {"type": "string"},
+                              "entry": {"type": "array", "items": {"type": "object"}}}}
+HOOK_REQUEST = {"type": "object", "title": "CDS Hooks request", "required": ["hook", "hookInstance", "context"],
+                "properties": {
+                    "hook": {"type": "string", "enum": [HOOK]}, "hookInstance": {"type": "string", "maxLength": 100},
+                    "fhirServer": {"type": "string"}, "fhirAuthorization": {"type": "object"},
+                    "context": {"type": "object", "required": ["patientId"],
+                                "properties": {"patientId": {"type": "string", "maxLength": 64},
+                                               "userId": {"type": "string"}}},
+                    "prefetch": {"type": "object", "properties": {"conditions": FHIR_BUNDLE,
+                                                                  "observations": FHIR_BUNDLE}}}}
+FEEDBACK_REQUEST = {"type": "object", "title": "CDS Hooks feedback", "required": ["feedback"], "properties": {
+    "feedback": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["card", "outcome", "outcomeTimestamp"],
+        "properties": {"card": {"type": "string", "maxLength": 36},
+                       "outcome": {"type": "string", "enum": ["accepted", "overridden"]},
+                       "outcomeTimestamp": {"type": "string", "format": "date-time"},
+                       "overrideReason": {"type": "object"}}}}}}
+
+
+def _body(schema: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(f"/{SERVICE_ID}", summary="The patient-view hook: cards for the patient's sarcoma",
+             openapi_extra=_body(HOOK_REQUEST))
 async def patient_view(request: Request) -> JSONResponse:
-    state = request.app.state
+    raw = await request.body()
+    # reading a record of up to max_fhir_body_bytes is CPU work: off the event loop (see web/app.py)
+    return await off_loop(_patient_view, request.app.state, raw, public_base(request))
+
+
+def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
     try:
-        instance, patient_id, prefetch = _check_request(await json_body(request))
+        instance, patient_id, prefetch = _check_request(json_body(raw, state.settings))
         resources, notes = _resources(prefetch)
         reading = read_record(resources, state.kb.codebook, patient_id)
     except Refused as exc:
         return error(exc.status, str(exc))
     except FhirInputError as exc:
         return error(400, f"the prefetched FHIR data cannot be read: {exc}")
-    base = public_base(request)
     cards, issued = [], []
     for patient in reading.patients:
         patient.notes = patient.notes + notes
@@ -167,11 +196,17 @@ async def patient_view(request: Request) -> JSONResponse:
     return JSONResponse({"cards": cards})
 
 
-@router.post(f"/{SERVICE_ID}/feedback", summary="Feedback on a card: accepted or overridden")
+@router.post(f"/{SERVICE_ID}/feedback", summary="Feedback on a card: accepted or overridden",
+             openapi_extra=_body(FEEDBACK_REQUEST))
 async def feedback(request: Request) -> JSONResponse:
+    raw = await request.body()
+    return await run_in_threadpool(_feedback, request.app.state, raw)
+
+
+def _feedback(state, raw: bytes) -> JSONResponse:
     try:
-        items = parse_feedback(await json_body(request))
-        count = request.app.state.cds_log.record(SERVICE_ID, items)
+        items = parse_feedback(json_body(raw, state.settings))
+        count = state.cds_log.record(SERVICE_ID, items)
     except Refused as exc:  # CdsError, FeedbackError
         return error(exc.status, str(exc))
     return JSONResponse({"recorded": count})

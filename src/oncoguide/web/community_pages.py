@@ -11,6 +11,7 @@ from oncoguide.community import OVERVIEW, VoteError
 from oncoguide.experiences import MAX_CHARS, MODERATORS, PostError
 from oncoguide.threads import ask_in_thread
 from oncoguide.web.auth import check_csrf, signed_in, user_of
+from oncoguide.web.guards import MAX_INT, IdPath
 from oncoguide.web.views import CONDITIONS, render, review_status
 from oncoguide.worldmap import country_names, members_svg, world
 
@@ -37,13 +38,14 @@ def overview(state, slug: str):
     return turn, answer
 
 
-def condition_page(request: Request, slug: str, status: int = 200, error: str = "", draft: str = "", page: int = 1):
+def condition_page(request: Request, slug: str, status: int = 200, error: str = "", draft: str = "", page: int = 1,
+                   posted_id: int | None = None):
     state = request.app.state
     short_turn, short = overview(state, slug)
     me = user_of(request)
     posted = None
-    if me is not None and request.query_params.get("posted", "").isdigit():
-        found = state.experiences.get(int(request.query_params["posted"]))
+    if me is not None and posted_id is not None:
+        found = state.experiences.get(posted_id)
         posted = found if found and found.author == me.display_name else None
     stories_total, authors = state.experiences.tally(slug)
     members, by_country = state.members.stats()
@@ -61,10 +63,11 @@ def condition_page(request: Request, slug: str, status: int = 200, error: str = 
 
 
 @router.get("/conditions/{slug}")
-async def condition(request: Request, slug: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1):
+async def condition(request: Request, slug: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+                    posted: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None):
     if slug not in CONDITIONS:
         raise HTTPException(404)
-    return condition_page(request, slug, page=page)
+    return condition_page(request, slug, page=page, posted_id=posted)
 
 
 @router.post("/conditions/{slug}/experiences")
@@ -82,7 +85,7 @@ async def share(request: Request, slug: str, body: Annotated[str, Form(max_lengt
 
 
 @router.post("/experiences/{exp_id}/flag")
-async def flag(request: Request, exp_id: int, csrf: Annotated[str, Form(max_length=200)] = ""):
+async def flag(request: Request, exp_id: IdPath, csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
     user = signed_in(request, "flag a post")
     try:
@@ -108,7 +111,7 @@ async def moderation(request: Request):
 
 
 @router.post("/moderation/{exp_id}")
-async def moderate(request: Request, exp_id: int, decision: Annotated[str, Form(max_length=10)] = "",
+async def moderate(request: Request, exp_id: IdPath, decision: Annotated[str, Form(max_length=10)] = "",
                    reason: Annotated[str, Form(max_length=2000)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
     user = moderator(request)

@@ -32,6 +32,7 @@ MAX_IDS = 100
 _exports: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+# the endpoints below are `def`: serialising a Bundle (~1 MB) is CPU work, done in the thread pool (web/app.py)
 def export_for(kb) -> FhirExport:
     ex = _exports.get(kb)
     if ex is None:
@@ -99,25 +100,25 @@ def _terms(values: list[str]) -> set[str]:
 
 
 @router.get("/metadata", summary="CapabilityStatement: what this FHIR endpoint serves")
-async def metadata(request: Request) -> Response:
+def metadata(request: Request) -> Response:
     return fhir_response(capability_statement(export_for(request.app.state.kb)))
 
 
 @router.get("/Bundle", summary="All resources in one Bundle (searchset of the one collection)")
-async def bundle_search(request: Request) -> Response:
+def bundle_search(request: Request) -> Response:
     ex = export_for(request.app.state.kb)
     return fhir_response(ex.searchset([ex.bundle(fhir_base(request))], self_link(request), fhir_base(request)))
 
 
 @router.get("/Bundle/{bundle_id}", summary="Every exported resource as one collection Bundle")
-async def bundle_read(bundle_id: str, request: Request) -> Response:
+def bundle_read(bundle_id: str, request: Request) -> Response:
     if bundle_id != BUNDLE_ID:
         return outcome(404, "not-found", f"there is no Bundle '{bundle_id[:80]}'; the export is Bundle/{BUNDLE_ID}")
     return fhir_response(export_for(request.app.state.kb).bundle(fhir_base(request)))
 
 
 @router.get("/{rtype}", summary="Search one resource type (parameters: _id, url); a searchset Bundle")
-async def search(rtype: str, request: Request) -> Response:
+def search(rtype: str, request: Request) -> Response:
     if rtype not in RESOURCE_TYPES:
         return unknown_type(rtype)
     ex = export_for(request.app.state.kb)
@@ -134,7 +135,7 @@ async def search(rtype: str, request: Request) -> Response:
 
 
 @router.get("/{rtype}/{rid}", summary="Read one resource by type and id")
-async def read(rtype: str, rid: str, request: Request) -> Response:
+def read(rtype: str, rid: str, request: Request) -> Response:
     if rtype not in RESOURCE_TYPES:
         return unknown_type(rtype)
     resource = export_for(request.app.state.kb).get(rtype, rid)

@@ -35,8 +35,9 @@ async def home(request: Request):
                 thread_id="")
 
 
+# composing an answer or a recommendation is CPU work: these are `def`, run in the thread pool (web/app.py)
 @router.post("/ask", response_class=HTMLResponse)
-async def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)] = "",
+def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)] = "",
              audience: Annotated[str, Form(max_length=20)] = "clinician",
              thread_id: Annotated[str, Form(max_length=40)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
@@ -53,7 +54,7 @@ async def ask_form(request: Request, question: Annotated[str, Form(max_length=10
 
 
 @router.get("/ask", response_class=HTMLResponse)
-async def ask_link(request: Request, question: str = "", audience: str = "clinician"):
+def ask_link(request: Request, question: str = "", audience: str = "clinician"):
     """A question in a link (CDS Hooks cards link here): answered in a new thread, like the form, but
     not counted among the community's questions, since anyone's page can make a browser follow a link."""
     audience = audience if audience in AUDIENCES else "clinician"
@@ -68,7 +69,7 @@ async def ask_link(request: Request, question: str = "", audience: str = "clinic
 
 
 @router.get("/answer/{turn}", response_class=HTMLResponse)
-async def article(request: Request, turn: str):
+def article(request: Request, turn: str):
     audience = audience_of(request)
     state = request.app.state
     answer = answer_turn(state.kb, state.threads, turn, audience) if len(turn) <= 40 else None
@@ -89,7 +90,7 @@ async def algorithm_home(request: Request):
 
 
 @router.get("/algorithm/find", response_class=HTMLResponse)
-async def algorithm_find(request: Request):
+def algorithm_find(request: Request):
     kb = request.app.state.kb
     params = request.query_params
     chosen = {k: params.get(k, "")[:MAX_FIELD] for k in ("condition", "vignette", *FINDER_FIELDS)}

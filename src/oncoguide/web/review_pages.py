@@ -13,6 +13,7 @@ from oncoguide.accounts import AccountError, LoginThrottled
 from oncoguide.community import MAX_WORDING, QUESTION_EDITORS, QuestionError
 from oncoguide.review import ACTIONS, LABELS, REVIEW_ROLES, NoArticle, ReviewConflict, ReviewError
 from oncoguide.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_csrf, session_of, set_cookie, user_of
+from oncoguide.web.guards import MAX_INT, Count, IdPath
 from oncoguide.web.views import render
 from oncoguide.worldmap import countries, country_names
 
@@ -114,7 +115,7 @@ async def queue(request: Request):
 
 
 @router.get("/review/articles/{art_id}", include_in_schema=False)
-async def article(request: Request, art_id: int):
+async def article(request: Request, art_id: IdPath):
     user = reviewer(request)
     reviews = request.app.state.reviews
     art = reviews.get(art_id)
@@ -126,8 +127,9 @@ async def article(request: Request, art_id: int):
 
 
 @router.post("/review/articles/{art_id}", include_in_schema=False)
-async def act(request: Request, art_id: int, to: Annotated[str, Form(max_length=40)] = "",
-              comment: Annotated[str, Form(max_length=10_000)] = "", revision: Annotated[int, Form()] = 0,
+async def act(request: Request, art_id: IdPath, to: Annotated[str, Form(max_length=40)] = "",
+              comment: Annotated[str, Form(max_length=10_000)] = "",
+              revision: Annotated[int, Form(ge=0, le=MAX_INT)] = 0,
               csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
     user = reviewer(request)
@@ -206,7 +208,7 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to: str = Field(max_length=40, description="submitted, under-review, approved, changes-requested or retracted")
     comment: str = Field("", max_length=4000)
-    revision: int = Field(description="The article's revision you acted on; a stale one gets 409.")
+    revision: Count = Field(description="The article's revision you acted on; a stale one gets 409.")
 
 
 @router.get("/api/articles", tags=["review"], summary="The review queue")
@@ -217,7 +219,7 @@ async def api_queue(request: Request) -> JSONResponse:
 
 
 @router.post("/api/articles/{art_id}/transition", tags=["review"], summary="Move an article through review")
-async def api_transition(request: Request, art_id: int, body: TransitionIn) -> JSONResponse:
+async def api_transition(request: Request, art_id: IdPath, body: TransitionIn) -> JSONResponse:
     if session_of(request) is not None:  # a cookie session needs its CSRF header unless a valid API token acts
         check_csrf(request, None)
     user = reviewer(request, html=False)
