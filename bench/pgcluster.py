@@ -56,16 +56,17 @@ def cluster():
             os.chown(sockets, as_user["user"], as_user["group"])
         port = free_port()
         options = [a for s in SETTINGS for a in ("-c", s)]
+        log_path = base / "server.log"  # a file, not a pipe: an unread pipe fills and blocks the server
         try:
-            server = subprocess.Popen(
-                [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-                 "-c", "listen_addresses=127.0.0.1", *options, "-c", "max_connections=100"],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_stop_with_parent(),
-                **as_user)
+            with open(log_path, "w") as log_file:
+                server = subprocess.Popen(
+                    [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
+                     "-c", "listen_addresses=127.0.0.1", *options, "-c", "max_connections=100"],
+                    stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent(), **as_user)
         except (OSError, subprocess.SubprocessError) as exc:
             raise Unavailable(f"cannot start PostgreSQL: {exc}") from None
         try:
-            _wait(server, port)
+            _wait(server, port, log_path)
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         finally:
             server.terminate()
@@ -78,7 +79,7 @@ def cluster():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _wait(server: subprocess.Popen, port: int) -> None:
+def _wait(server: subprocess.Popen, port: int, log_path: Path) -> None:
     import psycopg
 
     deadline = time.monotonic() + 30
@@ -89,7 +90,7 @@ def _wait(server: subprocess.Popen, port: int) -> None:
         except psycopg.OperationalError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                raise Unavailable(f"PostgreSQL did not start: {server.stdout.read()[-500:]}") from None
+                raise Unavailable(f"PostgreSQL did not start: {log_path.read_text(errors='replace')[-500:]}") from None
             time.sleep(0.05)
 
 

@@ -179,12 +179,16 @@ def postgres_cluster():
         shutil.rmtree(base, ignore_errors=True)
         pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}")
     port = free_port()
+    # the server's log goes to a file: a pipe nobody reads fills up (64 kB of logged errors from the
+    # hostile-input tests) and then blocks every server process that writes a line, the checkpointer included
+    log_path = base / "server.log"
     try:
-        server = subprocess.Popen(
-            [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=100"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_stop_with_parent(), **as_user)
+        with open(log_path, "w") as log_file:
+            server = subprocess.Popen(
+                [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                 "-c", "full_page_writes=off", "-c", "max_connections=100"],
+                stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent(), **as_user)
     except (OSError, subprocess.SubprocessError) as exc:
         shutil.rmtree(base, ignore_errors=True)
         pytest.fail(f"cannot start PostgreSQL: {exc}")
@@ -199,7 +203,7 @@ def postgres_cluster():
         except psycopg.OperationalError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                out = server.stdout.read()
+                out = log_path.read_text(errors="replace")
                 shutil.rmtree(base, ignore_errors=True)
                 pytest.fail(f"PostgreSQL did not start:\n{out}")
             time.sleep(0.05)
