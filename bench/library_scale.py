@@ -92,7 +92,7 @@ def ingest_corpus(url: str, folder: Path, expected: int):
     """Ingest the folder into the site database at `url`, printing progress; returns (engine, report)."""
     from oncoguide.library.ingest import ingest
     from oncoguide.library.store import Library
-    from oncoguide.sitedb import connect
+    from oncoguide.site.db import connect
 
     engine = connect(url)
     done = [0, 0]  # passages so far, next report at
@@ -128,7 +128,7 @@ def _serve_main(url: str, questions_file: Path) -> None:
     import resource
 
     from oncoguide.library.search import plan, search
-    from oncoguide.sitedb import connect
+    from oncoguide.site.db import connect
 
     spec = json.loads(questions_file.read_text(encoding="utf-8"))
     abbreviations, spelling = spec["abbreviations"], spec["spelling"]

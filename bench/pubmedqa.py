@@ -108,7 +108,7 @@ def ingest_into(url: str, data: dict[str, dict], folder: Path):
     returns (engine, IngestReport)."""
     from oncoguide.library.ingest import ingest
     from oncoguide.library.store import Library
-    from oncoguide.sitedb import connect
+    from oncoguide.site.db import connect
 
     engine = connect(url)
     report = ingest([write_jsonl(data, folder / "pubmedqa.jsonl")], Library(engine))

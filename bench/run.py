@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from oncoguide.kb import KnowledgeBase  # noqa: E402
+from oncoguide.pack.build import build  # noqa: E402
 from oncoguide.settings import PACKAGE_PACK, Settings  # noqa: E402
-from oncoguide.store import build  # noqa: E402
 from questions import QUESTIONS, VIGNETTES  # noqa: E402
 
 
@@ -84,8 +84,8 @@ def main() -> None:
     line("recommend from criteria, median", statistics.median(by_criteria), "ms", "<= 2 ms")
     line("recommend from a vignette, median", statistics.median(by_text), "ms", "<= 5 ms")
 
-    from oncoguide.evidence import Evidence
-    from oncoguide.forest import forest_svg
+    from oncoguide.evidence.forest import forest_svg
+    from oncoguide.evidence.report import Evidence
 
     topics = kb.contents.evidence
     runs = []

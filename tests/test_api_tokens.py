@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from oncoguide.sitedb import api_tokens
+from oncoguide.site.db import api_tokens
 from oncoguide.web.app import create_app
 from tests.conftest import run_cli
 

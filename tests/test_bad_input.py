@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oncoguide.understand import InputError
+from oncoguide.engine.understand import InputError
 from tests.conftest import run_cli
 
 

@@ -70,8 +70,8 @@ class Visit:
 
 def ensure_account(site_url: str, username: str, name: str, role: str, password: str) -> None:
     """An account in the live server's site database (the server shares it with this process)."""
-    from oncoguide.accounts import Accounts
-    from oncoguide.sitedb import engine_for
+    from oncoguide.site.accounts import Accounts
+    from oncoguide.site.db import engine_for
 
     accounts = Accounts(engine_for(site_url))
     if accounts.get(username) is None:

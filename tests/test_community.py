@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
-from oncoguide.sitedb import asked_questions
+from oncoguide.site.db import asked_questions
 from tests.conftest import csrf_of, login
 
 

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from oncoguide.backup import BackupError, backup, restore
-from oncoguide.sitedb import head_revision
-from oncoguide.threads import ThreadStore
+from oncoguide.site.backup import BackupError, backup, restore
+from oncoguide.site.db import head_revision
+from oncoguide.site.threads import ThreadStore
 from tests.conftest import run_cli
 
 # Writes turns in small committed transactions (ThreadStore.add commits each one) and prints each id
 # only after its commit returned. Every fifth question continues the previous thread.
 WRITER = r"""
 import sys
-from oncoguide.threads import ThreadStore
+from oncoguide.site.threads import ThreadStore
 
 store = ThreadStore(sys.argv[1])
 parent = None

@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from oncoguide import stats
-from oncoguide.evidence import topic_report
-from oncoguide.packload import PackError, load_pack
+from oncoguide.evidence import stats
+from oncoguide.evidence.report import topic_report
+from oncoguide.pack.load import PackError, load_pack
 from tests.conftest import FLAGSHIP, run_cli
 
 
@@ -177,7 +177,7 @@ def test_flagship_quotes_computed_figures(kb):
 
 
 def test_forest_svg_is_well_formed(ev):
-    from oncoguide.forest import forest_svg
+    from oncoguide.evidence.forest import forest_svg
 
     t = ev.topics["imatinib-dfsp"]
     rows, result, corrected = ev.forest(t, "REML")

@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from oncoguide.experiences import held_reason, mask_contacts
+from oncoguide.site.experiences import held_reason, mask_contacts
 from tests.conftest import csrf_of, login
 
 STORY = ("The lump on my shoulder grew slowly for six years before anyone took a biopsy.\n\n"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from oncoguide.fhir.cards import card_question
 from oncoguide.fhir.patient import FhirInputError
-from oncoguide.packload import PackError, load_pack
+from oncoguide.pack.load import PackError, load_pack
 from tests.conftest import run_cli
 from tests.fhir_records import (
     ICD10,

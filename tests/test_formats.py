@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from oncoguide.render import render
+from oncoguide.engine.render import render
 from tests.conftest import FLAGSHIP, run_cli
 
 

@@ -14,8 +14,8 @@ import time
 import urllib.error
 import urllib.request
 
-from oncoguide.accounts import Accounts
-from oncoguide.sitedb import engine_for, upgrade
+from oncoguide.site.accounts import Accounts
+from oncoguide.site.db import engine_for, upgrade
 from tests.conftest import free_port
 
 CYCLE = ["under-review", "approved", "retracted", "submitted"]  # an admin may make every one of these moves

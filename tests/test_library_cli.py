@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from oncoguide.library.store import Library
-from oncoguide.sitedb import connect
+from oncoguide.site.db import connect
 from tests.conftest import csrf_of, run_cli
 
 # invented records in our own words (not quotations of real papers)

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from oncoguide.library.documents import ParsedDocument, Passage, Section
 from oncoguide.library.search import SearchError, plan, search
 from oncoguide.library.store import Library
-from oncoguide.sitedb import connect
+from oncoguide.site.db import connect
 
 ABBREVIATIONS = {"dfsp": ["dermatofibrosarcoma protuberans"], "gist": ["gastrointestinal stromal tumor"]}
 SPELLING = {"tumour": "tumor", "tumours": "tumors"}

@@ -11,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select
 
-from oncoguide import community, experiences
-from oncoguide.sitedb import experiences as experiences_table
-from oncoguide.sitedb import users
-from oncoguide.worldmap import band, equal_earth, shown, world
+from oncoguide.site import experiences
+from oncoguide.site import questions as community
+from oncoguide.site.db import experiences as experiences_table
+from oncoguide.site.db import users
+from oncoguide.web.worldmap import band, equal_earth, shown, world
 from tests.conftest import ACCOUNT_PASSWORD, csrf_of, login
 from tests.test_experiences import STORY, member, moderate, share, token_of
 

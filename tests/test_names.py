@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from oncoguide.sitedb import users
+from oncoguide.site.db import users
 from tests.conftest import ACCOUNT_PASSWORD
 
 RULE = "3-32 characters: lower-case letters a-z, digits"
@@ -72,7 +72,7 @@ def test_ordinary_names_in_any_script_are_welcome_and_normalised(site):
 
 
 def test_the_key_is_case_and_confusable_insensitive():
-    from oncoguide.names import name_key
+    from oncoguide.site.names import name_key
 
     assert name_key("admin") == name_key("ADMIN") == name_key("\u0410DMIN") == name_key("ａｄｍｉｎ")
     assert name_key("\u0430dm1") == name_key("adm1")
@@ -87,9 +87,9 @@ def test_existing_accounts_keep_working_through_the_migration(site_url):
     from alembic import command
     from sqlalchemy import column, table
 
-    from oncoguide.accounts import HASHER, AccountError, Accounts
-    from oncoguide.names import name_key
-    from oncoguide.sitedb import alembic_config, engine_for, upgrade
+    from oncoguide.site.accounts import HASHER, AccountError, Accounts
+    from oncoguide.site.db import alembic_config, engine_for, upgrade
+    from oncoguide.site.names import name_key
 
     engine = engine_for(site_url)
     config = alembic_config(site_url)

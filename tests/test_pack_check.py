@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 import yaml
 
-from oncoguide.packload import PackError, load_pack
-from oncoguide.store import build
+from oncoguide.pack.build import build
+from oncoguide.pack.load import PackError, load_pack
 from tests.conftest import run_cli
 
 

@@ -11,7 +11,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, inspect, select
 
-from oncoguide.sitedb import alembic_config, asked_questions, downgrade, engine_for, question_votes, upgrade
+from oncoguide.site.db import alembic_config, asked_questions, downgrade, engine_for, question_votes, upgrade
 from tests.conftest import FLAGSHIP, csrf_of, login
 
 PII = ("My name is Jane Smith, 07700 900123, I live at 12 High Street Leeds. My DFSP came back after surgery, "
@@ -53,7 +53,7 @@ def story_topics(page: str) -> list[str]:
 
 
 def unmatched_table():
-    from oncoguide.sitedb import unmatched_questions  # new in migration 0008
+    from oncoguide.site.db import unmatched_questions  # new in migration 0008
 
     return unmatched_questions
 
@@ -188,7 +188,7 @@ def test_unmatched_questions_are_deleted_after_the_retention_period(site):
 
 
 def test_the_server_purges_expired_questions_at_start(web_settings, monkeypatch):
-    from oncoguide.sitedb import connect
+    from oncoguide.site.db import connect
     from oncoguide.web.app import factory
 
     engine = connect(web_settings.database_url)
@@ -206,7 +206,7 @@ def test_the_server_purges_expired_questions_at_start(web_settings, monkeypatch)
 
 
 def test_migration_0008_removes_the_raw_questions_stored_before(site_url):
-    from oncoguide.sitedb import users
+    from oncoguide.site.db import users
 
     engine = engine_for(site_url)
     config = alembic_config(site_url)
@@ -240,7 +240,7 @@ def test_migration_0008_removes_the_raw_questions_stored_before(site_url):
 
 
 def test_the_question_masker_removes_names_places_dates_and_identifying_numbers():
-    from oncoguide.experiences import mask_question
+    from oncoguide.site.experiences import mask_question
 
     cases = {
         "I'm Jane and my DFSP is stage 4, 5 cm across": "I'm [name removed] and my DFSP is stage 4, 5 cm across",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from oncoguide.algorithm import CriteriaError
+from oncoguide.algorithm.groups import CriteriaError
 from tests.conftest import run_cli
 
 VIGNETTES = {

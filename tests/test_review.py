@@ -8,7 +8,7 @@ import threading
 
 from fastapi.testclient import TestClient
 
-from oncoguide.review import ReviewConflict, ReviewError, Reviews
+from oncoguide.site.review import ReviewConflict, ReviewError, Reviews
 from oncoguide.web.app import create_app
 from tests.conftest import FLAGSHIP, csrf_of, login
 
@@ -180,7 +180,7 @@ def test_the_audit_log_cannot_be_edited_or_deleted(site):
     from sqlalchemy import delete, update
     from sqlalchemy.exc import DBAPIError
 
-    from oncoguide.sitedb import review_events
+    from oncoguide.site.db import review_events
 
     ask_flagship(site)
     engine = site.app.state.reviews.engine

@@ -9,8 +9,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from oncoguide.community import OVERVIEW
-from oncoguide.threads import ask_in_thread
+from oncoguide.site.questions import OVERVIEW
+from oncoguide.site.threads import ask_in_thread
 from tests.conftest import FLAGSHIP, csrf_of, login
 
 NO_STATUS = ("review-steps", "Article review status", "Pending review", "Submitted", "Under review", "Approved",

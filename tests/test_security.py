@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from oncoguide.accounts import AccountError, check_password
-from oncoguide.sitedb import api_tokens, sessions
+from oncoguide.site.accounts import AccountError, check_password
+from oncoguide.site.db import api_tokens, sessions
 from tests.conftest import ACCOUNT_PASSWORD, FLAGSHIP, ROLES, csrf_of, login
 
 WHO = ("anonymous", *ROLES)
@@ -179,8 +179,8 @@ def test_failed_logins_back_off_then_the_right_password_waits_too(site):
 def test_parallel_failed_logins_are_all_counted(site):
     import threading
 
-    from oncoguide.accounts import LoginThrottled, throttle_key
-    from oncoguide.sitedb import login_failures
+    from oncoguide.site.accounts import LoginThrottled, throttle_key
+    from oncoguide.site.db import login_failures
 
     accounts, n = site.app.state.accounts, 12
     barrier, outcomes = threading.Barrier(n), []
@@ -254,7 +254,7 @@ def bring(reviews, admin, art_id: int, target: str) -> None:
     """Move an article to `target` through the workflow's own moves (an admin may make all of them)."""
     from collections import deque
 
-    from oncoguide.review import TRANSITIONS
+    from oncoguide.site.review import TRANSITIONS
 
     start = reviews.get(art_id).status
     paths, seen = deque([[start]]), {start}
@@ -273,7 +273,7 @@ def bring(reviews, admin, art_id: int, target: str) -> None:
 
 @pytest.mark.parametrize("who", WHO)
 def test_every_review_move_by_every_role(site, who):
-    from oncoguide.review import TRANSITIONS
+    from oncoguide.site.review import TRANSITIONS
 
     art_id = new_article(site)
     reviews = site.app.state.reviews

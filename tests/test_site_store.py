@@ -1,5 +1,5 @@
 """The site database on SQLite and on PostgreSQL: Alembic migrations build exactly the schema of
-oncoguide.sitedb, and the thread store works the same on both."""
+oncoguide.site.db, and the thread store works the same on both."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select, text
 
-from oncoguide.sitedb import alembic_config, engine_for, head_revision, metadata, turns, upgrade
-from oncoguide.threads import ThreadError, ThreadStore, turn_id
+from oncoguide.site.db import alembic_config, engine_for, head_revision, metadata, turns, upgrade
+from oncoguide.site.threads import ThreadError, ThreadStore, turn_id
 from tests.conftest import run_cli
 
 # the library's full-text index is dialect-specific DDL in migration 0006, outside the shared metadata
@@ -65,7 +65,7 @@ def test_constraints_hold(site_url):
 
     from sqlalchemy.exc import IntegrityError
 
-    from oncoguide.sitedb import api_tokens, users
+    from oncoguide.site.db import api_tokens, users
 
     upgrade(site_url)
     engine = engine_for(site_url)

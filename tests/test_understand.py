@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oncoguide.understand import InputError, clean_question, follow_up
+from oncoguide.engine.understand import InputError, clean_question, follow_up
 from tests.conftest import FLAGSHIP
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oncoguide.answer import Answer, compose
-from oncoguide.records import SCHEMA_VERSION, Contents, load, read_meta
+from oncoguide.engine.compose import Answer, compose
+from oncoguide.engine.understand import Query, Understander, clean_question, follow_up
+from oncoguide.pack.contents import SCHEMA_VERSION, Contents, load, read_meta
 from oncoguide.settings import Settings
-from oncoguide.understand import Query, Understander, clean_question, follow_up
 
 
 class KnowledgeBase:
@@ -27,7 +27,7 @@ class KnowledgeBase:
 
     @property
     def algorithm(self):
-        from oncoguide.algorithm import Algorithm
+        from oncoguide.algorithm.groups import Algorithm
 
         if self._algorithm is None:
             self._algorithm = Algorithm(self.contents, self.understander)
@@ -36,7 +36,7 @@ class KnowledgeBase:
     @property
     def evidence(self):
         """Study data with every named statistic computed (built on first use)."""
-        from oncoguide.evidence import Evidence
+        from oncoguide.evidence.report import Evidence
 
         if getattr(self, "_evidence", None) is None:
             self._evidence = Evidence(self.contents.evidence)
@@ -49,7 +49,7 @@ class KnowledgeBase:
         kit-exon9) marks which regimen options are for this tumour. Raises CriteriaError when the
         description is invalid or contradictory.
         """
-        from oncoguide.algorithm import CriteriaError
+        from oncoguide.algorithm.groups import CriteriaError
 
         facts, notes = {}, []
         criteria = dict(criteria)
@@ -125,7 +125,7 @@ class KnowledgeBase:
 
     def _group_for(self, query: Query):
         """The algorithm's patient group for a clinician's treatment question, when exactly one fits."""
-        from oncoguide.algorithm import CriteriaError
+        from oncoguide.algorithm.groups import CriteriaError
 
         if (query.audience != "clinician" or query.condition is None or query.foreign_script
                 or not self.TREATMENT_INTENTS & set(query.intents) or not self.contents.algorithm.get("groups")):
@@ -154,7 +154,7 @@ class Thread:
     @classmethod
     def replay(cls, kb: KnowledgeBase, questions: list[str], audience: str = "clinician") -> Thread:
         """The thread as it stands after these earlier questions (from the site database)."""
-        from oncoguide.understand import InputError
+        from oncoguide.engine.understand import InputError
 
         thread = cls(kb, audience)
         for question in questions:
@@ -175,7 +175,7 @@ class Thread:
 
 
 def is_stale(settings: Settings) -> bool:
-    from oncoguide.packfiles import pack_digest
+    from oncoguide.pack.files import pack_digest
 
     meta = read_meta(settings.db)
     return (meta.get("schema") != SCHEMA_VERSION
@@ -185,7 +185,7 @@ def is_stale(settings: Settings) -> bool:
 def ensure_built(settings: Settings):
     """Build the store when it is missing or older than the pack; return the BuildReport, or None."""
     if is_stale(settings):
-        from oncoguide.store import build
+        from oncoguide.pack.build import build
 
         return build(Path(settings.pack_dir), Path(settings.db))
     return None

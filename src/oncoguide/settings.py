@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PACKAGE_PACK = Path(__file__).parent / "pack"
+PACKAGE_PACK = Path(__file__).parent / "data" / "pack"
 
 
 def _data_dir() -> Path:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
+from oncoguide.engine.render import cite_marks
 from oncoguide.fhir.export import CANONICAL_BASE
 from oncoguide.fhir.patient import PatientFacts
-from oncoguide.render import cite_marks
 
 SUMMARY_MAX = 139  # the specification: a summary of fewer than 140 characters
 CONDITION_NAMES = {"dfsp": "dermatofibrosarcoma protuberans (DFSP)", "sts": "soft-tissue sarcoma",

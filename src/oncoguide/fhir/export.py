@@ -253,7 +253,7 @@ class _Builder:
     # --- Citation ------------------------------------------------------------------------------------
 
     def citations(self) -> None:
-        from oncoguide.render import reference_line
+        from oncoguide.engine.render import reference_line
 
         for sid, src in self.sources.items():
             rid = self.citation_ids[sid]
@@ -492,7 +492,7 @@ class _Builder:
         a, b = ev.stats[cdef["a"]], ev.stats[cdef["b"]]
         if not all(finite(v) for v in (c.risk_difference, c.rd_low, c.rd_high)):
             return  # an undefined difference is not exported
-        from oncoguide.evidence import p_text
+        from oncoguide.evidence.report import p_text
 
         stat: dict = {
             "description": f"{cdef['label']}: risk difference {100 * c.risk_difference:.1f} percentage points "

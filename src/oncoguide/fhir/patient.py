@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from oncoguide.understand import TOKEN, longest_matches
+from oncoguide.engine.understand import TOKEN, longest_matches
 
 MAX_RESOURCES = 2000
 SYSTEM_NAMES = {"snomed": "SNOMED CT", "icd10": "ICD-10", "icd10cm": "ICD-10-CM", "icdo3": "ICD-O-3",

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from oncoguide.library.documents import ParsedDocument, ParseError
 from oncoguide.library.files import read_regular
-from oncoguide.library.formats_html import parse_html
-from oncoguide.library.formats_jsonl import parse_jsonl
-from oncoguide.library.formats_pdf import MAGIC as PDF_MAGIC
-from oncoguide.library.formats_pdf import parse_pdf
-from oncoguide.library.formats_pubmed import ROOTS as PUBMED_ROOTS
-from oncoguide.library.formats_pubmed import parse_pubmed
-from oncoguide.library.formats_text import parse_markdown, parse_plain
+from oncoguide.library.formats.html import parse_html
+from oncoguide.library.formats.jsonl import parse_jsonl
+from oncoguide.library.formats.pdf import MAGIC as PDF_MAGIC
+from oncoguide.library.formats.pdf import parse_pdf
+from oncoguide.library.formats.pubmed import ROOTS as PUBMED_ROOTS
+from oncoguide.library.formats.pubmed import parse_pubmed
+from oncoguide.library.formats.text import parse_markdown, parse_plain
 from oncoguide.library.textclean import decode_text
 
 MAX_BYTES = 100 * 1024 * 1024

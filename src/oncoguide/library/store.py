@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from oncoguide.accounts import now
 from oncoguide.library.documents import ParsedDocument, Passage
-from oncoguide.sitedb import library_documents, library_files, library_passages
+from oncoguide.site.accounts import now
+from oncoguide.site.db import library_documents, library_files, library_passages
 
 
 @dataclass(frozen=True)

@@ -58,18 +58,22 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from oncoguide.accounts import Accounts
-    from oncoguide.cds_log import CdsLog
-    from oncoguide.community import Questions
-    from oncoguide.experiences import Experiences
     from oncoguide.kb import KnowledgeBase
-    from oncoguide.members import Members
-    from oncoguide.review import Reviews
-    from oncoguide.sitedb import connect
-    from oncoguide.threads import ThreadStore
-    from oncoguide.web import account_pages, api, cds_hooks, community_pages, fhir_api, pages, review_pages
+    from oncoguide.site.accounts import Accounts
+    from oncoguide.site.cds import CdsLog
+    from oncoguide.site.db import connect
+    from oncoguide.site.experiences import Experiences
+    from oncoguide.site.members import Members
+    from oncoguide.site.questions import Questions
+    from oncoguide.site.review import Reviews
+    from oncoguide.site.threads import ThreadStore
     from oncoguide.web.cds_auth import TrustedClients
     from oncoguide.web.openapi_doc import document
+    from oncoguide.web.routes import account as account_pages
+    from oncoguide.web.routes import api, cds_hooks, pages
+    from oncoguide.web.routes import community as community_pages
+    from oncoguide.web.routes import fhir as fhir_api
+    from oncoguide.web.routes import review as review_pages
 
     settings = settings or Settings()
     problem = settings.serving_problem()
@@ -148,15 +152,15 @@ def factory():
     A server computes the evidence reports before taking requests: the first computation (scipy's
     import, the REML fit) takes about 0.4 s, which would otherwise stall the first visitors.
     """
-    from oncoguide.evidence import topic_attributes
-    from oncoguide.worldmap import world
+    from oncoguide.evidence.report import topic_attributes
+    from oncoguide.web.worldmap import world
 
     app = create_app()
     # a new pack may have changed what approved articles rest on: record it before serving them
     app.state.reviews.refresh()
     app.state.questions.seed()
     app.state.questions.purge()  # masked questions past ONCOGUIDE_QUESTION_RETENTION_DAYS
-    from oncoguide.web.community_pages import overview
+    from oncoguide.web.routes.community import overview
     from oncoguide.web.views import CONDITIONS
 
     for slug in CONDITIONS:  # the condition pages' short answers, as articles reviewers can approve

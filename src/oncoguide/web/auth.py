@@ -13,7 +13,7 @@ import secrets
 
 from fastapi import HTTPException, Request
 
-from oncoguide.accounts import SESSION_LIFETIME, Session, User
+from oncoguide.site.accounts import SESSION_LIFETIME, Session, User
 
 SESSION_COOKIE = "og_session"
 CSRF_COOKIE = "og_csrf"

@@ -20,7 +20,7 @@ import jwt
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from oncoguide.sitedb import cds_tokens
+from oncoguide.site.db import cds_tokens
 
 ALGORITHMS = ["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"]
 ASYMMETRIC_KEY_TYPES = {"EC", "RSA", "OKP"}

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from oncoguide.worldmap import BANDS, band, shown
+from oncoguide.web.worldmap import BANDS, band, shown
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescaping is on for .html
@@ -74,7 +74,7 @@ def review_status(article) -> dict | None:
     None when there is no article in the site database (a refusal, or a variant asked before articles
     were made for every audience): a status no reviewer can change would not be true.
     """
-    from oncoguide.review import LABELS
+    from oncoguide.site.review import LABELS
 
     if article is None:
         return None

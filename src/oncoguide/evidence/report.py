@@ -1,0 +1,208 @@
+"""Study-level evidence: tables, pooled results, comparisons and meta-analyses computed from the
+pack's per-arm counts, and the named statistics that claims quote."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from oncoguide.evidence import stats
+
+TEMPLATE = re.compile(r"\{(stat|cmp):([a-z][a-z0-9_]*)(?::([a-z]+))?\}")
+
+
+@dataclass(frozen=True)
+class Stat:
+    id: str
+    label: str
+    topic: str
+    exact: stats.Proportion
+    wilson: stats.Proportion
+    citations: tuple[tuple[str, str], ...]
+    note: str = ""
+
+
+def p_text(p: float) -> str:
+    if p > 0.99:
+        return "P > .99"
+    if p < 0.001:
+        return "P < .001"
+    return f"P = {p:.3f}".replace("0.", ".")
+
+
+class Evidence:
+    """All evidence topics of the pack, with every named statistic computed once."""
+
+    def __init__(self, topics: list[dict]):
+        self.topics = {t["id"]: t for t in topics}
+        self.stats: dict[str, Stat] = {}
+        self.comparisons: dict[str, stats.Comparison] = {}
+        self._memo: dict[tuple, object] = {}  # reports and plots: derived from immutable data, computed once
+        for t in topics:
+            cits = tuple((c["source"], c["locator"]) for c in t["citations"])
+            for sdef in t.get("statistics", []):
+                x, n = self.count(t, sdef["numerator"], sdef.get("where", {}))
+                self.stats[sdef["id"]] = Stat(sdef["id"], sdef["label"], t["id"], stats.clopper_pearson(x, n),
+                                              stats.wilson(x, n), cits)
+            for agg in t.get("aggregates", []):
+                acits = tuple((c["source"], c["locator"]) for c in agg["citations"])
+                self.stats[agg["id"]] = Stat(agg["id"], agg["label"], t["id"],
+                                             stats.clopper_pearson(agg["events"], agg["n"]),
+                                             stats.wilson(agg["events"], agg["n"]), acits, agg["note"])
+            for cdef in t.get("comparisons", []):
+                a, b = self.stats[cdef["a"]].exact, self.stats[cdef["b"]].exact
+                self.comparisons[cdef["id"]] = stats.compare_two(a.x, a.n, b.x, b.n)
+
+    def report(self, topic_id: str, by: str | None = None) -> dict:
+        """topic_report, computed once per topic and attribute; callers must not modify it."""
+        key = ("report", topic_id, by)
+        if key not in self._memo:
+            self._memo[key] = topic_report(self, topic_id, by)
+        return self._memo[key]
+
+    def forest_plot(self, topic_id: str) -> str | None:
+        """The topic's forest plot as SVG (REML pooled estimate), or None when it has none."""
+        from oncoguide.evidence.forest import forest_svg
+
+        key = ("forest", topic_id)
+        if key not in self._memo:
+            t = self.topics[topic_id]
+            svg = None
+            if t.get("forest"):
+                rows, result, corrected = self.forest(t, "REML")
+                svg = forest_svg(f"{t['title']}: {t['forest']['label'].lower()}", rows, result, corrected)
+            self._memo[key] = svg
+        return self._memo[key]
+
+    @staticmethod
+    def arms(topic: dict, where: dict | None = None):
+        where = where or {}
+        for study in topic["studies"]:
+            for arm in study["arms"]:
+                attrs = dict(arm.get("attrs", {}), study=study["id"], design=study["design"])
+                if all(attrs.get(k) in vals for k, vals in where.items()):
+                    yield study, arm
+
+    def count(self, topic: dict, numerator: list[str], where: dict) -> tuple[int, int]:
+        x = n = 0
+        for _, arm in self.arms(topic, where):
+            x += sum(arm["counts"].get(c, 0) for c in numerator)
+            n += arm["n"]
+        return x, n
+
+    def by_group(self, topic: dict, attr: str, numerator: list[str]) -> list[tuple[str, stats.Proportion]]:
+        groups: dict[str, list[int]] = {}
+        for study, arm in self.arms(topic):
+            key = str(arm.get("attrs", {}).get(attr, study["design"] if attr == "design" else "unknown"))
+            g = groups.setdefault(key, [0, 0])
+            g[0] += sum(arm["counts"].get(c, 0) for c in numerator)
+            g[1] += arm["n"]
+        return [(k, stats.clopper_pearson(x, n)) for k, (x, n) in sorted(groups.items())]
+
+    def forest(self, topic: dict, method: str = "REML"):
+        fdef = topic.get("forest")
+        if not fdef:
+            return None
+        rows = [(arm["label"] if len(study["arms"]) > 1 else study["label"],
+                 sum(arm["counts"].get(c, 0) for c in fdef["numerator"]), arm["n"])
+                for study, arm in self.arms(topic)]
+        result, corrected = stats.meta_proportions([(x, n) for _, x, n in rows], method)
+        return rows, result, corrected
+
+    # --- text ------------------------------------------------------------------------------------
+
+    def render(self, text: str) -> str:
+        """Replace {stat:ID[:form]} and {cmp:ID[:form]} with computed values."""
+        def sub(m: re.Match) -> str:
+            kind, name, form = m.group(1), m.group(2), m.group(3) or "full"
+            if kind == "stat":
+                s = self.stats[name].exact
+                return {"full": s.describe(), "count": f"{s.x}/{s.n}", "percent": s.percent(),
+                        "n": str(s.n), "x": str(s.x), "ci": f"95% CI {100 * s.low:.1f}-{100 * s.high:.1f}%",
+                        "round": f"{100 * s.p:.0f}%"}[form]
+            c = self.comparisons[name]
+            return {"full": f"{p_text(c.p_value)}; risk difference {100 * c.risk_difference:.1f} points "
+                            f"(95% CI {100 * c.rd_low:.1f} to {100 * c.rd_high:.1f})",
+                    "p": p_text(c.p_value)}[form]
+        return TEMPLATE.sub(sub, text)
+
+    def unknown_names(self, text: str) -> list[str]:
+        out = []
+        for kind, name, form in TEMPLATE.findall(text):
+            table = self.stats if kind == "stat" else self.comparisons
+            if name not in table:
+                out.append(f"{kind}:{name}")
+            elif form and form not in (("full", "count", "percent", "n", "x", "ci", "round") if kind == "stat"
+                                       else ("full", "p")):
+                out.append(f"{kind}:{name}:{form}")
+        return out
+
+    def disagreements(self, text: str, name: str) -> list[str]:
+        """Numbers typed in a claim that contradict the statistic it names (fractions over the same n,
+        and the percentage written right after such a fraction)."""
+        s = self.stats[name].exact
+        out = []
+        for m in re.finditer(r"(\d[\d,]*)\s*/\s*(\d[\d,]*)(?:\s*\(?\s*(\d+(?:\.\d+)?)\s*%)?", text):
+            x, n = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+            if n != s.n:
+                continue
+            if x != s.x:
+                out.append(f"'{m.group(0).strip()}' but {name} is {s.x}/{s.n}")
+            elif m.group(3):
+                typed = float(m.group(3))
+                digits = len(m.group(3).split(".")[1]) if "." in m.group(3) else 0
+                if abs(typed - round(100 * s.p, digits)) > 10 ** -digits / 2 + 1e-9:
+                    out.append(f"'{m.group(0).strip()}' but {name} is {100 * s.p:.{max(digits, 1)}f}%")
+        return out
+
+
+def topic_attributes(topic: dict) -> list[str]:
+    """The arm attributes a topic can be pooled and compared by (dose, technique, ...)."""
+    return sorted({k for s in topic["studies"] for a in s["arms"] for k in a.get("attrs", {})})
+
+
+def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
+    """Everything the evidence command shows for one topic, as plain data."""
+    if topic_id not in ev.topics:
+        raise KeyError(f"unknown evidence topic '{topic_id}'; known: {', '.join(sorted(ev.topics))}")
+    t = ev.topics[topic_id]
+    if by is not None and by not in topic_attributes(t):
+        raise KeyError(f"topic '{topic_id}' cannot be compared by '{by}'; use one of: "
+                       f"{', '.join(topic_attributes(t)) or 'none'}")
+    cats = t["categories"]
+    table = [{"study": study["label"], "arm": arm["label"], "design": study["design"], "n": arm["n"],
+              **{c: arm["counts"].get(c, 0) for c in cats}, **arm.get("attrs", {})}
+             for study, arm in ev.arms(t)]
+    totals = {c: ev.count(t, [c], {}) for c in cats}
+    named = [s for s in ev.stats.values() if s.topic == topic_id]
+    report = {
+        "topic": topic_id, "title": t["title"], "outcome": t["outcome"], "studies": table,
+        "totals": {c: {"x": x, "n": n, "percent": round(100 * x / n, 1)} for c, (x, n) in totals.items()},
+        "statistics": [{"id": s.id, "label": s.label, "x": s.exact.x, "n": s.exact.n,
+                        "percent": round(100 * s.exact.p, 1), "exact_ci": [s.exact.low, s.exact.high],
+                        "wilson_ci": [s.wilson.low, s.wilson.high], "note": s.note} for s in named],
+        "comparisons": [{"id": cid, "label": cdef["label"], "a": cdef["a"], "b": cdef["b"],
+                         "risk_difference": c.risk_difference, "rd_ci": [c.rd_low, c.rd_high],
+                         "p_value": c.p_value, "p_text": p_text(c.p_value), "test": c.test}
+                        for cdef in t.get("comparisons", []) for cid, c in [(cdef["id"], ev.comparisons[cdef["id"]])]],
+        "citations": t["citations"],
+    }
+    if by:
+        fdef = t.get("forest") or (t.get("statistics") or [{}])[0]
+        groups = ev.by_group(t, by, fdef["numerator"])
+        report["by"] = {"attribute": by, "outcome": fdef["label"],
+                        "groups": [{"group": g, "x": p.x, "n": p.n, "percent": round(100 * p.p, 1),
+                                    "exact_ci": [p.low, p.high]} for g, p in groups]}
+        if len(groups) >= 2:
+            chi2, p, df = stats.compare_several([(p.x, p.n) for _, p in groups])
+            report["by"]["chi_square"] = {"statistic": chi2, "df": df, "p_value": p}
+    if t.get("forest"):
+        metas = {}
+        for method in ("DL", "REML"):
+            rows, res, corrected = ev.forest(t, method)
+            est, low, high, plow, phigh = res.back(stats.expit)
+            metas[method] = {"estimate": est, "ci": [low, high], "prediction_interval": [plow, phigh],
+                             "tau2": res.tau2, "i2": res.i2, "h2": res.h2, "q": res.q, "q_p": res.q_p, "k": res.k,
+                             "zero_event_corrections": corrected}
+        report["meta_analysis"] = {"outcome": t["forest"]["label"], "scale": "logit", **metas}
+    return report

@@ -1,0 +1,501 @@
+"""Read and validate the knowledge pack. Every problem names its file, line, entry and field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from oncoguide.pack.files import pack_digest
+from oncoguide.pack.models import (
+    AlgorithmSpec,
+    Claim,
+    CodeSpec,
+    Conflict,
+    Drug,
+    EvidenceTopic,
+    Faq,
+    Group,
+    Lexicon,
+    Section,
+    Source,
+    Texts,
+)
+
+try:  # the C parser is much faster; line numbers still come from the Python constructor
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+
+MAX_PATIENT_GRADE = 8.0
+
+
+class LineDict(dict):
+    """A mapping that remembers the line it started on and the line of each key."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineLoader(_BaseLoader):
+    def construct_mapping(self, node, deep=False):
+        mapping = LineDict(super().construct_mapping(node, deep=deep))
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}
+        return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        what = f" entry '{self.entry}'" if self.entry else ""
+        fld = f" field '{self.field}'" if self.field else ""
+        return f"{where}:{what}{fld}: {self.message}"
+
+
+class PackError(Exception):
+    """The pack is invalid; `problems` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        head = f"{len(problems)} problem(s) in the knowledge pack"
+        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in problems[:50]))
+
+
+@dataclass
+class Pack:
+    sources: dict[str, Source] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    faqs: list[Faq] = field(default_factory=list)
+    lexicon: Lexicon | None = None
+    texts: Texts | None = None
+    claim_files: dict[str, str] = field(default_factory=dict)
+    algorithm: AlgorithmSpec | None = None
+    codes: CodeSpec | None = None
+    groups: list[Group] = field(default_factory=list)
+    drugs: dict[str, Drug] = field(default_factory=dict)
+    evidence: list[EvidenceTopic] = field(default_factory=list)
+    digest: str = ""
+
+
+def _read_yaml(path: Path, rel: str, problems: list[Problem]) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(rel, 0, "", "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        return None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        msg = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(rel, line, "", "", f"invalid YAML: {msg}"))
+        return None
+
+
+def _validate(model: type[BaseModel], data: Any, rel: str, problems: list[Problem], entry_hint: str = ""):
+    line = getattr(data, "line", 0)
+    entry = str(data.get("id", entry_hint)) if isinstance(data, dict) else entry_hint
+    if not isinstance(data, dict):
+        problems.append(Problem(rel, line, entry_hint, "", f"expected a mapping, found {type(data).__name__}"))
+        return None
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        key_lines = getattr(data, "key_lines", {})
+        for err in exc.errors():
+            loc = [str(x) for x in err["loc"]]
+            fld = ".".join(loc)
+            problems.append(Problem(rel, key_lines.get(loc[0], line) if loc else line, entry, fld, err["msg"]))
+        return None
+
+
+def _entries(data: Any, rel: str, problems: list[Problem]) -> list:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        problems.append(Problem(rel, getattr(data, "line", 1), "", "", "expected a list of entries"))
+        return []
+    return data
+
+
+def _line_of(data: Any) -> int:
+    return getattr(data, "line", 0)
+
+
+def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
+    """Load and validate every file of the pack; raise PackError listing all problems."""
+    pack_dir = Path(pack_dir)
+    problems: list[Problem] = []
+    pack = Pack()
+    if not pack_dir.is_dir():
+        raise PackError([Problem(str(pack_dir), 0, "", "", "pack directory not found")])
+    lines: dict[tuple[str, str], tuple[str, int]] = {}
+
+    def rel(p: Path) -> str:
+        return str(p.relative_to(pack_dir))
+
+    def add_unique(kind: str, store: dict, obj, path_rel: str, line: int):
+        if obj.id in store:
+            first = lines[(kind, obj.id)]
+            problems.append(Problem(path_rel, line, obj.id, "id",
+                                    f"duplicate {kind} id (first defined at {first[0]}:{first[1]})"))
+            return False
+        store[obj.id] = obj
+        lines[(kind, obj.id)] = (path_rel, line)
+        return True
+
+    for path in sorted((pack_dir / "sources").glob("*.yaml")):
+        r = rel(path)
+        for raw in _entries(_read_yaml(path, r, problems), r, problems):
+            src = _validate(Source, raw, r, problems)
+            if src:
+                add_unique("source", pack.sources, src, r, _line_of(raw))
+                if not (src.pmid or src.doi or src.url):
+                    problems.append(Problem(r, _line_of(raw), src.id, "pmid", "a source needs a PMID, DOI or URL"))
+
+    seen_ids: dict[tuple[str, str], str] = {}
+    for src in pack.sources.values():
+        for kind in ("pmid", "doi"):
+            value = getattr(src, kind)
+            if value:
+                first = seen_ids.setdefault((kind, value.lower()), src.id)
+                if first != src.id:
+                    file, line = lines[("source", src.id)]
+                    problems.append(Problem(file, line, src.id, kind,
+                                            f"same {kind.upper()} as source '{first}': one article, one entry"))
+
+    raw_claims = []
+    for path in sorted((pack_dir / "claims").glob("*.yaml")):
+        r = rel(path)
+        for raw in _entries(_read_yaml(path, r, problems), r, problems):
+            claim = _validate(Claim, raw, r, problems)
+            if claim and add_unique("claim", pack.claims, claim, r, _line_of(raw)):
+                pack.claim_files[claim.id] = r
+                raw_claims.append((claim, raw, r))
+
+    raw_conflicts = []
+    cpath = pack_dir / "conflicts.yaml"
+    if cpath.exists():
+        for raw in _entries(_read_yaml(cpath, "conflicts.yaml", problems), "conflicts.yaml", problems):
+            c = _validate(Conflict, raw, "conflicts.yaml", problems)
+            if c and add_unique("conflict", pack.conflicts, c, "conflicts.yaml", _line_of(raw)):
+                raw_conflicts.append((c, raw))
+
+    for name, model, target in (("sections.yaml", Section, pack.sections), ("faqs.yaml", Faq, pack.faqs)):
+        path = pack_dir / name
+        if not path.exists():
+            problems.append(Problem(name, 0, "", "", "required file is missing"))
+            continue
+        seen: dict[str, int] = {}
+        for raw in _entries(_read_yaml(path, name, problems), name, problems):
+            obj = _validate(model, raw, name, problems)
+            if obj:
+                if obj.id in seen:
+                    problems.append(Problem(name, _line_of(raw), obj.id, "id",
+                                            f"duplicate id (first defined at line {seen[obj.id]})"))
+                    continue
+                seen[obj.id] = _line_of(raw)
+                target.append(obj)
+
+    for name, model, attr in (("lexicon.yaml", Lexicon, "lexicon"), ("texts.yaml", Texts, "texts")):
+        path = pack_dir / name
+        if not path.exists():
+            problems.append(Problem(name, 0, "", "", "required file is missing"))
+            continue
+        data = _read_yaml(path, name, problems)
+        if data is not None:
+            setattr(pack, attr, _validate(model, data, name, problems, entry_hint=name))
+
+    raw_groups = _load_algorithm(pack, pack_dir, problems)
+    _cross_check(pack, raw_claims, raw_conflicts, problems, check_reading)
+    _check_algorithm(pack, raw_groups, problems)
+    _load_evidence(pack, pack_dir, problems)
+    if not problems:
+        _check_statistics(pack, raw_claims, problems)
+    if problems:
+        raise PackError(problems)
+    pack.digest = pack_digest(pack_dir)
+    return pack
+
+
+def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem], check_reading: bool) -> None:
+    def check_citations(cits, r, raw, entry, fld="citations"):
+        key_line = getattr(raw, "key_lines", {}).get(fld, _line_of(raw))
+        for i, cit in enumerate(cits):
+            if cit.source not in pack.sources:
+                problems.append(Problem(r, key_line, entry, f"{fld}.{i}.source",
+                                        f"unknown source '{cit.source}'"))
+
+    lex = pack.lexicon
+    subtypes = set(lex.subtypes) if lex else set()
+    sites = set(lex.sites) if lex else set()
+    grade = _grader() if check_reading else None
+    for claim, raw, r in raw_claims:
+        check_citations(claim.citations, r, raw, claim.id)
+        kl = getattr(raw, "key_lines", {})
+        if lex:
+            for s in claim.subtypes:
+                if s != "any" and s not in subtypes:
+                    problems.append(Problem(r, kl.get("subtypes", _line_of(raw)), claim.id, "subtypes",
+                                            f"unknown subtype '{s}' (known: {', '.join(sorted(subtypes))})"))
+            for s in claim.sites:
+                if s != "any" and s not in sites:
+                    problems.append(Problem(r, kl.get("sites", _line_of(raw)), claim.id, "sites",
+                                            f"unknown site '{s}' (known: {', '.join(sorted(sites))})"))
+        if grade:
+            g = grade(_with_sample_numbers(claim.patient))
+            if g > MAX_PATIENT_GRADE:
+                problems.append(Problem(r, kl.get("patient", _line_of(raw)), claim.id, "patient",
+                                        f"reads at grade {g:.1f}; patient text must be grade "
+                                        f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)"))
+    for c, raw in raw_conflicts:
+        for i, side in enumerate(c.sides):
+            check_citations(side.citations, "conflicts.yaml", raw, c.id, f"sides.{i}.citations")
+        if grade:
+            for i, text in [(-1, c.patient)] + [(i, s.patient) for i, s in enumerate(c.sides)]:
+                g = grade(text)
+                if g > MAX_PATIENT_GRADE:
+                    fld = "patient" if i < 0 else f"sides.{i}.patient"
+                    problems.append(Problem("conflicts.yaml", _line_of(raw), c.id, fld,
+                                            f"reads at grade {g:.1f}; patient text must be grade "
+                                            f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)"))
+
+
+def _with_sample_numbers(text: str) -> str:
+    """Templates such as {stat:x} read as a typical computed figure when grading."""
+    import re
+
+    return re.sub(r"\{(?:stat|cmp):[^}]*\}", "27/40 (67.5%)", text)
+
+
+def _grader():
+    from oncoguide.pack.readability import grade
+
+    return grade
+
+
+def _load_algorithm(pack: Pack, pack_dir: Path, problems: list[Problem]) -> list:
+    adir = pack_dir / "algorithm"
+    spec_path = adir / "dimensions.yaml"
+    if not spec_path.exists():
+        problems.append(Problem("algorithm/dimensions.yaml", 0, "", "", "required file is missing"))
+        return []
+    data = _read_yaml(spec_path, "algorithm/dimensions.yaml", problems)
+    if data is not None:
+        pack.algorithm = _validate(AlgorithmSpec, data, "algorithm/dimensions.yaml", problems,
+                                   entry_hint="dimensions")
+    codes_path = adir / "codes.yaml"
+    if codes_path.exists():
+        data = _read_yaml(codes_path, "algorithm/codes.yaml", problems)
+        if data is not None:
+            pack.codes = _validate(CodeSpec, data, "algorithm/codes.yaml", problems, entry_hint="codes")
+    for path in sorted(adir.glob("drugs-*.yaml")):
+        r = str(path.relative_to(pack_dir))
+        for raw in _entries(_read_yaml(path, r, problems), r, problems):
+            drug = _validate(Drug, raw, r, problems)
+            if drug:
+                pack.drugs.setdefault(drug.name, drug)  # the same drug may be listed in several files
+    raw_groups = []
+    seen: dict[str, str] = {}
+    for path in sorted(adir.glob("groups-*.yaml")):
+        r = str(path.relative_to(pack_dir))
+        for raw in _entries(_read_yaml(path, r, problems), r, problems):
+            g = _validate(Group, raw, r, problems)
+            if g is None:
+                continue
+            if g.id in seen:
+                problems.append(Problem(r, _line_of(raw), g.id, "id", f"duplicate group id (first in {seen[g.id]})"))
+                continue
+            seen[g.id] = r
+            pack.groups.append(g)
+            raw_groups.append((g, raw, r))
+    return raw_groups
+
+
+def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
+    spec = pack.algorithm
+    if spec is None:
+        return
+    names = set(pack.drugs)
+    for d in pack.drugs.values():
+        names.update(a.lower() for a in d.also)
+    for g, raw, r in raw_groups:
+        kl = getattr(raw, "key_lines", {})
+        used = set(spec.conditions[g.condition].dimensions) | {"site"} if g.condition in spec.conditions else set()
+        for i, alt in enumerate(g.criteria):
+            for dim, vals in alt.items():
+                if dim not in spec.dimensions:
+                    problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
+                                            f"unknown criterion '{dim}'"))
+                    continue
+                if dim not in used:
+                    problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
+                                            f"'{dim}' is not a deciding fact for {g.condition}"))
+                for v in vals:
+                    if v not in spec.dimensions[dim].values:
+                        problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
+                                                f"unknown value '{v}' (known: "
+                                                f"{', '.join(spec.dimensions[dim].values)})"))
+        for j, step in enumerate(g.steps):
+            for k, cit in enumerate(step.citations):
+                if cit.source not in pack.sources:
+                    problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
+                                            f"steps.{j}.citations.{k}.source", f"unknown source '{cit.source}'"))
+            for opt in step.options:
+                for gt in opt.genotypes:
+                    if gt not in spec.genotypes:
+                        problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id, f"steps.{j}.options",
+                                                f"unknown genotype '{gt}' "
+                                                f"(known: {', '.join(spec.genotypes) or 'none'})"))
+                for regimen in opt.regimens:
+                    for drug in regimen:
+                        if drug.lower() not in names:
+                            problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
+                                                    f"steps.{j}.options", f"unknown drug '{drug}'"))
+    _check_codes(pack, problems)
+    groups = [g for g, _, _ in raw_groups]
+    for a_i, a in enumerate(groups):
+        for b in groups[a_i + 1:]:
+            if a.condition != b.condition:
+                continue
+            for alt_a in a.criteria:
+                for alt_b in b.criteria:
+                    dims = set(alt_a) | set(alt_b)
+                    if all(set(alt_a.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
+                           & set(alt_b.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
+                           for d in dims):
+                        r = next(rr for gg, _, rr in raw_groups if gg is b)
+                        shared = ", ".join(f"{d}={sorted(alt_b.get(d, []))}" for d in sorted(dims))
+                        problems.append(Problem(r, 0, b.id, "criteria",
+                                                f"overlaps group '{a.id}': one patient could fit both ({shared})"))
+
+
+def _check_codes(pack: Pack, problems: list[Problem]) -> None:
+    """Every code names a known system and sets only known facts to known values, once per code."""
+    spec, codes, rel = pack.algorithm, pack.codes, "algorithm/codes.yaml"
+    if codes is None:
+        return
+    allowed = {"condition": list(spec.conditions), **{d: v.values for d, v in spec.dimensions.items()}}
+    seen: set[tuple[str, str, str]] = set()
+    entries = [(f"conditions.{i}", c) for i, c in enumerate(codes.conditions)]
+    entries += [(f"observations.{i}", o) for i, o in enumerate(codes.observations)]
+    for where, entry in entries:
+        for system in [entry.system] if isinstance(entry.system, str) else entry.system:
+            if system not in codes.systems:
+                problems.append(Problem(rel, 0, entry.code, f"{where}.system", f"unknown system '{system}' "
+                                        f"(known: {', '.join(codes.systems)})"))
+            key = (system, entry.code.upper(), getattr(entry, "match", "exact"))
+            if key in seen:
+                problems.append(Problem(rel, 0, entry.code, where, "the same code is listed twice"))
+            seen.add(key)
+        for fact, value in getattr(entry, "sets", {}).items():
+            if fact not in allowed:
+                problems.append(Problem(rel, 0, entry.code, f"{where}.sets.{fact}", f"unknown fact '{fact}' "
+                                        f"(known: {', '.join(allowed)})"))
+                continue
+            for v in value.split("|"):
+                if v not in allowed[fact]:
+                    problems.append(Problem(rel, 0, entry.code, f"{where}.sets.{fact}", f"unknown value '{v}' "
+                                            f"(known: {', '.join(allowed[fact])})"))
+
+
+def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
+    seen_stats: dict[str, str] = {}
+    for path in sorted((pack_dir / "evidence").glob("*.yaml")):
+        r = str(path.relative_to(pack_dir))
+        data = _read_yaml(path, r, problems)
+        if data is None:
+            continue
+        topic = _validate(EvidenceTopic, data, r, problems, entry_hint=path.stem)
+        if topic is None:
+            continue
+        before = len(problems)
+        raw_studies = {s.get("id"): s for s in data.get("studies", []) if isinstance(s, dict)}
+        for study in topic.studies:
+            line = _line_of(raw_studies.get(study.id))
+            for cit in study.citations:
+                if cit.source not in pack.sources:
+                    problems.append(Problem(r, line, study.id, "citations", f"unknown source '{cit.source}'"))
+            for arm in study.arms:
+                where = f"arm '{arm.id}'"
+                if arm.n <= 0:
+                    problems.append(Problem(r, line, study.id, f"{where}.n", f"n must be positive (got {arm.n})"))
+                    continue
+                for cat, value in arm.counts.items():
+                    if cat not in topic.categories:
+                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
+                                                f"unknown category (known: {', '.join(topic.categories)})"))
+                    if value < 0:
+                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
+                                                f"negative count ({value})"))
+                    elif value > arm.n:
+                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
+                                                f"count {value} exceeds n = {arm.n}"))
+                total = sum(arm.counts.get(c, 0) for c in topic.categories)
+                if total != arm.n:
+                    problems.append(Problem(r, line, study.id, f"{where}.counts",
+                                            f"categories add up to {total}, not n = {arm.n}"))
+        for agg in topic.aggregates:
+            if agg.n <= 0 or not 0 <= agg.events <= agg.n:
+                problems.append(Problem(r, 0, agg.id, "events", f"{agg.events}/{agg.n} is not a valid count"))
+        for sdef in topic.statistics + ([topic.forest] if topic.forest else []):
+            for cat in sdef.numerator:
+                if cat not in topic.categories:
+                    problems.append(Problem(r, 0, sdef.id, "numerator", f"unknown category '{cat}'"))
+        for item in topic.statistics + topic.aggregates + topic.comparisons:
+            if item.id in seen_stats:
+                problems.append(Problem(r, 0, item.id, "id", f"duplicate statistic (first in {seen_stats[item.id]})"))
+            seen_stats[item.id] = r
+        names = {x.id for x in topic.statistics + topic.aggregates}
+        for cdef in topic.comparisons:
+            for side in (cdef.a, cdef.b):
+                if side not in names:
+                    problems.append(Problem(r, 0, cdef.id, "a/b", f"unknown statistic '{side}'"))
+        if len(problems) == before:
+            pack.evidence.append(topic)
+
+
+def evidence_of(pack: Pack):
+    from oncoguide.evidence.report import Evidence
+
+    return Evidence([t.model_dump(exclude_none=True) for t in pack.evidence])
+
+
+def _check_statistics(pack: Pack, raw_claims, problems: list[Problem]) -> None:
+    """Claims that quote statistics: names must exist, typed numbers must agree with the data."""
+    try:
+        ev = evidence_of(pack)
+    except ValueError as exc:
+        problems.append(Problem("evidence/", 0, "", "", f"cannot compute statistics: {exc}"))
+        return
+    for claim, raw, r in raw_claims:
+        kl = getattr(raw, "key_lines", {})
+        for fld in ("clinician", "patient"):
+            for bad in ev.unknown_names(getattr(claim, fld)):
+                problems.append(Problem(r, kl.get(fld, _line_of(raw)), claim.id, fld, f"unknown statistic '{bad}'"))
+        if claim.statistic:
+            if claim.statistic not in ev.stats:
+                problems.append(Problem(r, kl.get("statistic", _line_of(raw)), claim.id, "statistic",
+                                        f"unknown statistic '{claim.statistic}'"))
+                continue
+            for fld in ("clinician", "patient"):
+                for msg in ev.disagreements(getattr(claim, fld), claim.statistic):
+                    problems.append(Problem(r, kl.get(fld, _line_of(raw)), claim.id, fld,
+                                            f"typed number disagrees with the data: {msg}"))

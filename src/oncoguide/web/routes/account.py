@@ -1,0 +1,58 @@
+"""A member's own account: the country they share on the members map, and deleting the account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from oncoguide.site.members import POST_CHOICES, SELF_DELETE_ROLES, MemberError
+from oncoguide.web.auth import SESSION_COOKIE, check_csrf, signed_in, user_of
+from oncoguide.web.views import render
+from oncoguide.web.worldmap import countries, country_names
+
+router = APIRouter(include_in_schema=False)
+
+
+def account_page(request: Request, status: int = 200, error: str = "", saved: str = ""):
+    me = signed_in(request, "see your account")
+    state = request.app.state
+    mine = state.experiences.mine(me)
+    return render(request, "account.html", status, countries=countries(), names=country_names(),
+                  country=state.members.country_of(me), posts=len(mine), choices=POST_CHOICES,
+                  may_delete=me.role in SELF_DELETE_ROLES, error=error, saved=saved)
+
+
+@router.get("/account")
+async def account(request: Request, saved: str = ""):
+    if user_of(request) is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    return account_page(request, saved={"country": "Your country setting is saved."}.get(saved, ""))
+
+
+@router.post("/account/country")
+async def set_country(request: Request, country: Annotated[str, Form(max_length=10)] = "",
+                      csrf: Annotated[str, Form(max_length=200)] = ""):
+    check_csrf(request, csrf)
+    me = signed_in(request, "share your country")
+    try:
+        request.app.state.members.set_country(me, country)
+    except MemberError as exc:
+        return account_page(request, 422, error=str(exc))
+    return RedirectResponse("/account?saved=country", status_code=303)
+
+
+@router.post("/account/delete")
+async def delete_account(request: Request, password: Annotated[str, Form(max_length=1000)] = "",
+                         posts: Annotated[str, Form(max_length=20)] = "",
+                         csrf: Annotated[str, Form(max_length=200)] = ""):
+    check_csrf(request, csrf)
+    me = signed_in(request, "delete your account")
+    try:
+        request.app.state.members.delete(me, password, posts)
+    except MemberError as exc:
+        return account_page(request, 422, error=str(exc))
+    response = render(request, "account_deleted.html", removed=posts == "remove")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

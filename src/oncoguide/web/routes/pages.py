@@ -1,0 +1,169 @@
+"""HTML pages: home, answer article, treatment algorithm, evidence, API docs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from oncoguide.algorithm.groups import CriteriaError
+from oncoguide.engine.understand import AUDIENCES, InputError
+from oncoguide.site.threads import ThreadError, answer_turn, ask_in_thread
+from oncoguide.web.auth import check_csrf
+from oncoguide.web.views import CONDITIONS, EXAMPLES, render, review_status
+
+router = APIRouter(include_in_schema=False)
+
+FINDER_FIELDS = ("site", "stage", "resectable", "metastases", "recurrence", "margins", "subtype", "morbidity",
+                 "progression", "mutation")
+MAX_FIELD = 2000
+
+
+def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    return render(request, name, status, **context)
+
+
+def audience_of(request: Request) -> str:
+    value = request.query_params.get("audience", "clinician")
+    return value if value in AUDIENCES else "clinician"
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request):
+    return page(request, "home.html", examples=EXAMPLES, audience=audience_of(request), question="", error="",
+                thread_id="")
+
+
+# composing an answer or a recommendation is CPU work: these are `def`, run in the thread pool (web/app.py)
+@router.post("/ask", response_class=HTMLResponse)
+def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)] = "",
+             audience: Annotated[str, Form(max_length=20)] = "clinician",
+             thread_id: Annotated[str, Form(max_length=40)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
+    check_csrf(request, csrf)
+    audience = audience if audience in AUDIENCES else "clinician"
+    state = request.app.state
+    try:
+        turn, answer, earlier = ask_in_thread(state.kb, state.threads, question, audience, thread_id or None)
+        state.reviews.record_audiences(answer, earlier)
+        state.questions.record(answer)
+    except (InputError, ThreadError) as exc:
+        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
+                    error=str(exc), thread_id=thread_id if not isinstance(exc, ThreadError) else "")
+    return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
+
+
+@router.get("/ask", response_class=HTMLResponse)
+def ask_link(request: Request, question: str = "", audience: str = "clinician"):
+    """A question in a link (CDS Hooks cards link here): answered in a new thread, like the form, but
+    not counted among the community's questions, since anyone's page can make a browser follow a link."""
+    audience = audience if audience in AUDIENCES else "clinician"
+    state = request.app.state
+    try:
+        turn, answer, earlier = ask_in_thread(state.kb, state.threads, question, audience, None)
+    except (InputError, ThreadError) as exc:
+        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
+                    error=str(exc), thread_id="")
+    state.reviews.record_audiences(answer, earlier)
+    return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
+
+
+@router.get("/answer/{turn}", response_class=HTMLResponse)
+def article(request: Request, turn: str):
+    audience = audience_of(request)
+    state = request.app.state
+    answer = answer_turn(state.kb, state.threads, turn, audience) if len(turn) <= 40 else None
+    if answer is None:
+        raise HTTPException(404)
+    article = state.reviews.reader_view(answer)
+    return page(request, "answer.html", answer=answer, turn=turn, audience=audience, review=review_status(article))
+
+
+# --- treatment algorithm ---------------------------------------------------------------------------
+
+@router.get("/algorithm", response_class=HTMLResponse)
+async def algorithm_home(request: Request):
+    kb = request.app.state.kb
+    counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
+    return page(request, "algorithm.html", counts=counts, dims=kb.algorithm.dims, chosen={}, result=None, error="",
+                genotypes=kb.algorithm.spec.get("genotypes", {}))
+
+
+@router.get("/algorithm/find", response_class=HTMLResponse)
+def algorithm_find(request: Request):
+    kb = request.app.state.kb
+    params = request.query_params
+    chosen = {k: params.get(k, "")[:MAX_FIELD] for k in ("condition", "vignette", *FINDER_FIELDS)}
+    counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
+    criteria = {k: chosen[k] or None for k in FINDER_FIELDS}
+    condition = chosen["condition"] or None
+    error, result = "", None
+    if condition is not None and condition not in CONDITIONS:
+        error = f"unknown condition '{condition}'; choose DFSP, soft-tissue sarcoma or GIST"
+    elif condition is None and not chosen["vignette"].strip():
+        error = "choose the condition, or describe the patient in the text box"
+    else:
+        try:
+            result = kb.recommend(chosen["vignette"] if chosen["vignette"].strip() else None,
+                                  condition=condition, **criteria)
+        except (CriteriaError, InputError) as exc:
+            error = str(exc)
+    return page(request, "algorithm.html", 422 if error else 200, counts=counts, dims=kb.algorithm.dims,
+                chosen=chosen, result=result, error=error, genotypes=kb.algorithm.spec.get("genotypes", {}))
+
+
+@router.get("/algorithm/groups/{group_id}", response_class=HTMLResponse)
+async def algorithm_group(request: Request, group_id: str):
+    kb = request.app.state.kb
+    try:
+        rec = kb.algorithm.group_detail(group_id)
+    except CriteriaError:
+        raise HTTPException(404) from None
+    return page(request, "group.html", rec=rec, condition=rec.condition)
+
+
+@router.get("/algorithm/{condition}", response_class=HTMLResponse)
+async def algorithm_condition(request: Request, condition: str):
+    if condition not in CONDITIONS:
+        raise HTTPException(404)
+    kb = request.app.state.kb
+    return page(request, "condition_groups.html", condition=condition, groups=kb.algorithm.group_list(condition))
+
+
+# --- evidence ----------------------------------------------------------------------------------------
+
+@router.get("/evidence", response_class=HTMLResponse)
+async def evidence_home(request: Request):
+    return page(request, "evidence_index.html", topics=list(request.app.state.kb.evidence.topics.values()))
+
+
+@router.get("/evidence/{topic}", response_class=HTMLResponse)
+async def evidence_topic(request: Request, topic: str):
+    from markupsafe import Markup
+
+    from oncoguide.engine.compose import _Numbering
+    from oncoguide.evidence.report import topic_attributes
+
+    kb = request.app.state.kb
+    ev = kb.evidence
+    t = ev.topics.get(topic)
+    if t is None:
+        raise HTTPException(404)
+    attributes = topic_attributes(t)
+    by = request.query_params.get("by") or (attributes[0] if attributes else None)
+    if by is not None and by not in attributes:
+        raise HTTPException(404)
+    report = ev.report(topic, by)
+    svg = ev.forest_plot(topic)
+    svg = Markup(svg) if svg else None  # built by forest.py, which escapes every label
+    numbering = _Numbering(kb.contents)
+    numbering.cite([(c["source"], c["locator"]) for c in t["citations"]])
+    study_refs = {s["label"]: numbering.cite([(c["source"], c["locator"]) for c in s["citations"]])[0]
+                  for s in t["studies"]}
+    return page(request, "evidence.html", report=report, topic=t, svg=svg, attributes=attributes, by=by,
+                study_refs=study_refs, references=numbering.references())
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def api_docs(request: Request):
+    return page(request, "docs.html")
