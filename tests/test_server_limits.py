@@ -64,6 +64,11 @@ def test_an_oversized_request_head_is_refused_with_431(server):
         got, _ = read_until_closed(sock, GENEROUS)
     assert got.startswith(b"HTTP/1.1 431 "), got[:200]
     assert b"connection: close" in got.lower() and f"larger than {MAX_HEAD} bytes".encode() in got
+    # a head just over the limit that arrives whole, in one read, is refused too (not parsed and served)
+    with socket.create_connection(address(base), timeout=GENEROUS) as sock:
+        sock.sendall(b"GET /api/groups HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * (MAX_HEAD + 10) + b"\r\n\r\n")
+        got, _ = read_until_closed(sock, GENEROUS)
+    assert got.startswith(b"HTTP/1.1 431 "), got[:200]
     # a head within the limit is served as before
     with socket.create_connection(address(base), timeout=GENEROUS) as sock:
         sock.sendall(b"GET /api/groups HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 4000 + b"\r\n"

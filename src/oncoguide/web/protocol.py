@@ -25,6 +25,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.max_head = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD
         self.reading_head = True  # between requests, what arrives is the next request's head
         self.head_bytes = 0
+        self.head_tail = b""  # the last bytes of the head so far: its end (CRLF CRLF) may straddle two reads
         self.head_timer: asyncio.TimerHandle | None = None
 
     # --- the deadline for a complete head ---------------------------------------------------------------
@@ -63,16 +64,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- the size of the head -----------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self.reading_head:
-            self.head_bytes += len(data)
+        # the head is measured before the parser sees it: a whole oversized head can arrive in one read, and
+        # the parser would dispatch the request before a check made afterwards
+        if self.reading_head and not self.transport.is_closing():
+            window = self.head_tail + data
+            end = window.find(b"\r\n\r\n")
+            counted = end + 4 - len(self.head_tail) if end >= 0 else len(data)
+            if self.head_bytes + counted > self.max_head:
+                return self._refuse_head()
+            self.head_bytes += counted
+            self.head_tail = window[-3:]
         super().data_received(data)
-        # still in the head after this chunk: every byte counted so far is head (the body has not begun)
-        if self.reading_head and self.head_bytes > self.max_head and not self.transport.is_closing():
-            self._refuse_head()
 
     def on_headers_complete(self) -> None:
         self.reading_head = False
         self.head_bytes = 0
+        self.head_tail = b""
         self._cancel_head_timer()
         super().on_headers_complete()
 
