@@ -65,7 +65,7 @@ def feedback_cmd(
 ) -> None:
     """Cards issued by the CDS Hooks service per patient group, how many clinicians accepted or overrode,
     and the override reasons they gave."""
-    from oncoguide.cli import existing_site
+    from oncoguide.cli.common import existing_site
     from oncoguide.site.cds import CdsLog
 
     site = existing_site()
