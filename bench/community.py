@@ -23,10 +23,10 @@ from oncoguide.kb import KnowledgeBase  # noqa: E402
 from oncoguide.pack.build import build  # noqa: E402
 from oncoguide.settings import PACKAGE_PACK, Settings  # noqa: E402
 from oncoguide.site.accounts import HASHER  # noqa: E402
+from oncoguide.site.countries import countries  # noqa: E402
 from oncoguide.site.db import asked_questions, connect, experiences, users  # noqa: E402
 from oncoguide.site.names import stored_key  # noqa: E402
 from oncoguide.site.questions import HELPFUL_WEIGHT, Questions  # noqa: E402
-from oncoguide.web.worldmap import countries  # noqa: E402
 from web import LUA, start_server, wrk  # noqa: E402
 
 EXPERIENCES, QUESTIONS, MEMBERS = 1_000, 100_000, 2_000

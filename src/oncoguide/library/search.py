@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select, text
 
 from oncoguide.library.store import _DOC_COLUMNS, DocumentInfo, _info
-from oncoguide.site.db import library_documents, library_passages
+from oncoguide.library.tables import library_documents, library_passages
 
 K1, B = 1.2, 0.75
 CANDIDATES = 5_000  # most passages a query scores with BM25 (see selective())

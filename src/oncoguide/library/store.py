@@ -4,13 +4,17 @@ interrupted ingest leaves whole documents only; the same text ingested twice is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from oncoguide.library.documents import ParsedDocument, Passage
-from oncoguide.site.accounts import now
-from oncoguide.site.db import library_documents, library_files, library_passages
+from oncoguide.library.tables import library_documents, library_files, library_passages
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ class Library:
                         "content_hash": digest, "title": doc.title[:2000], "authors": list(doc.authors)[:200],
                         "journal": doc.journal, "year": doc.year, "pmid": doc.pmid, "doi": doc.doi, "type": doc.type,
                         "licence": doc.licence, "source": doc.source[:2000], "format": doc.format,
-                        "chars": len(doc.text), "passages": len(passages), "added": now()}).inserted_primary_key[0]
+                        "chars": len(doc.text), "passages": len(passages), "added": _now()}).inserted_primary_key[0]
                     known[digest] = doc_id
                     new_ids.append(doc_id)
                     results.append((doc_id, True))
@@ -143,7 +147,7 @@ class Library:
         with self.engine.begin() as conn:
             conn.execute(delete(library_files).where(library_files.c.file_hash == file_hash))
             conn.execute(insert(library_files).values(file_hash=file_hash, path=path[:2000], documents=documents,
-                                                      at=now()))
+                                                      at=_now()))
 
     # --- reading ----------------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ import time
 from sqlalchemy import delete, func, select, update
 
 from oncoguide.site.accounts import AccountError, Accounts, User, now, throttle_key
+from oncoguide.site.countries import country_names
 from oncoguide.site.db import api_tokens, experience_flags, experiences, login_failures, sessions, users
-from oncoguide.web.worldmap import country_names
 
 FORMER_MEMBER = "Former member"
 # accounts whose actions are part of the editorial record are closed by an admin (users disable), not deleted

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from oncoguide.site.countries import country_names
+
 ATLAS = Path(__file__).parent.parent / "data" / "world-atlas-countries-110m.json"
 ANTARCTICA = "010"   # no members there; leaving it out gives the inhabited world more room
 SCALE = 150          # px per projected unit: about 810 x 395 px, integer coordinates
@@ -29,26 +31,6 @@ def equal_earth(lon: float, lat: float) -> tuple[float, float]:
     x = 2 * math.sqrt(3) * lam * math.cos(t) / (3 * (9 * A4 * t6 * t2 + 7 * A3 * t6 + 3 * A2 * t2 + A1))
     y = t * (A1 + A2 * t2 + t6 * (A3 + A4 * t2))
     return x, y
-
-
-@dataclass(frozen=True)
-class Country:
-    code: str      # ISO 3166-1 alpha-2
-    name: str
-
-
-@lru_cache(maxsize=1)
-def countries() -> tuple[Country, ...]:
-    """Every ISO 3166-1 country, sorted by its common name."""
-    import pycountry
-
-    found = [Country(c.alpha_2, getattr(c, "common_name", None) or c.name) for c in pycountry.countries]
-    return tuple(sorted(found, key=lambda c: c.name))
-
-
-@lru_cache(maxsize=1)
-def country_names() -> dict[str, str]:
-    return {c.code: c.name for c in countries()}
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from oncoguide.site.countries import countries, country_names
 from oncoguide.site.members import POST_CHOICES, SELF_DELETE_ROLES, MemberError
 from oncoguide.web.auth import SESSION_COOKIE, check_csrf, signed_in, user_of
 from oncoguide.web.views import render
-from oncoguide.web.worldmap import countries, country_names
 
 router = APIRouter(include_in_schema=False)
 

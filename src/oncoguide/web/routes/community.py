@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
+from oncoguide.site.countries import country_names
 from oncoguide.site.experiences import MAX_CHARS, MODERATORS, PostError
 from oncoguide.site.questions import OVERVIEW, VoteError
 from oncoguide.site.threads import ask_in_thread
 from oncoguide.web.auth import check_csrf, signed_in, user_of
 from oncoguide.web.guards import MAX_INT, IdPath
 from oncoguide.web.views import CONDITIONS, render, review_status
-from oncoguide.web.worldmap import country_names, members_svg, world
+from oncoguide.web.worldmap import members_svg, world
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from oncoguide.site.accounts import AccountError, LoginThrottled
+from oncoguide.site.countries import countries, country_names
 from oncoguide.site.questions import MAX_WORDING, QUESTION_EDITORS, QuestionError
 from oncoguide.site.review import ACTIONS, LABELS, REVIEW_ROLES, NoArticle, ReviewConflict, ReviewError
 from oncoguide.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_csrf, session_of, set_cookie, user_of
 from oncoguide.web.guards import MAX_INT, Count, IdPath
 from oncoguide.web.views import render
-from oncoguide.web.worldmap import countries, country_names
 
 router = APIRouter()
 
