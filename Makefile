@@ -46,6 +46,8 @@ bench: install wrk
 
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info

@@ -163,7 +163,7 @@ def search(engine, query: Query, limit: int = 10, type: str | None = None, year_
 
 
 def _filters(type: str | None, year_from: int | None) -> tuple[str, dict]:
-    sql, params = "", {}
+    sql, params = "", dict[str, object]()
     if type:
         sql += " AND d.type = :type"
         params["type"] = type
@@ -180,7 +180,8 @@ def _capped_count(conn, match: str, cap: int) -> int:
 
 def _choose(sized: list[tuple[int, int]], budget: int) -> list[int]:
     """From (passages matching, group index) pairs, the rarest groups whose matches fit in the budget."""
-    chosen, total = [], 0
+    chosen: list[int] = []
+    total = 0
     for n, i in sorted(sized):
         if chosen and total + n > budget:
             break

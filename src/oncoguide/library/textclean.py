@@ -125,7 +125,7 @@ def normalise_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
-def one_line(text: str | None) -> str:
+def one_line(text: object) -> str:
     """A metadata value on one line: normalised, whitespace collapsed to single spaces."""
     if not text:
         return ""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -135,7 +137,7 @@ class Accounts:
                                                   created=now()))
         except IntegrityError:  # another request took the name (or a look-alike) in the meantime
             raise AccountError(taken) from None
-        return self.get(username)
+        return self._stored(username)
 
     @staticmethod
     def _not_like_staff(conn, username: str, display_name: str) -> None:
@@ -146,6 +148,13 @@ class Accounts:
             raise AccountError("the display name looks like the name of a member of staff; choose another")
         if names.loose_key(username) in keys:
             raise AccountError("the username looks like the name of a member of staff; choose another")
+
+    def _stored(self, username: str) -> User:
+        """A user just written; gone only if deleted in between."""
+        user = self.get(username)
+        if user is None:
+            raise AccountError(f"no user named '{username}'")
+        return user
 
     def get(self, username: str) -> User | None:
         with self.engine.connect() as conn:
@@ -173,7 +182,7 @@ class Accounts:
         with self.engine.begin() as conn:
             if conn.execute(update(users).where(users.c.username == username).values(**values)).rowcount != 1:
                 raise AccountError(f"no user named '{username}'")
-        return self.get(username)
+        return self._stored(username)
 
     # --- login -----------------------------------------------------------------------------------
 
@@ -209,6 +218,7 @@ class Accounts:
         parallel requests and workers are all counted (reading the count first and writing count + 1 lost
         half of them); the lock that follows from the count is set in the same transaction."""
         dialect = self.engine.dialect.name
+        upsert: Any  # two dialects' inserts: both have on_conflict_do_update, no common type has it
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as upsert
         elif dialect == "sqlite":
@@ -292,7 +302,7 @@ class Accounts:
                                f"{user.username})")
         return count
 
-    def tokens(self, username: str | None = None) -> list[TokenInfo]:
+    def tokens(self, username: str | None = None) -> builtins.list[TokenInfo]:  # list: the method above
         query = (select(users.c.username, api_tokens.c.name, api_tokens.c.created, api_tokens.c.last_used,
                         api_tokens.c.revoked).join(users, users.c.id == api_tokens.c.user_id)
                  .order_by(users.c.username, api_tokens.c.created, api_tokens.c.id))

@@ -271,7 +271,8 @@ def head_revision() -> str:
     if "head" not in _heads:
         import re
 
-        revisions, parents = set(), set()
+        revisions: set[str] = set()
+        parents: set[str] = set()
         for f in (MIGRATIONS / "versions").glob("*.py"):
             source = f.read_text()
             rev = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", source, re.M)
@@ -287,7 +288,10 @@ def head_revision() -> str:
         else:
             from alembic.script import ScriptDirectory
 
-            _heads["head"] = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            if head is None:
+                raise RuntimeError(f"no migration in {MIGRATIONS}")
+            _heads["head"] = head
     return _heads["head"]
 
 

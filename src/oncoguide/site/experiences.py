@@ -4,6 +4,7 @@ moderator when they urge stopping treatment or an unproven cure, published only 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -132,7 +133,7 @@ def mask_question(text: str) -> tuple[str, list[str]]:
                                  ("street address", STREET_ANY, "[address removed]"),
                                  ("date", DATE, "[date removed]"),
                                  ("name", TITLED, "[name removed]")):
-        text = pattern.sub(lambda m, kind=kind, label=label: _note(found, kind, label), text)
+        text = pattern.sub(_noting(found, kind, label), text)
     for pattern in (NAME_INTRO, NAME_AFTER):
         text = pattern.sub(names, text)
     for pattern in (PLACE, AFTER_ADDRESS):
@@ -141,6 +142,11 @@ def mask_question(text: str) -> tuple[str, list[str]]:
     text = NUMBER.sub(lambda m: m.group() if any(a <= m.start() < b for a, b in clinical)
                       else _note(found, "number", "[number removed]"), text)
     return text, found
+
+
+def _noting(found: list[str], kind: str, label: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for re.sub: each match is replaced by the label and noted once in found."""
+    return lambda _match: _note(found, kind, label)
 
 
 def _note(found: list[str], kind: str, label: str) -> str:
@@ -185,7 +191,7 @@ class Experiences:
                 user_id=user.id, condition=condition, question_key=question_key or None,
                 body=body, masked=masked, held=held_reason(text),
                 status="pending", created=now())).inserted_primary_key[0]
-        return self.get(new_id)
+        return self._stored(new_id)
 
     def _select(self):
         flags = (select(func.count()).select_from(experience_flags)
@@ -200,6 +206,13 @@ class Experiences:
         with self.engine.connect() as conn:
             row = conn.execute(self._select().where(experiences.c.id == exp_id)).first()
         return Experience(*row) if row else None
+
+    def _stored(self, exp_id: int) -> Experience:
+        """A post just written; gone only if its author's account was deleted in between."""
+        found = self.get(exp_id)
+        if found is None:
+            raise PostError(f"there is no post {exp_id}; it may have been deleted with its author's account", 404)
+        return found
 
     def published(self, condition: str, limit: int = 20, offset: int = 0) -> list[Experience]:
         """Approved posts, newest first."""
@@ -243,7 +256,7 @@ class Experiences:
             if self.get(exp_id) is None:
                 raise PostError(f"there is no post {exp_id}; it may have been deleted with its author's account", 404)
             raise PostError("this post is no longer waiting for moderation", 409)
-        return self.get(exp_id)
+        return self._stored(exp_id)
 
     def flag(self, exp_id: int, user: User) -> Experience:
         try:
@@ -264,4 +277,4 @@ class Experiences:
                         status="pending", held=f"flagged by {flags} readers"))
         except IntegrityError:
             raise PostError("you have already flagged this post", 409) from None
-        return self.get(exp_id)
+        return self._stored(exp_id)

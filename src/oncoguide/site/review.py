@@ -212,6 +212,13 @@ class Reviews:
             article_id=art_id, version=version, answer=snapshot, basis=basis(answer, self.kb),
             pack_digest=self.kb.contents.meta.get("pack_digest", ""), created=now()))
 
+    def _stored(self, art_id: int) -> Article:
+        """An article just written (articles are never deleted)."""
+        art = self.get(art_id)
+        if art is None:
+            raise NoArticle(f"no article {art_id}")
+        return art
+
     def get(self, art_id: int) -> Article | None:
         with self.engine.connect() as conn:
             a = conn.execute(select(articles).where(articles.c.id == art_id)).first()
@@ -265,7 +272,7 @@ class Reviews:
             for item_id, old in items.items():
                 cur = current_item(kind, item_id, self.kb, art.audience)
                 if cur is None or cur["digest"] != old["digest"]:
-                    out.append(Change(kind, item_id, old["text"], cur and cur["text"]))
+                    out.append(Change(kind, item_id, old["text"], cur["text"] if cur is not None else None))
         return out
 
     def queue(self) -> dict[str, list[dict]]:
@@ -323,7 +330,7 @@ class Reviews:
             conn.execute(insert(review_events).values(
                 article_id=art_id, version=version, from_status=art.status, to_status=to, user_id=user.id,
                 role=user.role, comment=comment, at=now()))
-        return self.get(art_id)
+        return self._stored(art_id)
 
     def refresh(self) -> int:
         """Record "Needs re-review" for approved articles whose basis changed; return how many."""
@@ -332,7 +339,7 @@ class Reviews:
         flagged = 0
         for art_id in ids:
             art = self.get(art_id)
-            if art.status != "needs-re-review":
+            if art is None or art.status != "needs-re-review":
                 continue
             with self.engine.begin() as conn:
                 if conn.execute(update(articles).where(articles.c.id == art_id, articles.c.revision == art.revision)

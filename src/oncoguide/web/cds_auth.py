@@ -100,10 +100,11 @@ class TrustedClients:
         if header.get("alg") not in ALGORITHMS:
             raise CdsAuthError(f"the JWT algorithm '{str(header.get('alg'))[:20]}' is not accepted; use an "
                                "asymmetric one such as ES384 or RS384")
-        client = self.clients.get(unverified.get("iss")) if isinstance(unverified.get("iss"), str) else None
+        issuer, kid = unverified.get("iss"), header.get("kid")
+        client = self.clients.get(issuer) if isinstance(issuer, str) else None
         if client is None:
             raise CdsAuthError(f"the issuer '{str(unverified.get('iss'))[:100]}' is not a trusted CDS client")
-        key = client.keys.get(header.get("kid")) if isinstance(header.get("kid"), str) else None
+        key = client.keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise CdsAuthError(f"no key '{str(header.get('kid'))[:60]}' is registered for {client.iss}")
         try:

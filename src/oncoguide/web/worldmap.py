@@ -94,7 +94,7 @@ def world() -> WorldMap:
                 for index in ring:
                     arc = arcs[index] if index >= 0 else arcs[~index][::-1]
                     points.extend(arc if not points else arc[1:])
-                pixels = []
+                pixels: list[tuple[int, int]] = []
                 for p in points:
                     q = pixel(p)
                     if not pixels or pixels[-1] != q:

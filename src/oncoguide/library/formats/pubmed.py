@@ -77,7 +77,7 @@ def _article(item: ET.Element, number: int, path: Path) -> ParsedDocument | None
     """The document for one PubmedArticle, or None when it has no abstract text."""
     citation = item.find("MedlineCitation") if item.tag == "PubmedArticle" else None
     article = citation.find("Article") if citation is not None else None
-    if article is None:
+    if citation is None or article is None:
         return None
     sections = [(_label(node.get("Label")), "".join(node.itertext()))
                 for node in article.findall("Abstract/AbstractText")]

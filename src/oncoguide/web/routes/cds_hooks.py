@@ -182,6 +182,7 @@ def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
     cards, issued = [], []
     for patient in reading.patients:
         patient.notes = patient.notes + notes
+        card: dict | None
         try:
             rec = state.kb.algorithm.recommend(patient.condition, dict(patient.facts), patient.notes,
                                                patient.genotype)
