@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import InputError
-from oncoguide.fhir.patient import FhirInputError
+from oncoguide.fhir.patient import FhirInputError, recommend_fhir
 from oncoguide.site.threads import ThreadError, ask_in_thread
 from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
@@ -71,12 +71,12 @@ def ask(body: AskIn, request: Request) -> JSONResponse:
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
     try:
-        turn, answer, earlier = ask_in_thread(state.kb, state.threads, body.question, body.audience,
+        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, body.question, body.audience,
                                               body.thread_id)
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
-    state.reviews.record_audiences(answer, earlier)
-    state.questions.record(answer)
+    state.site.reviews.record_audiences(answer, earlier)
+    state.site.questions.record(answer)
     return JSONResponse({"thread_id": turn, **answer.to_dict()})
 
 
@@ -113,10 +113,10 @@ async def recommend(request: Request) -> JSONResponse:
 
 
 def _recommend(state, raw: bytes) -> JSONResponse:
-    data = json_of(raw, state.settings)
+    data = json_of(raw, state.site.settings)
     if isinstance(data, dict) and "resourceType" in data:
         try:
-            rec = state.kb.recommend_fhir(data)
+            rec = recommend_fhir(state.site.kb, data)
         except (FhirInputError, CriteriaError) as exc:
             raise unprocessable(str(exc)) from None
         return JSONResponse(rec.to_dict())
@@ -130,7 +130,7 @@ def _recommend(state, raw: bytes) -> JSONResponse:
     if body.vignette is None and body.condition is None:
         raise unprocessable("describe the patient (vignette) or give the condition and criteria")
     try:
-        rec = state.kb.recommend(body.vignette, condition=body.condition, **criteria)
+        rec = state.site.kb.recommend(body.vignette, condition=body.condition, **criteria)
     except (CriteriaError, InputError) as exc:
         raise unprocessable(str(exc)) from None
     return JSONResponse(rec.to_dict())
@@ -139,14 +139,14 @@ def _recommend(state, raw: bytes) -> JSONResponse:
 @router.get("/groups", summary="List the patient groups of the treatment algorithm")
 async def groups(request: Request, condition: Condition | None = None) -> JSONResponse:
     """As `oncoguide groups --format json`."""
-    return JSONResponse(request.app.state.kb.algorithm.group_summaries(condition))
+    return JSONResponse(request.app.state.site.kb.algorithm.group_summaries(condition))
 
 
 @router.get("/evidence/{topic}", summary="Study data, pooled results, comparisons and meta-analysis")
 async def evidence(topic: str, request: Request,
                    by: Literal["dose", "design", "technique"] | None = None) -> JSONResponse:
     """As `oncoguide evidence TOPIC --format json`."""
-    ev = request.app.state.kb.evidence
+    ev = request.app.state.site.kb.evidence
     if topic not in ev.topics:
         raise HTTPException(404, f"unknown evidence topic '{topic}'; known: {', '.join(sorted(ev.topics))}")
     try:
