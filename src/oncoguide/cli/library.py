@@ -187,7 +187,7 @@ def _plan(text: str):
 
     lexicon = open_kb().contents.lexicon
     try:
-        return plan(text, lexicon.get("abbreviations"), lexicon.get("spelling"))
+        return plan(text, lexicon.get("abbreviations"), lexicon.get("spelling"), current().settings.max_question_chars)
     except SearchError as exc:
         fail(str(exc))
 
@@ -224,7 +224,7 @@ def claims_support(
     claim = kb.contents.claims.get(claim_id)
     if claim is None:
         fail(f"no claim '{claim_id}' in the knowledge pack", 1)
-    hits = candidates(current().engine, kb.contents, claim, limit)
+    hits = candidates(current().engine, kb.contents, claim, limit, current().settings.max_question_chars)
     if fmt != Format.json:
         typer.echo(f"Claim {claim_id}: {claim.clinician}\n")
     print_hits(hits, fmt, f"Passages that may support {claim_id}")

@@ -119,7 +119,7 @@ class Site:
         if not answer.in_scope and not query.foreign_script and self.exists():
             from oncoguide.library.excerpts import with_excerpts
 
-            answer = with_excerpts(answer, self.engine, self.kb.contents)
+            answer = with_excerpts(answer, self.engine, self.kb.contents, self.settings.max_question_chars)
         return answer
 
     def ask(self, question: str, audience: str = "clinician", context: Query | None = None) -> Answer:

@@ -18,14 +18,15 @@ from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 router = APIRouter(prefix="/api", tags=["api"])
 
-MAX_QUESTION = 2000
 Condition = Literal["dfsp", "sts", "gist"]
 Criterion = Annotated[str | None, Field(default=None, max_length=80)]
 
 
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=MAX_QUESTION, description="The question, in your own words.")
+    # the longest question is Settings.max_question_chars, checked by the handler (too_long) and written into
+    # the OpenAPI document (question_limits): a model made at import cannot know the process's settings
+    question: str = Field(min_length=1, description="The question, in your own words.")
     audience: Literal["clinician", "patient"] = Field("clinician", description="Who the answer is written for.")
     thread_id: str | None = Field(
         None, pattern=r"^[a-z2-7]{16}$",
@@ -34,7 +35,7 @@ class AskIn(BaseModel):
 
 class RecommendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    vignette: str | None = Field(None, min_length=1, max_length=MAX_QUESTION,
+    vignette: str | None = Field(None, min_length=1,  # at most Settings.max_question_chars, as AskIn.question
                                  description="The patient in free text (optional when criteria are given).")
     condition: Condition | None = None
     site: Criterion = None
@@ -60,6 +61,24 @@ def _finite(value):
     return value
 
 
+def too_long(field: str, value: str | None, limit: int) -> None:
+    """Refuse a text longer than `limit` as pydantic's max_length would (422 naming the field)."""
+    if value is not None and len(value) > limit:
+        raise RequestValidationError([{"type": "string_too_long", "loc": ("body", field),
+                                       "msg": f"String should have at most {limit} characters",
+                                       "ctx": {"max_length": limit}}])
+
+
+def question_limits(doc: dict, limit: int) -> None:
+    """Write the longest question and vignette (Settings.max_question_chars) into the OpenAPI document."""
+    doc["components"]["schemas"]["AskIn"]["properties"]["question"]["maxLength"] = limit
+    body = doc["paths"]["/api/recommend"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    for schema in body["oneOf"]:
+        for option in schema.get("properties", {}).get("vignette", {}).get("anyOf", ()):
+            if option.get("type") == "string":
+                option["maxLength"] = limit
+
+
 def unprocessable(message: str) -> HTTPException:
     return HTTPException(status_code=422, detail=message)
 
@@ -70,6 +89,7 @@ def ask(body: AskIn, request: Request) -> JSONResponse:
     """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
+    too_long("question", body.question, state.site.settings.max_question_chars)
     try:
         turn, answer, earlier = ask_in_thread(state.site, state.site.threads, body.question, body.audience,
                                               body.thread_id)
@@ -126,6 +146,7 @@ def _recommend(state, raw: bytes) -> JSONResponse:
         body = RecommendIn.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
+    too_long("vignette", body.vignette, state.site.settings.max_question_chars)
     criteria = body.model_dump(exclude={"vignette", "condition"})
     if body.vignette is None and body.condition is None:
         raise unprocessable("describe the patient (vignette) or give the condition and criteria")

@@ -17,7 +17,11 @@ router = APIRouter(include_in_schema=False)
 
 FINDER_FIELDS = ("site", "stage", "resectable", "metastases", "recurrence", "margins", "subtype", "morbidity",
                  "progression", "mutation")
-MAX_FIELD = 2000
+
+
+def max_field(request: Request) -> int:
+    """The most characters of a form field shown back on a page: as long as the longest question accepted."""
+    return request.app.state.site.settings.max_question_chars
 
 
 def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
@@ -48,7 +52,8 @@ def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)
         state.site.reviews.record_audiences(answer, earlier)
         state.site.questions.record(answer)
     except (InputError, ThreadError) as exc:
-        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
+        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience,
+                    question=question[:max_field(request)],
                     error=str(exc), thread_id=thread_id if not isinstance(exc, ThreadError) else "")
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
@@ -62,7 +67,8 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
     try:
         turn, answer, earlier = ask_in_thread(state.site, state.site.threads, question, audience, None)
     except (InputError, ThreadError) as exc:
-        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
+        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience,
+                    question=question[:max_field(request)],
                     error=str(exc), thread_id="")
     state.site.reviews.record_audiences(answer, earlier)
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
@@ -93,7 +99,7 @@ async def algorithm_home(request: Request):
 def algorithm_find(request: Request):
     kb = request.app.state.site.kb
     params = request.query_params
-    chosen = {k: params.get(k, "")[:MAX_FIELD] for k in ("condition", "vignette", *FINDER_FIELDS)}
+    chosen = {k: params.get(k, "")[:max_field(request)] for k in ("condition", "vignette", *FINDER_FIELDS)}
     counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
     criteria = {k: chosen[k] or None for k in FINDER_FIELDS}
     condition = chosen["condition"] or None
