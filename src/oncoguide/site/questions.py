@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oncoguide.errors import Refused
-from oncoguide.site.accounts import User, now
+from oncoguide.site.accounts import Role, User, now
 from oncoguide.site.db import asked_questions, question_votes, unmatched_questions
 from oncoguide.site.experiences import mask_question
 from oncoguide.site.review import query_key
@@ -24,7 +24,7 @@ HELPFUL_WEIGHT = 3  # one "helpful" vote counts as three asks in the ranking
 VOTES_PER_DAY = 30  # per account: enough for honest use, too few to push a question up the list
 FLUSH_SECONDS = 1.0  # each worker writes its counts at most once a second, in one transaction
 MAX_WORDING = 300  # characters of a canonical question
-QUESTION_EDITORS = {"editor", "admin"}  # choosing published wording is editorial work, as revising an article is
+QUESTION_EDITORS = {Role.EDITOR, Role.ADMIN}  # choosing published wording is editorial work, as revising an article is
 OVERVIEW = {"dfsp": "What is dermatofibrosarcoma protuberans?", "sts": "What is soft-tissue sarcoma?",
             "gist": "What is a GIST?"}
 
