@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -82,25 +83,22 @@ class Questions:
         self.kb = kb
         self.retention = timedelta(days=retention_days)
         self._seeded = False
-        self._faqs: dict[str, Canonical] | None = None
         # asks not yet written: a write per question made SQLite writers queue behind each other and
         # doubled the 95th-percentile latency of /api/ask, so counts are batched (a crash loses < 1 s of them)
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 
-    @property
+    @cached_property
     def faqs(self) -> dict[str, Canonical]:
         """The pack's common questions by normalised key (the first wording wins when two share a key)."""
-        if self._faqs is None:
-            found: dict[str, Canonical] = {}
-            for faq in self.kb.contents.faqs:
-                answer = self.kb.ask(faq["question"], audience="patient")
-                if answer.in_scope and answer.understood.get("condition"):
-                    found.setdefault(query_key(answer.understood),
-                                     Canonical(answer.understood["condition"], faq["question"]))
-            self._faqs = found
-        return self._faqs
+        found: dict[str, Canonical] = {}
+        for faq in self.kb.contents.faqs:
+            answer = self.kb.ask(faq["question"], audience="patient")
+            if answer.in_scope and answer.understood.get("condition"):
+                found.setdefault(query_key(answer.understood),
+                                 Canonical(answer.understood["condition"], faq["question"]))
+        return found
 
     def record(self, answer) -> str | None:
         """Count one asking of this answer's question; returns its key (None when out of scope)."""
