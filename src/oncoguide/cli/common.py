@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from oncoguide.settings import Settings
+    from oncoguide.site import Site
 
 
 class Audience(str, Enum):
@@ -25,30 +30,29 @@ def fail(message: str, code: int = 2) -> None:
 
 # The one Site (and its Settings) of this command run: made by the app's callback (cli/__init__.py) before
 # each command, so a run reads the environment once, and each run in a test process reads it afresh.
-_site = None
+_site: Site | None = None
 
 
-def begin() -> None:
+def begin() -> Site:
     """Read the settings for this command run; the knowledge base and the site database open on first use."""
     global _site
     from oncoguide.settings import Settings
     from oncoguide.site import Site
 
     _site = Site(Settings())
-
-
-def current():
-    """This run's Site (made on demand when a command is called without the app's callback)."""
-    if _site is None:
-        begin()
     return _site
 
 
-def settings():
+def current() -> Site:
+    """This run's Site (made on demand when a command is called without the app's callback)."""
+    return _site if _site is not None else begin()
+
+
+def settings() -> Settings:
     return current().settings
 
 
-def open_site():
+def open_site() -> Site:
     """This run's Site, its knowledge base opened (failing with the reason when the pack is broken)."""
     open_kb()
     return current()
@@ -65,7 +69,7 @@ def open_kb():
         fail(f"cannot open the knowledge base: {exc}", 1)
 
 
-def existing_site():
+def existing_site() -> Site | None:
     """This run's Site if its database exists (it holds the library); None rather than creating one."""
     site = current()
     return site if site.exists() else None
