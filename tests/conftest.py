@@ -260,8 +260,8 @@ def site(kb_settings, site_url):
     settings = kb_settings.model_copy(update={"database_url": site_url})
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         for role in ROLES:
-            c.app.state.accounts.add(f"{role}1", f"Dr {role.title()}", role, ACCOUNT_PASSWORD)
-        c.app.state.accounts.add("reviewer2", "Dr Second Reviewer", "reviewer", ACCOUNT_PASSWORD)
+            c.app.state.site.accounts.add(f"{role}1", f"Dr {role.title()}", role, ACCOUNT_PASSWORD)
+        c.app.state.site.accounts.add("reviewer2", "Dr Second Reviewer", "reviewer", ACCOUNT_PASSWORD)
         yield c
 
 

@@ -35,7 +35,7 @@ def test_tokens_are_listed_with_their_last_use_and_revoked_one_by_name(tmp_path,
                     raise_server_exceptions=False) as client:
         for _ in range(3):
             assert client.get("/api/articles", headers={"authorization": f"Bearer {ci}"}).status_code == 200
-        engine = client.app.state.accounts.engine
+        engine = client.app.state.site.accounts.engine
         with engine.connect() as conn:
             used = dict(conn.execute(select(api_tokens.c.name, api_tokens.c.last_used)).all())
         assert used["ci"] is not None and used["laptop"] is None  # written once: three calls in one minute

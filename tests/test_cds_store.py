@@ -26,7 +26,7 @@ def test_cards_and_feedback_are_kept_whole_or_not_at_all(site):
               "overrideReason": {"reason": reason, "userComment": "x" * 2000}}]
     r = site.post(f"{SERVICE}/feedback", json={"feedback": items})
     assert r.status_code == 200 and r.json() == {"recorded": 2}
-    log = site.app.state.cds_log
+    log = site.app.state.site.cds
     rows = log.feedback_rows(card["uuid"])
     assert [row["outcome"] for row in rows] == ["accepted", "overridden"]
     assert rows[1]["reason_code"] == reason["code"] and len(rows[1]["comment"]) == 2000
@@ -45,7 +45,7 @@ def test_a_token_id_is_accepted_once_and_forgotten_when_it_expires(site):
     key = ec.generate_private_key(ec.SECP256R1())
     public = jwt.PyJWK({**json.loads(ECAlgorithm.to_jwk(key.public_key())), "kid": "k", "alg": "ES256"})
     iss, aud = "https://ehr.example.org/", "http://testserver/cds-services"
-    clients = TrustedClients({iss: Client(iss, {"k": public})}, site.app.state.cds_log.engine)
+    clients = TrustedClients({iss: Client(iss, {"k": public})}, site.app.state.site.cds.engine)
     now = int(time.time())
     signed = jwt.encode({"iss": iss, "aud": aud, "exp": now + 120, "iat": now, "jti": "call-1"}, key,
                         algorithm="ES256", headers={"kid": "k", "typ": "JWT"})

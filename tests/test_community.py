@@ -34,16 +34,16 @@ def test_paraphrases_count_together_and_no_asker_is_stored(site):
     for q in ("Is DFSP contagious?", "is dfsp contagious", "Is dermatofibrosarcoma protuberans contagious?"):
         ask(site, q)
     site.post("/api/ask", json={"question": "Is DFSP contagious?", "audience": "clinician"})
-    top = site.app.state.questions.top("dfsp")
+    top = site.app.state.site.questions.top("dfsp")
     assert top[0].text == "Is DFSP contagious?" and top[0].asks == 4
-    columns = {c["name"] for c in inspect(site.app.state.reviews.engine).get_columns("asked_questions")}
+    columns = {c["name"] for c in inspect(site.app.state.site.reviews.engine).get_columns("asked_questions")}
     assert not columns & {"user_id", "ip", "ip_address", "session", "username"}
     assert {c.name for c in asked_questions.columns} == columns
 
 
 def test_seeded_with_the_packs_common_questions_for_each_condition(site):
-    questions = site.app.state.questions
-    faqs = site.app.state.kb.contents.faqs
+    questions = site.app.state.site.questions
+    faqs = site.app.state.site.kb.contents.faqs
     for condition in ("dfsp", "sts", "gist"):
         top = {q.text for q in questions.top(condition, limit=100)}
         expected = {f["question"] for f in faqs if f["condition"] == condition}
@@ -52,12 +52,12 @@ def test_seeded_with_the_packs_common_questions_for_each_condition(site):
 
 def test_out_of_scope_questions_are_not_listed(site):
     ask(site, "How do I bake sourdough bread?")
-    texts = [q.text for c in ("dfsp", "sts", "gist") for q in site.app.state.questions.top(c, limit=100)]
+    texts = [q.text for c in ("dfsp", "sts", "gist") for q in site.app.state.site.questions.top(c, limit=100)]
     assert not any("sourdough" in t for t in texts)
 
 
 def test_helpful_votes_rank_and_count_once_per_member(site):
-    questions = site.app.state.questions
+    questions = site.app.state.site.questions
     top = questions.top("dfsp", limit=100)
     target = next(q for q in top if q.text == "Is DFSP hereditary?")
     member = login(TestClient(site.app, raise_server_exceptions=False), "reader1")
@@ -91,7 +91,7 @@ def test_condition_page_shows_the_short_answer_top_questions_and_links(site):
 def test_counts_are_written_in_batches_and_none_are_lost(site):
     from sqlalchemy import select
 
-    questions = site.app.state.questions
+    questions = site.app.state.site.questions
     for _ in range(7):
         site.post("/api/ask", json={"question": "Can children get DFSP?"})
     questions.flush()

@@ -126,17 +126,17 @@ def test_daily_post_limit(site):
 def test_three_flags_send_a_post_back_to_the_moderators(site):
     share(member(site), STORY)
     moderate(site, "approve")
-    exp_id = site.app.state.experiences.published("dfsp")[0].id
+    exp_id = site.app.state.site.experiences.published("dfsp")[0].id
     for who in ("contributor1", "reviewer1"):
         client = member(site, who)
         assert client.post(f"/experiences/{exp_id}/flag", data={"csrf": token_of(client)},
                            follow_redirects=False).status_code == 303
     again = member(site, "reviewer1")
     assert again.post(f"/experiences/{exp_id}/flag", data={"csrf": token_of(again)}).status_code == 409
-    assert site.app.state.experiences.get(exp_id).status == "approved"
+    assert site.app.state.site.experiences.get(exp_id).status == "approved"
     third = member(site, "editor1")
     third.post(f"/experiences/{exp_id}/flag", data={"csrf": token_of(third)})
-    post = site.app.state.experiences.get(exp_id)
+    post = site.app.state.site.experiences.get(exp_id)
     assert post.status == "pending" and post.held == "flagged by 3 readers"
 
 
@@ -162,12 +162,12 @@ def test_posts_are_rendered_inert(site):
 
 def test_stories_are_paged_newest_first_and_authors_counted_once(site):
     state = site.app.state
-    moderator = state.accounts.get("moderator1")
+    moderator = state.site.accounts.get("moderator1")
     for a in range(5):
-        author = state.accounts.add(f"author{a}", f"Author {a}", "reader", "long enough passphrase 42")
+        author = state.site.accounts.add(f"author{a}", f"Author {a}", "reader", "long enough passphrase 42")
         for i in range(5):
-            post = state.experiences.post(author, "dfsp", f"{STORY} Story number {a * 5 + i:02d}.")
-            state.experiences.decide(post.id, moderator, approve=True)
+            post = state.site.experiences.post(author, "dfsp", f"{STORY} Story number {a * 5 + i:02d}.")
+            state.site.experiences.decide(post.id, moderator, approve=True)
     client = TestClient(site.app)
     first = client.get("/conditions/dfsp").text
     assert "5 people have shared their experience" in first and "Page 1 of 2 (25 stories)" in first
@@ -180,7 +180,7 @@ def test_stories_are_paged_newest_first_and_authors_counted_once(site):
 
 def test_a_story_can_answer_one_of_the_top_questions(site):
     me = member(site)
-    top = site.app.state.questions.top("dfsp")
+    top = site.app.state.site.questions.top("dfsp")
     r = me.post("/conditions/dfsp/experiences", data={"body": STORY, "question": top[0].key, "csrf": token_of(me)},
                 follow_redirects=False)
     assert r.status_code == 303
@@ -188,7 +188,7 @@ def test_a_story_can_answer_one_of_the_top_questions(site):
     page = TestClient(site.app).get("/conditions/dfsp").text
     story = page.split('class="story"', 1)[1].split("</article>", 1)[0]
     assert f"on “{top[0].text}”".replace("'", "&#39;") in story
-    gist_key = site.app.state.questions.top("gist")[0].key  # a question about another condition
+    gist_key = site.app.state.site.questions.top("gist")[0].key  # a question about another condition
     for key in (gist_key, "no-such-question"):
         r = me.post("/conditions/dfsp/experiences", data={"body": STORY, "question": key, "csrf": token_of(me)})
         assert r.status_code == 422 and "choose one of the listed questions" in r.text
@@ -205,7 +205,7 @@ def test_a_post_that_does_not_exist_is_404_for_moderators_and_readers(site):
     # a post that exists but was already decided is still a conflict, not a missing post
     assert share(member(site), STORY).status_code == 303
     assert moderate(site, "approve").status_code == 303
-    exp_id = site.app.state.experiences.published("dfsp")[0].id
+    exp_id = site.app.state.site.experiences.published("dfsp")[0].id
     again = mod.post(f"/moderation/{exp_id}", data={"decision": "reject", "reason": "late",
                                                     "csrf": token_of(mod, "/moderation")})
     assert again.status_code == 409 and "no longer waiting" in again.text

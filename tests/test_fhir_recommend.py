@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oncoguide.fhir.cards import card_question
-from oncoguide.fhir.patient import FhirInputError
+from oncoguide.fhir.patient import FhirInputError, codebook, read_fhir, recommend_fhir
 from oncoguide.pack.load import PackError, load_pack
 from tests.conftest import run_cli
 from tests.fhir_records import (
@@ -67,7 +67,7 @@ def test_stage_tnm_and_metastases_in_two_organs_choose_disseminated_sts(client):
 
 def test_a_histology_code_outranks_a_soft_tissue_site_code(kb):
     """DFSP recorded under ICD-10 C49.1 (soft tissue of the arm) is DFSP on the arm, not a sarcoma NOS."""
-    rec = kb.recommend_fhir(bundle(condition("d", coding(ICD10, "C49.1"), coding(ICDO3, "8832/1"))))
+    rec = recommend_fhir(kb, bundle(condition("d", coding(ICD10, "C49.1"), coding(ICDO3, "8832/1"))))
     assert rec.condition == "dfsp" and rec.facts["site"] == ["extremity"]
 
 
@@ -77,7 +77,7 @@ def test_n0_m0_means_no_spread_and_a_negative_genetic_test_sets_no_genotype(kb):
         observation("n", coding(LOINC, "21906-3"), {"coding": [coding("http://cancerstaging.org", "cN0")]}),
         observation("m", coding(LOINC, "21907-1"), {"text": "cM0"}),
         observation("v", coding(LOINC, "69548-6"), {"text": "KIT mutation not detected"}))
-    reading = kb.read_fhir(record)
+    reading = read_fhir(kb, record)
     (patient,) = reading.patients
     assert patient.facts["metastases"] == {"none"} and patient.genotype is None
     assert any("negative result" in line for line in reading.ignored)
@@ -141,14 +141,14 @@ def test_any_json_is_read_or_refused_by_name_never_crashes(kb, record, rtype):
     if isinstance(record, dict) and "resourceType" in record:
         record["resourceType"] = rtype
     try:
-        kb.read_fhir(record)
+        read_fhir(kb, record)
     except FhirInputError as exc:
         assert str(exc)
 
 
 def test_every_code_in_the_pack_reads_as_what_it_says(kb):
     """Each listed code, alone on a Condition (as a bodySite for site-only codes), gives its facts."""
-    book = kb.codebook
+    book = codebook(kb)
     spec = kb.contents.algorithm["codes"]
     for entry in spec["conditions"]:
         for name in entry["system"]:
@@ -160,7 +160,7 @@ def test_every_code_in_the_pack_reads_as_what_it_says(kb):
                     coding(book.systems[name], code)]}])
             record = bundle(res) if "metastases" not in sets else bundle(condition("p", coding(SNOMED, "276799004")),
                                                                          res)
-            (patient,) = kb.read_fhir(record).patients
+            (patient,) = read_fhir(kb, record).patients
             expected = {**({"condition": "dfsp"} if "condition" not in sets else {}), **sets}
             assert patient.condition == expected["condition"], entry
             for fact, value in sets.items():

@@ -53,7 +53,7 @@ def test_small_counts_are_never_shown_exactly(n, band_, text):
 
 
 def test_members_share_change_and_remove_their_country(site):
-    accounts = site.app.state.accounts
+    accounts = site.app.state.site.accounts
     for i in range(5):
         accounts.add(f"fr.member{i}", f"Member {i}", "reader", ACCOUNT_PASSWORD)
         assert set_country(login(TestClient(site.app), f"fr.member{i}"), "FR").status_code == 303
@@ -71,10 +71,10 @@ def test_members_share_change_and_remove_their_country(site):
     assert map_table(TestClient(site.app).get("/conditions/dfsp").text) == {"France": "5", "Canada": "fewer than 5"}
     assert set_country(me, "").status_code == 303    # removable
     assert map_table(TestClient(site.app).get("/conditions/dfsp").text) == {"France": "5"}
-    with site.app.state.accounts.engine.connect() as conn:
+    with site.app.state.site.accounts.engine.connect() as conn:
         assert conn.execute(select(users.c.country).where(users.c.username == "reader1")).scalar() is None
     # only a country is kept: the users table has no column for anything finer
-    columns = {c["name"] for c in inspect(site.app.state.accounts.engine).get_columns("users")}
+    columns = {c["name"] for c in inspect(site.app.state.site.accounts.engine).get_columns("users")}
     assert not columns & {"city", "town", "region", "address", "postcode", "latitude", "longitude", "ip"}
 
 
@@ -83,7 +83,7 @@ def test_unknown_countries_are_refused(site, code):
     me = member(site)
     r = set_country(me, code)
     assert r.status_code == 422 and "choose a country from the list" in r.text
-    assert site.app.state.members.country_of(site.app.state.accounts.get("reader1")) is None
+    assert site.app.state.site.members.country_of(site.app.state.site.accounts.get("reader1")) is None
 
 
 def test_joining_can_share_a_country(site):
@@ -92,24 +92,24 @@ def test_joining_can_share_a_country(site):
     r = client.post("/join", data={"username": "kiwi.new", "display_name": "Kiwi", "password": "a fine long phrase",
                                    "country": "NZ", "csrf": token, "next": "/conditions/dfsp"}, follow_redirects=False)
     assert r.status_code == 303
-    assert site.app.state.accounts.get("kiwi.new").country == "NZ"
+    assert site.app.state.site.accounts.get("kiwi.new").country == "NZ"
     other = TestClient(site.app)
     token = re.search(r'name="csrf" value="([^"]+)"', other.get("/join").text).group(1)
     bad = other.post("/join", data={"username": "kiwi.two", "display_name": "Kiwi", "password": "a fine long phrase",
                                     "country": "Atlantis", "csrf": token})
-    assert bad.status_code == 422 and site.app.state.accounts.get("kiwi.two") is None
+    assert bad.status_code == 422 and site.app.state.site.accounts.get("kiwi.two") is None
 
 
 def test_votes_are_limited_per_account(site, monkeypatch):
     monkeypatch.setattr(community, "VOTES_PER_DAY", 2)
     me = member(site)
-    keys = [q.key for q in site.app.state.questions.top("dfsp")][:3]
+    keys = [q.key for q in site.app.state.site.questions.top("dfsp")][:3]
     for key in keys[:2]:
         r = me.post("/conditions/dfsp/helpful", data={"key": key, "csrf": token_of(me)}, follow_redirects=False)
         assert r.status_code == 303
     r = me.post("/conditions/dfsp/helpful", data={"key": keys[2], "csrf": token_of(me)})
     assert r.status_code == 429 and "2 questions helpful a day" in r.text
-    assert [q.helpful for q in site.app.state.questions.top("dfsp") if q.key == keys[2]] == [0]
+    assert [q.helpful for q in site.app.state.site.questions.top("dfsp") if q.key == keys[2]] == [0]
 
 
 def test_flags_are_limited_per_account(site, monkeypatch):
@@ -119,7 +119,7 @@ def test_flags_are_limited_per_account(site, monkeypatch):
     moderate(site, "approve")
     share(author, STORY + " Another part.")
     moderate(site, "approve")
-    first, second = (e.id for e in site.app.state.experiences.published("dfsp"))
+    first, second = (e.id for e in site.app.state.site.experiences.published("dfsp"))
     flagger = member(site, "contributor1")
     assert flagger.post(f"/experiences/{first}/flag", data={"csrf": token_of(flagger)},
                         follow_redirects=False).status_code == 303
@@ -141,13 +141,13 @@ def test_deleting_an_account_removes_or_anonymises_its_posts(site, posts):
     share(me, STORY + " Still waiting.")  # a pending post goes the same way as the published one
     r = delete_account(me, posts)
     assert r.status_code == 200 and "Your account is deleted" in r.text
-    assert site.app.state.accounts.get("reader1") is None
+    assert site.app.state.site.accounts.get("reader1") is None
     assert me.get("/account", follow_redirects=False).headers["location"].startswith("/login")  # signed out
     with pytest.raises(AssertionError):
         login(TestClient(site.app), "reader1")
     page = TestClient(site.app).get("/conditions/dfsp").text
     assert "Dr Reader" not in page and map_table(page) == {}
-    with site.app.state.accounts.engine.connect() as conn:
+    with site.app.state.site.accounts.engine.connect() as conn:
         left = conn.execute(select(experiences_table.c.body)).scalars().all()
         row = conn.execute(select(users).where(users.c.username.like("deleted-%"))).one()
     assert row.display_name == "Former member" and row.country is None and row.deleted is not None
@@ -164,15 +164,15 @@ def test_account_deletion_needs_the_password_and_a_choice(site):
     assert r.status_code == 422 and "password is wrong" in r.text
     r = delete_account(me, "everything")
     assert r.status_code == 422 and "choose whether" in r.text
-    assert site.app.state.accounts.get("reader1") is not None and len(site.app.state.experiences.mine(
-        site.app.state.accounts.get("reader1"))) == 1
+    assert site.app.state.site.accounts.get("reader1") is not None and len(site.app.state.site.experiences.mine(
+        site.app.state.site.accounts.get("reader1"))) == 1
 
 
 def test_editorial_accounts_cannot_delete_themselves(site):
     reviewer = member(site, "reviewer1")
     assert "ask an admin to disable it" in reviewer.get("/account").text
     r = delete_account(reviewer, "anonymise")
-    assert r.status_code == 422 and site.app.state.accounts.get("reviewer1") is not None
+    assert r.status_code == 422 and site.app.state.site.accounts.get("reviewer1") is not None
 
 
 def test_account_pages_need_a_signed_in_member_and_a_token(site):
@@ -182,7 +182,7 @@ def test_account_pages_need_a_signed_in_member_and_a_token(site):
     assert r.status_code == 401
     me = member(site)
     assert me.post("/account/delete", data={"posts": "remove", "password": ACCOUNT_PASSWORD}).status_code == 403
-    assert site.app.state.accounts.get("reader1") is not None
+    assert site.app.state.site.accounts.get("reader1") is not None
 
 
 def test_hostile_strings_on_member_forms(kb_settings, tmp_path):
@@ -192,7 +192,7 @@ def test_hostile_strings_on_member_forms(kb_settings, tmp_path):
 
     settings = kb_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'site.sqlite3'}"})
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
-        c.app.state.accounts.add("reader1", "Dr Reader", "reader", ACCOUNT_PASSWORD)
+        c.app.state.site.accounts.add("reader1", "Dr Reader", "reader", ACCOUNT_PASSWORD)
         me = login(c, "reader1")
         token = token_of(me, "/account")
 
@@ -205,5 +205,5 @@ def test_hostile_strings_on_member_forms(kb_settings, tmp_path):
             clean(post("/account/delete", posts="remove", password=value), allowed=(422, 429))
             clean(post("/conditions/dfsp/experiences", body=STORY, question=value), allowed=(303, 422, 429))
             clean(me.get("/conditions/dfsp", params={"page": value}), allowed=(200, 422))
-        assert c.app.state.accounts.get("reader1") is not None
-        assert c.app.state.members.country_of(c.app.state.accounts.get("reader1")) is None
+        assert c.app.state.site.accounts.get("reader1") is not None
+        assert c.app.state.site.members.country_of(c.app.state.site.accounts.get("reader1")) is None

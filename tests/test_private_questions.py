@@ -59,23 +59,23 @@ def unmatched_table():
 
 
 def top_texts(site, condition: str = "dfsp") -> list[str]:
-    return [q.text for q in site.app.state.questions.top(condition, limit=1000)]
+    return [q.text for q in site.app.state.site.questions.top(condition, limit=1000)]
 
 
 def test_a_question_with_personal_details_is_published_nowhere(site):
     r = site.post("/api/ask", json={"question": PII, "audience": "patient"})
     assert r.status_code == 200
     ask(site, PII)  # and through the form
-    site.app.state.questions.flush()
+    site.app.state.site.questions.flush()
     pages = public_pages(site)
     member_page = pages["member /conditions/dfsp"]
     assert story_topics(member_page)  # the story-topic list is there, with canonical questions only
     for where, text in pages.items():
         for word in PRIVATE_WORDS:
             assert word not in text, (where, word)
-    with site.app.state.reviews.engine.connect() as conn:
+    with site.app.state.site.reviews.engine.connect() as conn:
         published = conn.execute(select(asked_questions.c.text)).scalars().all()
-    faq_wording = {f["question"] for f in site.app.state.kb.contents.faqs}
+    faq_wording = {f["question"] for f in site.app.state.site.kb.contents.faqs}
     assert published and set(published) <= faq_wording
 
 
@@ -90,7 +90,7 @@ def test_a_typo_and_a_follow_ups_title_are_not_published(site):
     for text in (TYPO, title, FLAGSHIP):
         assert text not in page
         assert text not in top_texts(site) and text not in story_topics(page)
-    kept = {q.text for q in site.app.state.questions.unmatched()}
+    kept = {q.text for q in site.app.state.site.questions.unmatched()}
     assert TYPO in kept and title in kept  # for the editors' list only (nothing here to mask)
 
 
@@ -99,12 +99,12 @@ def test_a_paraphrase_of_a_faq_is_counted_under_the_faqs_wording(site):
     site.post("/api/ask", json={"question": "CAN KIDS GET DFSP"})
     # written before the pack's questions were seeded (as a second after a worker starts can be): the
     # wording published must not depend on which came first
-    site.app.state.questions.flush()
+    site.app.state.site.questions.flush()
     page = site.get("/conditions/dfsp").text
     assert "can kids get dfsp" not in page.lower().replace("can children get dfsp", "")
-    counted = {q.text: q.asks for q in site.app.state.questions.top("dfsp", limit=100)}
+    counted = {q.text: q.asks for q in site.app.state.site.questions.top("dfsp", limit=100)}
     assert counted["Can children get DFSP?"] == 2
-    assert site.app.state.questions.unmatched() == []  # matched: nothing kept for editors
+    assert site.app.state.site.questions.unmatched() == []  # matched: nothing kept for editors
 
 
 def test_the_editors_list_shows_masked_questions_only_to_editors(site):
@@ -123,10 +123,10 @@ def test_the_editors_list_shows_masked_questions_only_to_editors(site):
         assert "DFSP came back after surgery, what now?" in page
         for word in PRIVATE_WORDS:
             assert word not in page, (role, word)
-    with site.app.state.reviews.engine.connect() as conn:
+    with site.app.state.site.reviews.engine.connect() as conn:
         stored = conn.execute(select(unmatched_table())).mappings().all()
     assert len(stored) == 1 and not any(w in stored[0]["text"] for w in PRIVATE_WORDS)
-    columns = {c["name"] for c in inspect(site.app.state.reviews.engine).get_columns("unmatched_questions")}
+    columns = {c["name"] for c in inspect(site.app.state.site.reviews.engine).get_columns("unmatched_questions")}
     assert columns == {"query_key", "condition", "text", "asks", "first_seen", "last_seen"}  # nothing else
 
 
@@ -134,7 +134,7 @@ def test_editors_promote_in_their_own_wording_or_delete(site):
     for q in (TYPO, "DFSP treatment in kids?"):  # one normalised question, asked twice
         ask(site, q)
     site.post("/api/ask", json={"question": PII})
-    questions = site.app.state.questions
+    questions = site.app.state.site.questions
     entries = {q.text: q for q in questions.unmatched()}
     typo, private = entries[TYPO], next(q for t, q in entries.items() if "[name removed]" in t)
     assert typo.asks == 2
@@ -165,8 +165,8 @@ def test_editors_promote_in_their_own_wording_or_delete(site):
 
 
 def test_unmatched_questions_are_deleted_after_the_retention_period(site):
-    questions = site.app.state.questions
-    days = site.app.state.settings.question_retention_days
+    questions = site.app.state.site.questions
+    days = site.app.state.site.settings.question_retention_days
     assert days == 30
     now = datetime.now(UTC)
 

@@ -16,7 +16,7 @@ from tests.conftest import FLAGSHIP, csrf_of, login
 def ask_flagship(client) -> int:
     r = client.post("/api/ask", json={"question": FLAGSHIP})
     assert r.status_code == 200
-    art_id = client.app.state.reviews.find(client.app.state.kb.ask(FLAGSHIP))
+    art_id = client.app.state.site.reviews.find(client.app.state.site.kb.ask(FLAGSHIP))
     assert art_id is not None
     return art_id
 
@@ -27,7 +27,7 @@ def session_csrf(client) -> str:
 
 
 def reviewer_post(client, art_id, to, comment=""):
-    revision = client.app.state.reviews.get(art_id).revision
+    revision = client.app.state.site.reviews.get(art_id).revision
     return client.post(f"/review/articles/{art_id}", data={"to": to, "comment": comment, "revision": revision,
                                                            "csrf": session_csrf(client)}, follow_redirects=False)
 
@@ -35,11 +35,11 @@ def reviewer_post(client, art_id, to, comment=""):
 def test_asking_creates_one_submitted_article_per_normalised_question(site):
     art_id = ask_flagship(site)
     site.post("/api/ask", json={"question": "stage IV DFSP - prognosis and treatment?"})
-    queue = site.app.state.reviews.queue()
+    queue = site.app.state.site.reviews.queue()
     # one article per normalised question and audience: the patient variant readers can switch to is one too
     assert sorted((a["audience"], a["id"] == art_id) for a in queue["submitted"]) == [("clinician", True),
                                                                                       ("patient", False)]
-    art = site.app.state.reviews.get(art_id)
+    art = site.app.state.site.reviews.get(art_id)
     assert art.version == 1 and art.events[0]["to_status"] == "submitted" and art.events[0]["user_id"] is None
     assert art.basis["claims"] and art.basis["sources"]
 
@@ -49,7 +49,7 @@ def test_reviewer_takes_an_answer_to_approved_and_readers_see_who(site):
     login(site, "reviewer1")
     assert reviewer_post(site, art_id, "under-review").status_code == 303
     assert reviewer_post(site, art_id, "approved", "Checked every citation.").status_code == 303
-    art = site.app.state.reviews.get(art_id)
+    art = site.app.state.site.reviews.get(art_id)
     assert art.status == "approved"
     assert [(e["from_status"], e["to_status"], e["username"]) for e in art.events] == [
         (None, "submitted", None), ("submitted", "under-review", "reviewer1"),
@@ -69,7 +69,7 @@ def test_changes_requested_then_revised_makes_a_new_version(site):
     assert reviewer_post(site, art_id, "changes-requested", "Add the recurrence figures.").status_code == 303
     editor = login(TestClient(site.app), "editor1")
     assert reviewer_post(editor, art_id, "submitted", "Revised.").status_code == 303
-    art = site.app.state.reviews.get(art_id)
+    art = site.app.state.site.reviews.get(art_id)
     assert art.status == "submitted" and art.version == 2
 
 
@@ -79,13 +79,13 @@ def test_roles_that_may_not_approve_are_refused(site):
     reviewer_post(editor, art_id, "under-review")
     r = reviewer_post(editor, art_id, "approved")
     assert r.status_code == 403 and "cannot move an article to Approved" in r.text
-    assert site.app.state.reviews.get(art_id).status == "under-review"
+    assert site.app.state.site.reviews.get(art_id).status == "under-review"
 
 
 def test_two_reviewers_on_the_same_version_one_wins_one_is_told(site):
     art_id = ask_flagship(site)
-    reviews: Reviews = site.app.state.reviews
-    accounts = site.app.state.accounts
+    reviews: Reviews = site.app.state.site.reviews
+    accounts = site.app.state.site.accounts
     r1, r2 = accounts.get("reviewer1"), accounts.get("reviewer2")
     reviews.transition(art_id, "under-review", r1, "", reviews.get(art_id).revision)
     revision = reviews.get(art_id).revision
@@ -118,7 +118,7 @@ def test_two_reviewers_on_the_same_version_one_wins_one_is_told(site):
 def test_stale_revision_in_the_browser_gets_409(site):
     art_id = ask_flagship(site)
     login(site, "reviewer1")
-    old = site.app.state.reviews.get(art_id).revision
+    old = site.app.state.site.reviews.get(art_id).revision
     reviewer_post(site, art_id, "under-review")
     r = site.post(f"/review/articles/{art_id}", data={"to": "approved", "comment": "", "revision": old,
                                                       "csrf": session_csrf(site)})
@@ -130,7 +130,7 @@ CONFLICT = "someone else acted on this article since you opened it; reload it to
 
 def test_the_race_loser_gets_409_with_the_documented_message_in_the_browser_and_the_api(site):
     art_id = ask_flagship(site)
-    reviews = site.app.state.reviews
+    reviews = site.app.state.site.reviews
     first, second = login(TestClient(site.app), "reviewer1"), login(TestClient(site.app), "reviewer2")
     revision = reviews.get(art_id).revision
     for client in (first, second):  # both opened the page at the same revision and press "Start review"
@@ -139,7 +139,7 @@ def test_the_race_loser_gets_409_with_the_documented_message_in_the_browser_and_
         if client is first:
             assert r.status_code == 303
     assert r.status_code == 409 and CONFLICT in r.text
-    tokens = [site.app.state.accounts.create_token(name, "race") for name in ("reviewer1", "reviewer2")]
+    tokens = [site.app.state.site.accounts.create_token(name, "race") for name in ("reviewer1", "reviewer2")]
     revision = reviews.get(art_id).revision
     answers = [site.post(f"/api/articles/{art_id}/transition", json={"to": "approved", "revision": revision},
                          headers={"authorization": f"Bearer {t}"}) for t in tokens]
@@ -151,8 +151,8 @@ def test_the_race_loser_gets_409_with_the_documented_message_in_the_browser_and_
 
 def test_changing_a_claim_flags_the_approved_article_for_re_review(site, kb_settings, site_url, pack_copy, tmp_path):
     art_id = ask_flagship(site)
-    reviews = site.app.state.reviews
-    r1 = site.app.state.accounts.get("reviewer1")
+    reviews = site.app.state.site.reviews
+    r1 = site.app.state.site.accounts.get("reviewer1")
     reviews.transition(art_id, "under-review", r1, "", reviews.get(art_id).revision)
     reviews.transition(art_id, "approved", r1, "ok", reviews.get(art_id).revision)
     claim_id = next(iter(reviews.get(art_id).basis["claims"]))
@@ -164,12 +164,12 @@ def test_changing_a_claim_flags_the_approved_article_for_re_review(site, kb_sett
     changed = kb_settings.model_copy(update={"db": tmp_path / "kb2.sqlite3", "pack_dir": pack_copy,
                                              "database_url": site_url})
     with TestClient(create_app(changed)) as after:
-        art = after.app.state.reviews.get(art_id)
+        art = after.app.state.site.reviews.get(art_id)
         assert art.status == "needs-re-review"
         assert [c.id for c in art.changes] == [claim_id] and any("REVISED" in line for c in art.changes
                                                                for line in c.diff)
-        assert after.app.state.reviews.refresh() == 1
-        assert after.app.state.reviews.queue()["needs-re-review"][0]["id"] == art_id
+        assert after.app.state.site.reviews.refresh() == 1
+        assert after.app.state.site.reviews.queue()["needs-re-review"][0]["id"] == art_id
         reader_page = after.get(after.post("/ask", data={"question": FLAGSHIP, "csrf": csrf_of(after)},
                                            follow_redirects=False).headers["location"]).text
         assert "Needs re-review" in reader_page
@@ -183,7 +183,7 @@ def test_the_audit_log_cannot_be_edited_or_deleted(site):
     from oncoguide.site.db import review_events
 
     ask_flagship(site)
-    engine = site.app.state.reviews.engine
+    engine = site.app.state.site.reviews.engine
     for statement in (update(review_events).values(comment="rewritten history"), delete(review_events)):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(statement)

@@ -34,7 +34,7 @@ def current_step(page: str) -> str:
 
 def move(client, art_id: int, to: str, comment: str = "") -> None:
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/review").text).group(1)
-    revision = client.app.state.reviews.get(art_id).revision
+    revision = client.app.state.site.reviews.get(art_id).revision
     r = client.post(f"/review/articles/{art_id}", data={"to": to, "comment": comment, "revision": revision,
                                                         "csrf": token}, follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
@@ -64,7 +64,7 @@ def test_api_and_link_questions_make_both_articles_too(site):
     r = site.get("/ask", params={"question": "Does imatinib work for DFSP that cannot be removed?"},
                  follow_redirects=False)
     assert r.status_code == 303
-    queue = site.app.state.reviews.queue()["submitted"]
+    queue = site.app.state.site.reviews.queue()["submitted"]
     audiences = sorted((a["question"], a["audience"]) for a in queue)
     assert audiences == [("Does imatinib work for DFSP that cannot be removed?", "clinician"),
                          ("Does imatinib work for DFSP that cannot be removed?", "patient"),
@@ -74,7 +74,8 @@ def test_api_and_link_questions_make_both_articles_too(site):
 def test_a_variant_without_an_article_shows_no_status(site):
     state = site.app.state
     # a turn stored before articles were made for every audience: neither variant has an article
-    turn, _answer, _earlier = ask_in_thread(state.kb, state.threads, "What is the outlook for GIST?", "clinician")
+    turn, _answer, _earlier = ask_in_thread(state.site, state.site.threads, "What is the outlook for GIST?",
+                                            "clinician")
     for audience in ("clinician", "patient"):
         page = site.get(f"/answer/{turn}?audience={audience}").text
         assert "Bottom line" in page or "In short" in page
@@ -93,7 +94,7 @@ def test_refusals_carry_no_review_status_and_no_citation_claim(site):
             as_json = site.post("/api/ask", json={"question": question, "audience": audience})
             assert as_json.json()["in_scope"] is False
             assert "cites its source" not in as_json.text and "review" not in as_json.text.lower()
-    assert site.app.state.reviews.queue()["submitted"] == []  # and no article was made for any of them
+    assert site.app.state.site.reviews.queue()["submitted"] == []  # and no article was made for any of them
 
 
 def test_the_condition_page_links_its_short_answer_to_its_article(site):
@@ -102,8 +103,8 @@ def test_the_condition_page_links_its_short_answer_to_its_article(site):
     shown = re.search(r"Review status: <strong>([^<]+)</strong>", page).group(1)
     full = site.get(href)
     assert full.status_code == 200 and OVERVIEW["dfsp"] in full.text
-    reviews = site.app.state.reviews
-    article = reviews.reader_view(site.app.state.kb.ask(OVERVIEW["dfsp"], audience="patient"))
+    reviews = site.app.state.site.reviews
+    article = reviews.reader_view(site.app.state.site.kb.ask(OVERVIEW["dfsp"], audience="patient"))
     assert article is not None and article.audience == "patient" and shown == article.label == "Submitted"
     assert current_step(full.text) == "Submitted"
     reviewer = login(TestClient(site.app, raise_server_exceptions=False), "reviewer1")

@@ -32,7 +32,7 @@ def page_csrf(client) -> str:
 
 def new_article(site) -> int:
     site.post("/api/ask", json={"question": FLAGSHIP})
-    return site.app.state.reviews.find(site.app.state.kb.ask(FLAGSHIP))
+    return site.app.state.site.reviews.find(site.app.state.site.kb.ask(FLAGSHIP))
 
 
 @pytest.mark.parametrize("who", WHO)
@@ -40,12 +40,12 @@ def test_authorisation_matrix_for_state_changing_routes(site, who):
     art_id = new_article(site)
     client = as_(site, who)
     token = page_csrf(client)
-    revision = site.app.state.reviews.get(art_id).revision
+    revision = site.app.state.site.reviews.get(art_id).revision
     review = client.post(f"/review/articles/{art_id}", data={"to": "under-review", "revision": revision,
                                                              "csrf": token}, follow_redirects=False)
     expected = 303 if who in MAY_START_REVIEW else 401 if who == "anonymous" else 403
     assert review.status_code == expected, (who, review.text[:200])
-    assert site.app.state.reviews.get(art_id).status == ("under-review" if expected == 303 else "submitted")
+    assert site.app.state.site.reviews.get(art_id).status == ("under-review" if expected == 303 else "submitted")
 
     queue = client.get("/review", follow_redirects=False)
     assert queue.status_code == (200 if who in MAY_START_REVIEW else 303 if who == "anonymous" else 403)
@@ -60,8 +60,8 @@ def test_authorisation_matrix_for_state_changing_routes(site, who):
 @pytest.mark.parametrize("who", ROLES)
 def test_authorisation_matrix_for_the_review_api_with_tokens(site, who):
     art_id = new_article(site)
-    token = site.app.state.accounts.create_token(f"{who}1", "test")
-    revision = site.app.state.reviews.get(art_id).revision
+    token = site.app.state.site.accounts.create_token(f"{who}1", "test")
+    revision = site.app.state.site.reviews.get(art_id).revision
     r = site.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": revision},
                   headers={"authorization": f"Bearer {token}"})
     assert r.status_code == (200 if who in MAY_START_REVIEW else 403), r.text
@@ -87,7 +87,7 @@ def test_csrf_missing_or_wrong_is_refused_everywhere(site):
     # a signed-in browser's session cookie alone cannot drive the review API either
     r = reviewer.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": 1})
     assert r.status_code == 403
-    assert site.app.state.reviews.get(art_id).status == "submitted"
+    assert site.app.state.site.reviews.get(art_id).status == "submitted"
     # the header htmx sends is accepted in place of the form field
     ok = reviewer.post("/ask", data={"question": "Is DFSP contagious?"}, headers={"x-csrf-token": page_csrf(reviewer)},
                        follow_redirects=False)
@@ -101,30 +101,30 @@ def test_csrf_missing_or_wrong_is_refused_everywhere(site):
 def test_a_session_with_another_authorization_header_still_needs_its_csrf_token(site, authorization, status):
     art_id = new_article(site)
     reviewer = as_(site, "reviewer")
-    revision = site.app.state.reviews.get(art_id).revision
+    revision = site.app.state.site.reviews.get(art_id).revision
     r = reviewer.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": revision},
                       headers={"authorization": authorization})
     assert r.status_code == status, r.text
     form = reviewer.post(f"/review/articles/{art_id}", data={"to": "under-review", "revision": revision},
                          headers={"authorization": authorization})
     assert form.status_code == status, form.text[:200]
-    art = site.app.state.reviews.get(art_id)
+    art = site.app.state.site.reviews.get(art_id)
     assert art.status == "submitted" and art.revision == revision and len(art.events) == 1
     # with its CSRF header the same session may act (a non-Bearer header does not change who acts)
     if status == 403:
         ok = reviewer.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": revision},
                            headers={"authorization": authorization, "x-csrf-token": page_csrf(reviewer)})
-        assert ok.status_code == 200 and site.app.state.reviews.get(art_id).events[-1]["username"] == "reviewer1"
+        assert ok.status_code == 200 and site.app.state.site.reviews.get(art_id).events[-1]["username"] == "reviewer1"
 
 
 def test_a_valid_api_token_acts_as_its_own_user_not_the_session(site):
     art_id = new_article(site)
     reader = as_(site, "reader")  # signed in as a reader, calling with a reviewer's token
-    token = site.app.state.accounts.create_token("reviewer2", "ci")
+    token = site.app.state.site.accounts.create_token("reviewer2", "ci")
     r = reader.post(f"/api/articles/{art_id}/transition", headers={"authorization": f"Bearer {token}"},
-                    json={"to": "under-review", "revision": site.app.state.reviews.get(art_id).revision})
+                    json={"to": "under-review", "revision": site.app.state.site.reviews.get(art_id).revision})
     assert r.status_code == 200
-    assert site.app.state.reviews.get(art_id).events[-1]["username"] == "reviewer2"
+    assert site.app.state.site.reviews.get(art_id).events[-1]["username"] == "reviewer2"
 
 
 def test_login_rotates_the_session_id(site):
@@ -137,8 +137,8 @@ def test_login_rotates_the_session_id(site):
     first = client.cookies["og_session"]
     login(client, "reviewer1")
     assert client.cookies["og_session"] != first
-    assert site.app.state.accounts.session(first) is None  # the earlier id no longer works
-    with site.app.state.accounts.engine.connect() as conn:
+    assert site.app.state.site.accounts.session(first) is None  # the earlier id no longer works
+    with site.app.state.site.accounts.engine.connect() as conn:
         stored = [r[0] for r in conn.execute(select(sessions.c.id_hash))]
     assert client.cookies["og_session"] not in stored  # only hashes are stored
 
@@ -182,7 +182,7 @@ def test_parallel_failed_logins_are_all_counted(site):
     from oncoguide.site.accounts import LoginThrottled, throttle_key
     from oncoguide.site.db import login_failures
 
-    accounts, n = site.app.state.accounts, 12
+    accounts, n = site.app.state.site.accounts, 12
     barrier, outcomes = threading.Barrier(n), []
 
     def guess(i: int) -> None:
@@ -209,7 +209,7 @@ def test_parallel_failed_logins_are_all_counted(site):
 
 
 def test_api_tokens_are_stored_hashed_and_die_with_the_account(site):
-    accounts = site.app.state.accounts
+    accounts = site.app.state.site.accounts
     token = accounts.create_token("reviewer1", "ci")
     with accounts.engine.connect() as conn:
         assert token not in [r[0] for r in conn.execute(select(api_tokens.c.token_hash))]
@@ -224,8 +224,8 @@ XSS = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "<svg on
 
 def test_review_comments_are_rendered_inert(site):
     art_id = new_article(site)
-    reviews = site.app.state.reviews
-    reviewer = site.app.state.accounts.get("reviewer1")
+    reviews = site.app.state.site.reviews
+    reviewer = site.app.state.site.accounts.get("reviewer1")
     reviews.transition(art_id, "under-review", reviewer, "", reviews.get(art_id).revision)
     reviews.transition(art_id, "changes-requested", reviewer, " ".join(XSS), reviews.get(art_id).revision)
     page = as_(site, "editor").get(f"/review/articles/{art_id}").text
@@ -276,8 +276,8 @@ def test_every_review_move_by_every_role(site, who):
     from oncoguide.site.review import TRANSITIONS
 
     art_id = new_article(site)
-    reviews = site.app.state.reviews
-    admin = site.app.state.accounts.get("admin1")
+    reviews = site.app.state.site.reviews
+    admin = site.app.state.site.accounts.get("admin1")
     client = as_(site, who)
     token = page_csrf(client)
     for (frm, to), roles in TRANSITIONS.items():
@@ -306,5 +306,5 @@ def test_anyone_can_join_as_a_member_but_not_as_anything_more(site):
     ok = client.post("/join", data={"username": "newbie", "display_name": "New", "password": "a fine passphrase",
                                     "role": "admin", "csrf": token, "next": "//evil.example/"}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == "/"  # no open redirect
-    assert site.app.state.accounts.get("newbie").role == "reader"
+    assert site.app.state.site.accounts.get("newbie").role == "reader"
     assert "Sign out New" in client.get("/").text

@@ -184,7 +184,7 @@ def staff(site):
 
     login(site, "admin1")
     assert site.post("/api/ask", json={"question": "How is DFSP treated?"}).status_code == 200
-    token = site.app.state.accounts.create_token("admin1", "tests")
+    token = site.app.state.site.accounts.create_token("admin1", "tests")
     return site, signed_in_page_token(site), {"Authorization": f"Bearer {token}"}
 
 

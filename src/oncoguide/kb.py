@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 from oncoguide.engine.compose import Answer, compose
 from oncoguide.engine.understand import Query, Understander, clean_question, follow_up
@@ -20,27 +22,20 @@ class KnowledgeBase:
     def __init__(self, contents: Contents, settings: Settings | None = None):
         self.contents = contents
         self.settings = settings or Settings()
-        # a callable giving the site database's engine, whose library is quoted when the pack has no answer
-        self.library = None
         self.understander = Understander(contents.lexicon)
-        self._algorithm = None
 
-    @property
+    @cached_property
     def algorithm(self):
         from oncoguide.algorithm.groups import Algorithm
 
-        if self._algorithm is None:
-            self._algorithm = Algorithm(self.contents, self.understander)
-        return self._algorithm
+        return Algorithm(self.contents, self.understander)
 
-    @property
+    @cached_property
     def evidence(self):
         """Study data with every named statistic computed (built on first use)."""
         from oncoguide.evidence.report import Evidence
 
-        if getattr(self, "_evidence", None) is None:
-            self._evidence = Evidence(self.contents.evidence)
-        return self._evidence
+        return Evidence(self.contents.evidence)
 
     def recommend(self, vignette: str | None = None, condition: str | None = None, **criteria):
         """Match a patient (free-text vignette and/or criteria) to a patient group of the algorithm.
@@ -66,30 +61,6 @@ class KnowledgeBase:
         facts.update(self.algorithm.facts_from_criteria(criteria))
         return self.algorithm.recommend(condition, facts, notes, genotype)
 
-    @property
-    def codebook(self):
-        """The pack's clinical codes (SNOMED CT, ICD-10, ICD-O-3, LOINC), read from FHIR records."""
-        from oncoguide.fhir.patient import CodeBook
-
-        if getattr(self, "_codebook", None) is None:
-            self._codebook = CodeBook(self.contents.algorithm.get("codes"), self.algorithm)
-        return self._codebook
-
-    def read_fhir(self, record: dict, patient_id: str | None = None, where: str = "bundle"):
-        """The patient-group facts of a FHIR Bundle (or one resource): one entry per coded condition.
-        Raises FhirInputError naming the path of anything that cannot be read."""
-        from oncoguide.fhir.patient import read_record, resources_of
-
-        return read_record(resources_of(record, where), self.codebook, patient_id)
-
-    def recommend_fhir(self, record: dict):
-        """`recommend` for the one condition a FHIR Bundle describes; the result lists what was read
-        from which resource. Raises FhirInputError or CriteriaError with the reason."""
-        patient = self.read_fhir(record).only()
-        rec = self.algorithm.recommend(patient.condition, patient.facts, patient.notes, patient.genotype)
-        rec.derived = patient.derived
-        return rec
-
     @classmethod
     def open(cls, settings: Settings | None = None, *, db: Path | None = None,
              pack_dir: Path | None = None) -> KnowledgeBase:
@@ -111,14 +82,8 @@ class KnowledgeBase:
         return self.answer(query)
 
     def answer(self, query: Query) -> Answer:
-        answer = compose(query, self.contents, self.settings.section_limit, self._group_for(query))
-        if self.library is not None and not answer.in_scope and not query.foreign_script:
-            engine = self.library()  # only now: most questions never need the library
-            if engine is not None:
-                from oncoguide.library.excerpts import with_excerpts
-
-                answer = with_excerpts(answer, engine, self.contents)
-        return answer
+        """The pack's answer; oncoguide.site.Site.answer adds the library's excerpts when there is none."""
+        return compose(query, self.contents, self.settings.section_limit, self._group_for(query))
 
     # a broad "how is it treated" question; a question about one modality gets only that modality
     TREATMENT_INTENTS = frozenset({"treatment"})
@@ -143,16 +108,24 @@ class KnowledgeBase:
         return Thread(self, audience)
 
 
+class Answerer(Protocol):
+    """What a thread asks: the KnowledgeBase, or the Site (which adds library excerpts)."""
+
+    def understand(self, question: str, audience: str = ..., context: Query | None = ...) -> Query: ...
+
+    def answer(self, query: Query) -> Answer: ...
+
+
 class Thread:
     """A conversation: each question inherits the condition and population of the ones before."""
 
-    def __init__(self, kb: KnowledgeBase, audience: str = "clinician"):
+    def __init__(self, kb: Answerer, audience: str = "clinician"):
         self.kb = kb
         self.audience = audience
         self.context: Query | None = None
 
     @classmethod
-    def replay(cls, kb: KnowledgeBase, questions: list[str], audience: str = "clinician") -> Thread:
+    def replay(cls, kb: Answerer, questions: list[str], audience: str = "clinician") -> Thread:
         """The thread as it stands after these earlier questions (from the site database)."""
         from oncoguide.engine.understand import InputError
 

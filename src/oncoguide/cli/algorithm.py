@@ -72,7 +72,7 @@ def recommend(
     from oncoguide.algorithm.groups import CriteriaError
     from oncoguide.engine.render import recommendation_text
     from oncoguide.engine.understand import InputError
-    from oncoguide.fhir.patient import FhirInputError
+    from oncoguide.fhir.patient import FhirInputError, recommend_fhir
 
     kb = open_kb()
     criteria = dict(site=site, stage=stage, resectable=resectable, metastases=metastases,
@@ -85,7 +85,7 @@ def recommend(
     elif vignette is None and condition is None:
         fail("describe the patient (a vignette) or give --condition and criteria")
     try:
-        rec = kb.recommend_fhir(record) if fhir is not None else kb.recommend(vignette, condition=condition,
+        rec = recommend_fhir(kb, record) if fhir is not None else kb.recommend(vignette, condition=condition,
                                                                                 **criteria)
     except (CriteriaError, InputError, FhirInputError) as exc:
         fail(str(exc))

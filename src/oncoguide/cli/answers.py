@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from oncoguide.cli.common import Audience, Format, fail, open_kb
+from oncoguide.cli.common import Audience, Format, fail, open_site
 
 app = typer.Typer()
 
@@ -22,9 +22,9 @@ def ask(
     from oncoguide.engine.render import render
     from oncoguide.engine.understand import InputError
 
-    kb = open_kb()
+    site = open_site()
     try:
-        answer = kb.ask(question, audience=audience.value)
+        answer = site.ask(question, audience=audience.value)  # quotes the library when a site database exists
     except InputError as exc:
         fail(str(exc))
     sys.stdout.write(render(answer, fmt.value))
@@ -42,8 +42,7 @@ def chat(
     from oncoguide.engine.render import render
     from oncoguide.engine.understand import InputError
 
-    kb = open_kb()
-    thread = kb.thread(audience.value)
+    thread = open_site().thread(audience.value)
     interactive = sys.stdin.isatty()
     while True:
         if interactive:

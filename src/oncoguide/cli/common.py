@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from oncoguide.settings import Settings
+    from oncoguide.site import Site
 
 
 class Audience(str, Enum):
@@ -24,39 +28,52 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+# The one Site (and its Settings) of this command run: made by the app's callback (cli/__init__.py) before
+# each command, so a run reads the environment once, and each run in a test process reads it afresh.
+_site: Site | None = None
+
+
+def begin() -> Site:
+    """Read the settings for this command run; the knowledge base and the site database open on first use."""
+    global _site
+    from oncoguide.settings import Settings
+    from oncoguide.site import Site
+
+    _site = Site(Settings())
+    return _site
+
+
+def current() -> Site:
+    """This run's Site (made on demand when a command is called without the app's callback)."""
+    return _site if _site is not None else begin()
+
+
+def settings() -> Settings:
+    return current().settings
+
+
+def open_site() -> Site:
+    """This run's Site, its knowledge base opened (failing with the reason when the pack is broken)."""
+    open_kb()
+    return current()
+
+
 def open_kb():
-    from oncoguide.kb import KnowledgeBase
     from oncoguide.pack.load import PackError
 
     try:
-        kb = KnowledgeBase.open()
-        kb.library = existing_site
-        return kb
+        return current().kb
     except PackError as exc:
         fail(str(exc), 1)
     except OSError as exc:
         fail(f"cannot open the knowledge base: {exc}", 1)
 
 
-def existing_site():
-    """The site database's engine if one exists (it holds the library); None rather than creating one."""
-    from oncoguide.settings import Settings
-
-    url = Settings().database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return None
-    return open_site()
-
-
-def open_site():
-    from oncoguide.settings import Settings
-    from oncoguide.site.db import connect
-
-    return connect(Settings().database_url)
+def existing_site() -> Site | None:
+    """This run's Site if its database exists (it holds the library); None rather than creating one."""
+    site = current()
+    return site if site.exists() else None
 
 
 def open_accounts():
-    from oncoguide.site.accounts import Accounts
-
-    return Accounts(open_site())
-
+    return current().accounts

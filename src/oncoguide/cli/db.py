@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from oncoguide.cli.common import fail
+from oncoguide.cli.common import fail, settings
 
 app = typer.Typer()
 
@@ -22,10 +22,9 @@ def db_upgrade() -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from oncoguide.settings import Settings
     from oncoguide.site.db import upgrade
 
-    url = Settings().database_url
+    url = settings().database_url
     try:
         revision = upgrade(url)
     except SQLAlchemyError as exc:
@@ -38,11 +37,10 @@ def backup_cmd(
     path: Annotated[Path, typer.Argument(help="File to write the backup to (replaced if it exists).")],
 ) -> None:
     """Copy the SQLite site database to a file, consistently, while the site keeps running."""
-    from oncoguide.settings import Settings
     from oncoguide.site.backup import BackupError, backup
 
     try:
-        report = backup(Settings().database_url, path)
+        report = backup(settings().database_url, path)
     except BackupError as exc:
         fail(str(exc), 1)
     typer.echo(f"backed up the site database to {path}: {report.describe()}")
@@ -54,10 +52,9 @@ def restore_cmd(
     yes: Annotated[bool, typer.Option("--yes", help="Replace the site database without asking.")] = False,
 ) -> None:
     """Replace the SQLite site database with a checked backup (stop the server first)."""
-    from oncoguide.settings import Settings
     from oncoguide.site.backup import BackupError, check_backup, restore, sqlite_path
 
-    url = Settings().database_url
+    url = settings().database_url
     try:
         target = sqlite_path(url)
         check_backup(path)

@@ -66,10 +66,9 @@ def feedback_cmd(
     """Cards issued by the CDS Hooks service per patient group, how many clinicians accepted or overrode,
     and the override reasons they gave."""
     from oncoguide.cli.common import existing_site
-    from oncoguide.site.cds import CdsLog
 
     site = existing_site()
-    rows = CdsLog(site).summary() if site is not None else []
+    rows = site.cds.summary() if site is not None else []
     if fmt == FeedbackFormat.json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return

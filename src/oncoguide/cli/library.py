@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from oncoguide.cli.common import Format, fail, open_kb, open_site
+from oncoguide.cli.common import Format, current, fail, open_kb
 
 app = typer.Typer()
 
@@ -28,9 +28,7 @@ class OutFormat(str, Enum):
 
 
 def open_library():
-    from oncoguide.library.store import Library
-
-    return Library(open_site())
+    return current().library
 
 
 @app.command()
@@ -43,12 +41,10 @@ def ingest(
     from oncoguide.library.ingest import Status
     from oncoguide.library.ingest import ingest as run
     from oncoguide.library.textclean import printable
-    from oncoguide.settings import Settings
-
     library = open_library()
     with _progress() as progress:
         try:
-            report = run(paths, library, Settings().max_ingest_bytes, progress)
+            report = run(paths, library, current().settings.max_ingest_bytes, progress)
         except KeyboardInterrupt:
             typer.echo("\ninterrupted: every document stored so far is complete; run the same command again to "
                        "resume", err=True)
@@ -191,7 +187,7 @@ def _plan(text: str):
 
     lexicon = open_kb().contents.lexicon
     try:
-        return plan(text, lexicon.get("abbreviations"), lexicon.get("spelling"))
+        return plan(text, lexicon.get("abbreviations"), lexicon.get("spelling"), current().settings.max_question_chars)
     except SearchError as exc:
         fail(str(exc))
 
@@ -212,7 +208,7 @@ def search(
     if type is not None and type not in TYPES:
         fail(f"unknown type '{type}'; use one of: {', '.join(TYPES)}")
     q = _plan(query)
-    print_hits(run(open_site(), q, limit, type, year_from), fmt, f"Library passages for: {query}")
+    print_hits(run(current().engine, q, limit, type, year_from), fmt, f"Library passages for: {query}")
 
 
 @claims_app.command("support")
@@ -228,7 +224,7 @@ def claims_support(
     claim = kb.contents.claims.get(claim_id)
     if claim is None:
         fail(f"no claim '{claim_id}' in the knowledge pack", 1)
-    hits = candidates(open_site(), kb.contents, claim, limit)
+    hits = candidates(current().engine, kb.contents, claim, limit, current().settings.max_question_chars)
     if fmt != Format.json:
         typer.echo(f"Claim {claim_id}: {claim.clinician}\n")
     print_hits(hits, fmt, f"Passages that may support {claim_id}")

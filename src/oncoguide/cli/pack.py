@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from oncoguide.cli.common import fail
+from oncoguide.cli.common import settings as current_settings
 
 app = typer.Typer()
 pack_app = typer.Typer(no_args_is_help=True, help="Validate and build the knowledge pack.")
@@ -24,9 +25,8 @@ def build_cmd(
     from oncoguide.kb import is_stale
     from oncoguide.pack.build import build
     from oncoguide.pack.load import PackError
-    from oncoguide.settings import Settings
 
-    settings = Settings()
+    settings = current_settings()
     if not force and not is_stale(settings):
         typer.echo(f"up to date: {settings.db}")
         return
@@ -46,9 +46,8 @@ def pack_check(
 ) -> None:
     """Validate every pack file; list each problem with its file, line, entry and field."""
     from oncoguide.pack.load import PackError, load_pack
-    from oncoguide.settings import Settings
 
-    directory = pack_dir or Settings().pack_dir
+    directory = pack_dir or current_settings().pack_dir
     try:
         pack = load_pack(Path(directory))
     except PackError as exc:

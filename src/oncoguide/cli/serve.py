@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from oncoguide.cli.common import fail
+from oncoguide.cli.common import settings as current_settings
 
 app = typer.Typer()
 
@@ -23,11 +24,10 @@ def serve(
 
     from oncoguide.kb import ensure_built
     from oncoguide.pack.load import PackError
-    from oncoguide.settings import Settings
     from oncoguide.web.cds_auth import ClientsFileError, load_clients
     from oncoguide.web.protocol import GuardedHttpToolsProtocol
 
-    settings = Settings()
+    settings = current_settings()
     if settings.serving_problem():
         fail(settings.serving_problem(), 1)
     try:

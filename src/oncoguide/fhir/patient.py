@@ -14,6 +14,7 @@ Reads FHIR R4 and R5 alike: only elements that are the same in both are used.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 
 from oncoguide.engine.understand import TOKEN, longest_matches
@@ -408,3 +409,31 @@ def _combine(label: str, condition: str, facts: dict[str, set[str]], derived: li
         notes.append(f"the Observations name more than one genotype ({', '.join(sorted(genotypes))}); "
                      "none was used")
     return PatientFacts(condition, facts, genotype, derived, notes)
+
+
+# --- a knowledge base's view of FHIR input (the KnowledgeBase itself knows nothing of FHIR) ------------
+
+_codebooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def codebook(kb) -> CodeBook:
+    """The pack's clinical codes (SNOMED CT, ICD-10, ICD-O-3, LOINC), read from FHIR records; one per kb."""
+    book = _codebooks.get(kb)
+    if book is None:
+        book = _codebooks[kb] = CodeBook(kb.contents.algorithm.get("codes"), kb.algorithm)
+    return book
+
+
+def read_fhir(kb, record: dict, patient_id: str | None = None, where: str = "bundle") -> Reading:
+    """The patient-group facts of a FHIR Bundle (or one resource): one entry per coded condition.
+    Raises FhirInputError naming the path of anything that cannot be read."""
+    return read_record(resources_of(record, where), codebook(kb), patient_id)
+
+
+def recommend_fhir(kb, record: dict):
+    """`kb.recommend` for the one condition a FHIR Bundle describes; the result lists what was read
+    from which resource. Raises FhirInputError or CriteriaError with the reason."""
+    patient = read_fhir(kb, record).only()
+    rec = kb.algorithm.recommend(patient.condition, patient.facts, patient.notes, patient.genotype)
+    rec.derived = patient.derived
+    return rec

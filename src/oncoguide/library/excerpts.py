@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from oncoguide.library.search import Query, SearchError, plan, search
+from oncoguide.library.search import MAX_QUERY_CHARS, Query, SearchError, plan, search
 
 MIN_COVERAGE = 0.5   # a passage must match at least half of the question's ideas...
 MIN_IDEAS = 2        # ...and at least two of them (or the only one, for a one-idea question)
@@ -48,9 +48,10 @@ def relevant(hits, query: Query, limit: int = MAX_EXCERPTS) -> list:
     return picked
 
 
-def excerpts_for(engine, question: str, lexicon: dict, limit: int = MAX_EXCERPTS) -> list[Excerpt]:
+def excerpts_for(engine, question: str, lexicon: dict, limit: int = MAX_EXCERPTS,
+                 max_chars: int = MAX_QUERY_CHARS) -> list[Excerpt]:
     try:
-        query = plan(question, lexicon.get("abbreviations"), lexicon.get("spelling"))
+        query = plan(question, lexicon.get("abbreviations"), lexicon.get("spelling"), max_chars)
     except SearchError:
         return []
     found = []
@@ -61,12 +62,12 @@ def excerpts_for(engine, question: str, lexicon: dict, limit: int = MAX_EXCERPTS
     return found
 
 
-def with_excerpts(answer, engine, contents):
+def with_excerpts(answer, engine, contents, max_chars: int = MAX_QUERY_CHARS):
     """The abstaining answer with library excerpts added, or unchanged when the library has nothing relevant.
-    A request to name the condition is kept beside the excerpts."""
+    A request to name the condition is kept beside the excerpts. `max_chars`: Settings.max_question_chars."""
     if answer.in_scope or answer.excerpts:
         return answer
-    found = excerpts_for(engine, answer.question, contents.lexicon)
+    found = excerpts_for(engine, answer.question, contents.lexicon, max_chars=max_chars)
     if not found:
         return answer
     texts = contents.texts

@@ -15,12 +15,15 @@ from sqlalchemy import bindparam, select, text
 
 from oncoguide.library.store import _DOC_COLUMNS, DocumentInfo, _info
 from oncoguide.library.tables import library_documents, library_passages
+from oncoguide.settings import Settings
 
 K1, B = 1.2, 0.75
 CANDIDATES = 5_000  # most passages a query scores with BM25 (see selective())
 # PostgreSQL scores a candidate by unpacking its tsvector (about 15 us, against about 1 us for FTS5's bm25())
 PG_CANDIDATES = 1_000
-MAX_QUERY_CHARS = 2000
+# the longest query when the caller passes no limit: ONCOGUIDE_MAX_QUESTION_CHARS as shipped (a query is a
+# question); callers pass the process's Settings.max_question_chars
+MAX_QUERY_CHARS: int = Settings.model_fields["max_question_chars"].default
 WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 WORD_ANYCASE = re.compile(r"[^\W_]+", re.UNICODE)  # a word as FTS5's unicode61 tokenizer sees it
 # function words and question words: they carry no topic, and in an OR query they only add noise
@@ -53,10 +56,10 @@ class Query:
 
 
 def plan(question: str, abbreviations: dict[str, list[str]] | None = None,
-         spelling: dict[str, str] | None = None) -> Query:
+         spelling: dict[str, str] | None = None, max_chars: int = MAX_QUERY_CHARS) -> Query:
     """The question's content words, each with its alternative forms (abbreviation, expansion, spelling)."""
-    if len(question) > MAX_QUERY_CHARS:
-        raise SearchError(f"the query has {len(question):,} characters; the limit is {MAX_QUERY_CHARS:,}")
+    if len(question) > max_chars:
+        raise SearchError(f"the query has {len(question):,} characters; the limit is {max_chars:,}")
     abbreviations = {k.lower(): [v.lower() for v in vs] for k, vs in (abbreviations or {}).items()}
     spelling = {k.lower(): v.lower() for k, v in (spelling or {}).items()}
     reverse_spelling = {v: k for k, v in spelling.items()}

@@ -91,16 +91,18 @@ class DocRow(Base):
     data: Mapped[dict | list] = mapped_column(JSON)
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_conn, _record):
-    if isinstance(dbapi_conn, sqlite3.Connection):
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
 
 
 def engine_for(path: Path) -> Engine:
-    return create_engine(f"sqlite:///{path}")
+    """An engine for the knowledge base being built; its pragmas apply to this engine only, not to every
+    engine in the process (the site database sets its own, in site/db.py)."""
+    engine = create_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -19,12 +20,24 @@ from sqlalchemy.exc import IntegrityError
 from oncoguide.site import names
 from oncoguide.site.db import api_tokens, login_failures, sessions, users
 
-ROLES = ("reader", "contributor", "moderator", "reviewer", "editor", "admin")
+
+class Role(StrEnum):
+    """An account's role; the value is what the database stores and the JSON shows."""
+
+    READER = "reader"
+    CONTRIBUTOR = "contributor"
+    MODERATOR = "moderator"
+    REVIEWER = "reviewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+ROLES = tuple(Role)
 MIN_PASSWORD, MAX_PASSWORD = 8, 128  # OWASP ASVS: at least 8 (with other checks), accept at least 64
 FREE_FAILURES = 5                    # failed logins allowed before back-off starts
 MAX_LOCK = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
-STAFF_ROLES = ("moderator", "reviewer", "editor", "admin")  # members must not be able to pass for them
+STAFF_ROLES = (Role.MODERATOR, Role.REVIEWER, Role.EDITOR, Role.ADMIN)  # members must not be able to pass for them
 TOKEN_USE_PRECISION = timedelta(minutes=1)  # last_used is written at most this often per token
 # OWASP's minimum Argon2id settings (19 MiB, 2 passes, 1 lane): about 30 ms per hash here
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -104,7 +117,7 @@ def throttle_key(username: str) -> str:
 
 
 def _user(row) -> User:
-    return User(row.id, row.username, row.display_name, row.role, bool(row.disabled), row.country)
+    return User(row.id, row.username, row.display_name, Role(row.role), bool(row.disabled), row.country)
 
 
 class Accounts:

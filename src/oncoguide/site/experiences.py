@@ -7,12 +7,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oncoguide.errors import Refused
-from oncoguide.site.accounts import User, now
+from oncoguide.site.accounts import Role, User, now
 from oncoguide.site.db import asked_questions, experience_flags, experiences, users
 
 MAX_CHARS = 5000
@@ -21,7 +22,16 @@ MAX_LINKS = 2
 POSTS_PER_DAY = 5
 FLAGS_PER_DAY = 10  # per account
 FLAGS_TO_HIDE = 3  # this many readers' flags send an approved post back to the moderators
-MODERATORS = {"moderator", "editor", "admin"}
+MODERATORS = {Role.MODERATOR, Role.EDITOR, Role.ADMIN}
+
+
+class PostStatus(StrEnum):
+    """Where a post stands with the moderators (the stored value)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w/])(?:\+?\(?\d[\d\s().-]{7,}\d)(?![\w/])")
@@ -190,7 +200,7 @@ class Experiences:
             new_id = conn.execute(insert(experiences).values(
                 user_id=user.id, condition=condition, question_key=question_key or None,
                 body=body, masked=masked, held=held_reason(text),
-                status="pending", created=now())).inserted_primary_key[0]
+                status=PostStatus.PENDING, created=now())).inserted_primary_key[0]
         return self._stored(new_id)
 
     def _select(self):
@@ -218,7 +228,8 @@ class Experiences:
         """Approved posts, newest first."""
         newest = (experiences.c.created.desc(), experiences.c.id.desc())
         # the page's ids first, from the index alone; only those rows are joined and counted
-        page = (select(experiences.c.id).where(experiences.c.condition == condition, experiences.c.status == "approved")
+        page = (select(experiences.c.id)
+                .where(experiences.c.condition == condition, experiences.c.status == PostStatus.APPROVED)
                 .order_by(*newest).limit(limit).offset(offset).subquery())
         with self.engine.connect() as conn:
             return [Experience(*r) for r in conn.execute(
@@ -228,7 +239,7 @@ class Experiences:
         """(published posts on this condition, people who wrote them)."""
         with self.engine.connect() as conn:
             posts, people = conn.execute(select(func.count(), func.count(experiences.c.user_id.distinct())).where(
-                experiences.c.condition == condition, experiences.c.status == "approved")).one()
+                experiences.c.condition == condition, experiences.c.status == PostStatus.APPROVED)).one()
         return posts, people
 
     def mine(self, user: User) -> list[Experience]:
@@ -239,7 +250,7 @@ class Experiences:
     def queue(self) -> list[Experience]:
         with self.engine.connect() as conn:
             return [Experience(*r) for r in conn.execute(
-                self._select().where(experiences.c.status == "pending").order_by(experiences.c.created))]
+                self._select().where(experiences.c.status == PostStatus.PENDING).order_by(experiences.c.created))]
 
     def decide(self, exp_id: int, moderator: User, approve: bool, reason: str = "") -> Experience:
         if moderator.role not in MODERATORS:
@@ -249,8 +260,9 @@ class Experiences:
             raise PostError("give the author a reason for the rejection")
         with self.engine.begin() as conn:
             done = conn.execute(update(experiences).where(experiences.c.id == exp_id,
-                                                          experiences.c.status == "pending")
-                                .values(status="approved" if approve else "rejected", reason=reason[:1000] or None,
+                                                          experiences.c.status == PostStatus.PENDING)
+                                .values(status=PostStatus.APPROVED if approve else PostStatus.REJECTED,
+                                        reason=reason[:1000] or None,
                                         moderator_id=moderator.id, decided=now())).rowcount
         if not done:
             if self.get(exp_id) is None:
@@ -262,7 +274,7 @@ class Experiences:
         try:
             with self.engine.begin() as conn:
                 if conn.execute(select(experiences.c.status).where(experiences.c.id == exp_id)).scalar() \
-                        != "approved":
+                        != PostStatus.APPROVED:
                     raise PostError("no such published post", 404)
                 recent = conn.execute(select(func.count()).select_from(experience_flags).where(
                     experience_flags.c.user_id == user.id,
@@ -274,7 +286,7 @@ class Experiences:
                                      .where(experience_flags.c.experience_id == exp_id)).scalar_one()
                 if flags >= FLAGS_TO_HIDE:
                     conn.execute(update(experiences).where(experiences.c.id == exp_id).values(
-                        status="pending", held=f"flagged by {flags} readers"))
+                        status=PostStatus.PENDING, held=f"flagged by {flags} readers"))
         except IntegrityError:
             raise PostError("you have already flagged this post", 409) from None
         return self._stored(exp_id)

@@ -9,13 +9,13 @@ import time
 
 from sqlalchemy import delete, func, select, update
 
-from oncoguide.site.accounts import AccountError, Accounts, User, now, throttle_key
+from oncoguide.site.accounts import AccountError, Accounts, Role, User, now, throttle_key
 from oncoguide.site.countries import country_names
 from oncoguide.site.db import api_tokens, experience_flags, experiences, login_failures, sessions, users
 
 FORMER_MEMBER = "Former member"
 # accounts whose actions are part of the editorial record are closed by an admin (users disable), not deleted
-SELF_DELETE_ROLES = {"reader", "contributor"}
+SELF_DELETE_ROLES = {Role.READER, Role.CONTRIBUTOR}
 STATS_SECONDS = 2.0  # each worker re-reads the map's counts at most this often (its own changes at once)
 POST_CHOICES = {"remove": "delete my posts", "anonymise": "keep my posts without my pseudonym"}
 

@@ -10,12 +10,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oncoguide.errors import Refused
-from oncoguide.site.accounts import User, now
+from oncoguide.site.accounts import Role, User, now
 from oncoguide.site.db import asked_questions, question_votes, unmatched_questions
 from oncoguide.site.experiences import mask_question
 from oncoguide.site.review import query_key
@@ -24,7 +25,7 @@ HELPFUL_WEIGHT = 3  # one "helpful" vote counts as three asks in the ranking
 VOTES_PER_DAY = 30  # per account: enough for honest use, too few to push a question up the list
 FLUSH_SECONDS = 1.0  # each worker writes its counts at most once a second, in one transaction
 MAX_WORDING = 300  # characters of a canonical question
-QUESTION_EDITORS = {"editor", "admin"}  # choosing published wording is editorial work, as revising an article is
+QUESTION_EDITORS = {Role.EDITOR, Role.ADMIN}  # choosing published wording is editorial work, as revising an article is
 OVERVIEW = {"dfsp": "What is dermatofibrosarcoma protuberans?", "sts": "What is soft-tissue sarcoma?",
             "gist": "What is a GIST?"}
 
@@ -82,25 +83,22 @@ class Questions:
         self.kb = kb
         self.retention = timedelta(days=retention_days)
         self._seeded = False
-        self._faqs: dict[str, Canonical] | None = None
         # asks not yet written: a write per question made SQLite writers queue behind each other and
         # doubled the 95th-percentile latency of /api/ask, so counts are batched (a crash loses < 1 s of them)
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 
-    @property
+    @cached_property
     def faqs(self) -> dict[str, Canonical]:
         """The pack's common questions by normalised key (the first wording wins when two share a key)."""
-        if self._faqs is None:
-            found: dict[str, Canonical] = {}
-            for faq in self.kb.contents.faqs:
-                answer = self.kb.ask(faq["question"], audience="patient")
-                if answer.in_scope and answer.understood.get("condition"):
-                    found.setdefault(query_key(answer.understood),
-                                     Canonical(answer.understood["condition"], faq["question"]))
-            self._faqs = found
-        return self._faqs
+        found: dict[str, Canonical] = {}
+        for faq in self.kb.contents.faqs:
+            answer = self.kb.ask(faq["question"], audience="patient")
+            if answer.in_scope and answer.understood.get("condition"):
+                found.setdefault(query_key(answer.understood),
+                                 Canonical(answer.understood["condition"], faq["question"]))
+        return found
 
     def record(self, answer) -> str | None:
         """Count one asking of this answer's question; returns its key (None when out of scope)."""

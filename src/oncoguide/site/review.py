@@ -10,27 +10,43 @@ import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from sqlalchemy import insert, select, update
 
-from oncoguide.site.accounts import User, now
+from oncoguide.site.accounts import Role, User, now
 from oncoguide.site.db import article_versions, articles, review_events, users
 
-LABELS = {"submitted": "Submitted", "under-review": "Under review", "changes-requested": "Changes requested",
-          "approved": "Approved", "retracted": "Retracted", "needs-re-review": "Needs re-review"}
+
+class Status(StrEnum):
+    """An article's review status; the value is what the database stores and the JSON shows."""
+
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under-review"
+    CHANGES_REQUESTED = "changes-requested"
+    APPROVED = "approved"
+    RETRACTED = "retracted"
+    NEEDS_RE_REVIEW = "needs-re-review"
+
+
+LABELS = {Status.SUBMITTED: "Submitted", Status.UNDER_REVIEW: "Under review",
+          Status.CHANGES_REQUESTED: "Changes requested", Status.APPROVED: "Approved", Status.RETRACTED: "Retracted",
+          Status.NEEDS_RE_REVIEW: "Needs re-review"}
+REVIEW_ROLES = {Role.REVIEWER, Role.EDITOR, Role.ADMIN}
 # (from, to) -> roles allowed to make that move
 TRANSITIONS = {
-    ("submitted", "under-review"): {"reviewer", "editor", "admin"},
-    ("needs-re-review", "under-review"): {"reviewer", "editor", "admin"},
-    ("under-review", "approved"): {"reviewer", "admin"},
-    ("under-review", "changes-requested"): {"reviewer", "admin"},
-    ("changes-requested", "submitted"): {"editor", "admin"},  # revised: a new version from the current pack
-    ("approved", "retracted"): {"reviewer", "editor", "admin"},
-    ("retracted", "submitted"): {"editor", "admin"},
+    (Status.SUBMITTED, Status.UNDER_REVIEW): REVIEW_ROLES,
+    (Status.NEEDS_RE_REVIEW, Status.UNDER_REVIEW): REVIEW_ROLES,
+    (Status.UNDER_REVIEW, Status.APPROVED): {Role.REVIEWER, Role.ADMIN},
+    (Status.UNDER_REVIEW, Status.CHANGES_REQUESTED): {Role.REVIEWER, Role.ADMIN},
+    # revised: a new version from the current pack
+    (Status.CHANGES_REQUESTED, Status.SUBMITTED): {Role.EDITOR, Role.ADMIN},
+    (Status.APPROVED, Status.RETRACTED): REVIEW_ROLES,
+    (Status.RETRACTED, Status.SUBMITTED): {Role.EDITOR, Role.ADMIN},
 }
-ACTIONS = {"under-review": "Start review", "approved": "Approve", "changes-requested": "Request changes",
-           "submitted": "Revise and resubmit", "retracted": "Retract"}
-REVIEW_ROLES = {"reviewer", "editor", "admin"}
+ACTIONS = {Status.UNDER_REVIEW: "Start review", Status.APPROVED: "Approve",
+           Status.CHANGES_REQUESTED: "Request changes", Status.SUBMITTED: "Revise and resubmit",
+           Status.RETRACTED: "Retract"}
 MAX_COMMENT = 4000
 
 
@@ -140,9 +156,9 @@ class Article:
     @property
     def approval(self) -> dict | None:
         """The event that approved the current version, when the article is approved."""
-        if self.status != "approved":
+        if self.status != Status.APPROVED:
             return None
-        return next((e for e in reversed(self.events) if e["to_status"] == "approved"), None)
+        return next((e for e in reversed(self.events) if e["to_status"] == Status.APPROVED), None)
 
 
 class Reviews:
@@ -173,11 +189,11 @@ class Reviews:
             if again:  # another worker created it in the meantime
                 return again.id
             art_id = conn.execute(insert(articles).values(
-                query_key=key, audience=answer.audience, question=answer.question, status="submitted", version=1,
+                query_key=key, audience=answer.audience, question=answer.question, status=Status.SUBMITTED, version=1,
                 revision=1, updated=now())).inserted_primary_key[0]
             self._add_version(conn, art_id, 1, answer, thread)
             conn.execute(insert(review_events).values(
-                article_id=art_id, version=1, from_status=None, to_status="submitted", user_id=None, role=None,
+                article_id=art_id, version=1, from_status=None, to_status=Status.SUBMITTED, user_id=None, role=None,
                 comment="created from a reader's question", at=now()))
         return art_id
 
@@ -233,8 +249,8 @@ class Reviews:
         art = Article(a.id, a.question, a.audience, a.status, a.version, a.revision, a.updated, v.answer,
                       v.basis, v.answer.get("thread", []), events)
         art.changes = self.changes(art)
-        if art.status == "approved" and art.changes:
-            art.status = "needs-re-review"  # readers see it at once, before the next refresh records it
+        if art.status == Status.APPROVED and art.changes:
+            art.status = Status.NEEDS_RE_REVIEW  # readers see it at once, before the next refresh records it
         return art
 
     def reader_view(self, answer) -> Article | None:
@@ -252,16 +268,16 @@ class Reviews:
             if a is None:
                 return None
             art = Article(a.id, a.question, a.audience, a.status, a.version, a.revision, a.updated, {}, {}, [])
-            if a.status == "approved":
+            if a.status == Status.APPROVED:
                 art.basis = conn.execute(select(article_versions.c.basis).where(
                     article_versions.c.article_id == a.id, article_versions.c.version == a.version)).scalar_one()
                 art.events = [dict(r._mapping) for r in conn.execute(
                     select(review_events, users.c.display_name, users.c.username)
                     .join(users, users.c.id == review_events.c.user_id)
-                    .where(review_events.c.article_id == a.id, review_events.c.to_status == "approved")
+                    .where(review_events.c.article_id == a.id, review_events.c.to_status == Status.APPROVED)
                     .order_by(review_events.c.id.desc()).limit(1))]
-        if art.status == "approved" and self.changes(art):
-            art.status = "needs-re-review"
+        if art.status == Status.APPROVED and self.changes(art):
+            art.status = Status.NEEDS_RE_REVIEW
         return art
 
     def changes(self, art: Article) -> list[Change]:
@@ -311,17 +327,17 @@ class Reviews:
             raise ReviewError(f"an article that is {LABELS[art.status]} cannot become {LABELS[to]}")
         if user.role not in roles:
             raise PermissionError(f"a {user.role} cannot move an article to {LABELS[to]}")
-        if to in ("changes-requested", "retracted") and not comment:
+        if to in (Status.CHANGES_REQUESTED, Status.RETRACTED) and not comment:
             raise ReviewError("say why in the comment")
         version = art.version
         with self.engine.begin() as conn:
             changed = conn.execute(
                 update(articles).where(articles.c.id == art_id, articles.c.revision == revision)
                 .values(status=to, revision=articles.c.revision + 1, updated=now(),
-                        version=articles.c.version + (1 if to == "submitted" else 0))).rowcount
+                        version=articles.c.version + (1 if to == Status.SUBMITTED else 0))).rowcount
             if changed != 1:
                 raise ReviewConflict()
-            if to == "submitted":  # a revision: a new version composed from the current pack
+            if to == Status.SUBMITTED:  # a revision: a new version composed from the current pack
                 version += 1
                 from oncoguide.kb import Thread
 
@@ -335,19 +351,20 @@ class Reviews:
     def refresh(self) -> int:
         """Record "Needs re-review" for approved articles whose basis changed; return how many."""
         with self.engine.connect() as conn:
-            ids = [r.id for r in conn.execute(select(articles.c.id).where(articles.c.status == "approved"))]
+            ids = [r.id for r in conn.execute(select(articles.c.id).where(articles.c.status == Status.APPROVED))]
         flagged = 0
         for art_id in ids:
             art = self.get(art_id)
-            if art is None or art.status != "needs-re-review":
+            if art is None or art.status != Status.NEEDS_RE_REVIEW:
                 continue
             with self.engine.begin() as conn:
                 if conn.execute(update(articles).where(articles.c.id == art_id, articles.c.revision == art.revision)
-                                .values(status="needs-re-review", revision=articles.c.revision + 1,
+                                .values(status=Status.NEEDS_RE_REVIEW, revision=articles.c.revision + 1,
                                         updated=now())).rowcount:
                     names = ", ".join(f"{c.kind[:-1]} {c.id}" for c in art.changes)
                     conn.execute(insert(review_events).values(
-                        article_id=art_id, version=art.version, from_status="approved", to_status="needs-re-review",
-                        user_id=None, role=None, comment=f"the pack changed: {names}", at=now()))
+                        article_id=art_id, version=art.version, from_status=Status.APPROVED,
+                        to_status=Status.NEEDS_RE_REVIEW, user_id=None, role=None,
+                        comment=f"the pack changed: {names}", at=now()))
                     flagged += 1
         return flagged

@@ -77,9 +77,10 @@ class ThreadStore:
         self.engine.dispose()
 
 
-def ask_in_thread(kb, store: ThreadStore, question: str, audience: str = "clinician",
+def ask_in_thread(site, store: ThreadStore, question: str, audience: str = "clinician",
                   thread_id: str | None = None):
-    """Answer `question` as the next turn of thread `thread_id` (None starts a thread).
+    """Answer `question` (through `site`, a Site, or a bare KnowledgeBase) as the next turn of thread
+    `thread_id` (None starts a thread).
 
     Returns (the new turn's id, the Answer, the earlier questions of the thread). The question is
     checked before anything is stored.
@@ -89,16 +90,16 @@ def ask_in_thread(kb, store: ThreadStore, question: str, audience: str = "clinic
 
     if audience not in AUDIENCES:
         raise InputError(f"unknown audience '{audience}'; use one of: {', '.join(AUDIENCES)}")
-    text = clean_question(question, kb.settings.max_question_chars)
+    text = clean_question(question, site.settings.max_question_chars)
     new_id, earlier = store.add(thread_id, text)
-    return new_id, Thread.replay(kb, earlier, audience).ask(text), earlier
+    return new_id, Thread.replay(site, earlier, audience).ask(text), earlier
 
 
-def answer_turn(kb, store: ThreadStore, turn: str, audience: str = "clinician"):
+def answer_turn(site, store: ThreadStore, turn: str, audience: str = "clinician"):
     """The Answer for a stored turn, in the context of the turns before it; None for an unknown id."""
     from oncoguide.kb import Thread
 
     chain = store.chain(turn)
     if chain is None:
         return None
-    return Thread.replay(kb, chain[:-1], audience).ask(chain[-1])
+    return Thread.replay(site, chain[:-1], audience).ask(chain[-1])

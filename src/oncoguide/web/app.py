@@ -58,15 +58,7 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from oncoguide.kb import KnowledgeBase
-    from oncoguide.site.accounts import Accounts
-    from oncoguide.site.cds import CdsLog
-    from oncoguide.site.db import connect
-    from oncoguide.site.experiences import Experiences
-    from oncoguide.site.members import Members
-    from oncoguide.site.questions import Questions
-    from oncoguide.site.review import Reviews
-    from oncoguide.site.threads import ThreadStore
+    from oncoguide.site import Site
     from oncoguide.web.cds_auth import TrustedClients
     from oncoguide.web.openapi_doc import document
     from oncoguide.web.routes import account as account_pages
@@ -80,20 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if problem:
         raise SettingsError(problem)
     app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
-    app.state.settings = settings
-    app.state.kb = KnowledgeBase.open(settings)
-    site = connect(settings.database_url)
-    app.state.kb.library = lambda: site  # the library is quoted when the pack has no answer
-    app.state.threads = ThreadStore(site)
-    app.state.accounts = Accounts(site)
-    app.state.reviews = Reviews(site, app.state.kb)
-    app.state.questions = Questions(site, app.state.kb, settings.question_retention_days)
+    # the knowledge base, the site database and every store on it, built here once (see site/core.py)
+    site = app.state.site = Site(settings).open()
     app.state.overview_turns = {}  # condition -> the thread turn of its short answer (community_pages.overview)
-    app.state.experiences = Experiences(site)
-    app.state.members = Members(site, app.state.accounts)
-    app.state.cds_log = CdsLog(site)
-    app.state.cds_clients = TrustedClients.from_file(settings.cds_clients, site) if settings.cds_clients else None
-    app.router.on_shutdown.append(app.state.questions.flush)  # counts gathered since the last write
+    app.state.cds_clients = (TrustedClients.from_file(settings.cds_clients, site.engine) if settings.cds_clients
+                             else None)
+    app.router.on_shutdown.append(site.questions.flush)  # counts gathered since the last write
 
     app.openapi = lambda: document(app)  # the real error responses too (web/openapi_doc.py)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -157,16 +141,17 @@ def factory():
 
     app = create_app()
     # a new pack may have changed what approved articles rest on: record it before serving them
-    app.state.reviews.refresh()
-    app.state.questions.seed()
-    app.state.questions.purge()  # masked questions past ONCOGUIDE_QUESTION_RETENTION_DAYS
+    site = app.state.site
+    site.reviews.refresh()
+    site.questions.seed()
+    site.questions.purge()  # masked questions past ONCOGUIDE_QUESTION_RETENTION_DAYS
     from oncoguide.web.routes.community import overview
     from oncoguide.web.views import CONDITIONS
 
     for slug in CONDITIONS:  # the condition pages' short answers, as articles reviewers can approve
         overview(app.state, slug)
     world()  # the members map's outlines, projected once per worker
-    ev = app.state.kb.evidence
+    ev = site.kb.evidence
     for topic_id, topic in ev.topics.items():
         ev.report(topic_id, (topic_attributes(topic) or [None])[0])
         ev.forest_plot(topic_id)

@@ -21,7 +21,7 @@ CSRF_COOKIE = "og_csrf"
 
 def session_of(request: Request) -> Session | None:
     if not hasattr(request.state, "session"):
-        request.state.session = request.app.state.accounts.session(request.cookies.get(SESSION_COOKIE))
+        request.state.session = request.app.state.site.accounts.session(request.cookies.get(SESSION_COOKIE))
     return request.state.session
 
 
@@ -31,7 +31,7 @@ def bearer_user(request: Request) -> User | None:
         auth = request.headers.get("authorization", "")
         user = None
         if auth.lower().startswith("bearer "):
-            user = request.app.state.accounts.user_for_token(auth[7:].strip())
+            user = request.app.state.site.accounts.user_for_token(auth[7:].strip())
             if user is None:
                 raise HTTPException(401, "the API token is unknown, revoked or belongs to a disabled account")
         request.state.bearer = user

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from oncoguide.fhir.export import MEDIA_TYPE as FHIR_JSON
+from oncoguide.web.routes.api import question_limits
 
 ERROR = {"type": "object", "required": ["error"], "properties": {
     "error": {"type": "string", "description": "What is wrong, in words."}}}
@@ -80,5 +81,6 @@ def document(app: FastAPI) -> dict:
         "additionalProperties": {"type": "array", "items": ARTICLE_ROW}}}}
     doc["paths"]["/api/articles/{art_id}/transition"]["post"]["responses"]["200"]["content"] = {
         "application/json": {"schema": TRANSITION_OUT}}
+    question_limits(doc, app.state.site.settings.max_question_chars)
     app.openapi_schema = doc
     return doc

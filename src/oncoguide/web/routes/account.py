@@ -18,9 +18,9 @@ router = APIRouter(include_in_schema=False)
 def account_page(request: Request, status: int = 200, error: str = "", saved: str = ""):
     me = signed_in(request, "see your account")
     state = request.app.state
-    mine = state.experiences.mine(me)
+    mine = state.site.experiences.mine(me)
     return render(request, "account.html", status, countries=countries(), names=country_names(),
-                  country=state.members.country_of(me), posts=len(mine), choices=POST_CHOICES,
+                  country=state.site.members.country_of(me), posts=len(mine), choices=POST_CHOICES,
                   may_delete=me.role in SELF_DELETE_ROLES, error=error, saved=saved)
 
 
@@ -37,7 +37,7 @@ async def set_country(request: Request, country: Annotated[str, Form(max_length=
     check_csrf(request, csrf)
     me = signed_in(request, "share your country")
     try:
-        request.app.state.members.set_country(me, country)
+        request.app.state.site.members.set_country(me, country)
     except MemberError as exc:
         return account_page(request, 422, error=str(exc))
     return RedirectResponse("/account?saved=country", status_code=303)
@@ -50,7 +50,7 @@ async def delete_account(request: Request, password: Annotated[str, Form(max_len
     check_csrf(request, csrf)
     me = signed_in(request, "delete your account")
     try:
-        request.app.state.members.delete(me, password, posts)
+        request.app.state.site.members.delete(me, password, posts)
     except MemberError as exc:
         return account_page(request, 422, error=str(exc))
     response = render(request, "account_deleted.html", removed=posts == "remove")

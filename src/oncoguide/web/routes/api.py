@@ -12,20 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import InputError
-from oncoguide.fhir.patient import FhirInputError
+from oncoguide.fhir.patient import FhirInputError, recommend_fhir
 from oncoguide.site.threads import ThreadError, ask_in_thread
 from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 router = APIRouter(prefix="/api", tags=["api"])
 
-MAX_QUESTION = 2000
 Condition = Literal["dfsp", "sts", "gist"]
 Criterion = Annotated[str | None, Field(default=None, max_length=80)]
 
 
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=MAX_QUESTION, description="The question, in your own words.")
+    # the longest question is Settings.max_question_chars, checked by the handler (too_long) and written into
+    # the OpenAPI document (question_limits): a model made at import cannot know the process's settings
+    question: str = Field(min_length=1, description="The question, in your own words.")
     audience: Literal["clinician", "patient"] = Field("clinician", description="Who the answer is written for.")
     thread_id: str | None = Field(
         None, pattern=r"^[a-z2-7]{16}$",
@@ -34,7 +35,7 @@ class AskIn(BaseModel):
 
 class RecommendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    vignette: str | None = Field(None, min_length=1, max_length=MAX_QUESTION,
+    vignette: str | None = Field(None, min_length=1,  # at most Settings.max_question_chars, as AskIn.question
                                  description="The patient in free text (optional when criteria are given).")
     condition: Condition | None = None
     site: Criterion = None
@@ -60,6 +61,24 @@ def _finite(value):
     return value
 
 
+def too_long(field: str, value: str | None, limit: int) -> None:
+    """Refuse a text longer than `limit` as pydantic's max_length would (422 naming the field)."""
+    if value is not None and len(value) > limit:
+        raise RequestValidationError([{"type": "string_too_long", "loc": ("body", field),
+                                       "msg": f"String should have at most {limit} characters",
+                                       "ctx": {"max_length": limit}}])
+
+
+def question_limits(doc: dict, limit: int) -> None:
+    """Write the longest question and vignette (Settings.max_question_chars) into the OpenAPI document."""
+    doc["components"]["schemas"]["AskIn"]["properties"]["question"]["maxLength"] = limit
+    body = doc["paths"]["/api/recommend"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    for schema in body["oneOf"]:
+        for option in schema.get("properties", {}).get("vignette", {}).get("anyOf", ()):
+            if option.get("type") == "string":
+                option["maxLength"] = limit
+
+
 def unprocessable(message: str) -> HTTPException:
     return HTTPException(status_code=422, detail=message)
 
@@ -70,13 +89,14 @@ def ask(body: AskIn, request: Request) -> JSONResponse:
     """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
+    too_long("question", body.question, state.site.settings.max_question_chars)
     try:
-        turn, answer, earlier = ask_in_thread(state.kb, state.threads, body.question, body.audience,
+        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, body.question, body.audience,
                                               body.thread_id)
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
-    state.reviews.record_audiences(answer, earlier)
-    state.questions.record(answer)
+    state.site.reviews.record_audiences(answer, earlier)
+    state.site.questions.record(answer)
     return JSONResponse({"thread_id": turn, **answer.to_dict()})
 
 
@@ -113,10 +133,10 @@ async def recommend(request: Request) -> JSONResponse:
 
 
 def _recommend(state, raw: bytes) -> JSONResponse:
-    data = json_of(raw, state.settings)
+    data = json_of(raw, state.site.settings)
     if isinstance(data, dict) and "resourceType" in data:
         try:
-            rec = state.kb.recommend_fhir(data)
+            rec = recommend_fhir(state.site.kb, data)
         except (FhirInputError, CriteriaError) as exc:
             raise unprocessable(str(exc)) from None
         return JSONResponse(rec.to_dict())
@@ -126,11 +146,12 @@ def _recommend(state, raw: bytes) -> JSONResponse:
         body = RecommendIn.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
+    too_long("vignette", body.vignette, state.site.settings.max_question_chars)
     criteria = body.model_dump(exclude={"vignette", "condition"})
     if body.vignette is None and body.condition is None:
         raise unprocessable("describe the patient (vignette) or give the condition and criteria")
     try:
-        rec = state.kb.recommend(body.vignette, condition=body.condition, **criteria)
+        rec = state.site.kb.recommend(body.vignette, condition=body.condition, **criteria)
     except (CriteriaError, InputError) as exc:
         raise unprocessable(str(exc)) from None
     return JSONResponse(rec.to_dict())
@@ -139,14 +160,14 @@ def _recommend(state, raw: bytes) -> JSONResponse:
 @router.get("/groups", summary="List the patient groups of the treatment algorithm")
 async def groups(request: Request, condition: Condition | None = None) -> JSONResponse:
     """As `oncoguide groups --format json`."""
-    return JSONResponse(request.app.state.kb.algorithm.group_summaries(condition))
+    return JSONResponse(request.app.state.site.kb.algorithm.group_summaries(condition))
 
 
 @router.get("/evidence/{topic}", summary="Study data, pooled results, comparisons and meta-analysis")
 async def evidence(topic: str, request: Request,
                    by: Literal["dose", "design", "technique"] | None = None) -> JSONResponse:
     """As `oncoguide evidence TOPIC --format json`."""
-    ev = request.app.state.kb.evidence
+    ev = request.app.state.site.kb.evidence
     if topic not in ev.topics:
         raise HTTPException(404, f"unknown evidence topic '{topic}'; known: {', '.join(sorted(ev.topics))}")
     try:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.errors import Refused
 from oncoguide.fhir.cards import contradiction_card, group_card
-from oncoguide.fhir.patient import FhirInputError, read_record, resources_of
+from oncoguide.fhir.patient import FhirInputError, codebook, read_record, resources_of
 from oncoguide.site.cds import parse_feedback
 from oncoguide.web.cds_auth import CdsAuthError
 from oncoguide.web.guards import JsonBodyError, off_loop, read_json
@@ -23,7 +23,7 @@ from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 def public_base(request: Request) -> str:
     """The base of links sent out: ONCOGUIDE_PUBLIC_URL when set, else the address the request came to."""
-    return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+    return (request.app.state.site.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 async def trusted_client(request: Request) -> None:
@@ -35,7 +35,7 @@ async def trusted_client(request: Request) -> None:
     clients = request.app.state.cds_clients
     if clients is None:
         return
-    called = request.app.state.settings.public_url.rstrip("/") + request.url.path
+    called = request.app.state.site.settings.public_url.rstrip("/") + request.url.path
     audiences = [called, called.removesuffix("/feedback")]  # feedback may be addressed to its service
     try:
         clients.verify(request.headers.get("authorization"), audiences)
@@ -64,7 +64,7 @@ class CdsError(Refused):
 
 
 def prefetch_templates(kb) -> dict[str, str]:
-    book = kb.codebook
+    book = codebook(kb)
     codes = ",".join(f"{book.systems[o['system']]}|{o['code']}" for o in book.observations.values())
     return {"patient": "Patient/{{context.patientId}}",
             "conditions": "Condition?patient={{context.patientId}}",
@@ -79,7 +79,7 @@ def error(status: int, message: str) -> JSONResponse:
 async def discovery(request: Request) -> JSONResponse:
     return JSONResponse({"services": [{
         "hook": HOOK, "id": SERVICE_ID, "title": "oncoguide: sarcoma treatment algorithm",
-        "description": DESCRIPTION, "prefetch": prefetch_templates(request.app.state.kb),
+        "description": DESCRIPTION, "prefetch": prefetch_templates(request.app.state.site.kb),
         "usageRequirements": "Send the 'conditions' prefetch (the 'observations' prefetch adds stage and genotype).",
     }]})
 
@@ -172,9 +172,9 @@ async def patient_view(request: Request) -> JSONResponse:
 
 def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
     try:
-        instance, patient_id, prefetch = _check_request(json_body(raw, state.settings))
+        instance, patient_id, prefetch = _check_request(json_body(raw, state.site.settings))
         resources, notes = _resources(prefetch)
-        reading = read_record(resources, state.kb.codebook, patient_id)
+        reading = read_record(resources, codebook(state.site.kb), patient_id)
     except Refused as exc:
         return error(exc.status, str(exc))
     except FhirInputError as exc:
@@ -184,7 +184,7 @@ def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
         patient.notes = patient.notes + notes
         card: dict | None
         try:
-            rec = state.kb.algorithm.recommend(patient.condition, dict(patient.facts), patient.notes,
+            rec = state.site.kb.algorithm.recommend(patient.condition, dict(patient.facts), patient.notes,
                                                patient.genotype)
         except CriteriaError as exc:
             card, group = contradiction_card(base, str(exc), patient), None
@@ -193,7 +193,7 @@ def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
         if card is not None:
             cards.append(card)
             issued.append((card, patient.condition, group))
-    state.cds_log.issued(SERVICE_ID, instance, issued)
+    state.site.cds.issued(SERVICE_ID, instance, issued)
     return JSONResponse({"cards": cards})
 
 
@@ -206,8 +206,8 @@ async def feedback(request: Request) -> JSONResponse:
 
 def _feedback(state, raw: bytes) -> JSONResponse:
     try:
-        items = parse_feedback(json_body(raw, state.settings))
-        count = state.cds_log.record(SERVICE_ID, items)
+        items = parse_feedback(json_body(raw, state.site.settings))
+        count = state.site.cds.record(SERVICE_ID, items)
     except Refused as exc:  # CdsError, FeedbackError
         return error(exc.status, str(exc))
     return JSONResponse({"recorded": count})

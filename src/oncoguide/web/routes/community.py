@@ -32,9 +32,9 @@ def overview(state, slug: str):
     if slug in state.overview_turns:  # made by this process already: compose only
         from oncoguide.kb import Thread
 
-        return state.overview_turns[slug], Thread.replay(state.kb, [], "patient").ask(OVERVIEW[slug])
-    turn, answer, earlier = ask_in_thread(state.kb, state.threads, OVERVIEW[slug], "patient", None)
-    state.reviews.record_audiences(answer, earlier)
+        return state.overview_turns[slug], Thread.replay(state.site, [], "patient").ask(OVERVIEW[slug])
+    turn, answer, earlier = ask_in_thread(state.site, state.site.threads, OVERVIEW[slug], "patient", None)
+    state.site.reviews.record_audiences(answer, earlier)
     state.overview_turns[slug] = turn
     return turn, answer
 
@@ -46,20 +46,20 @@ def condition_page(request: Request, slug: str, status: int = 200, error: str = 
     me = user_of(request)
     posted = None
     if me is not None and posted_id is not None:
-        found = state.experiences.get(posted_id)
+        found = state.site.experiences.get(posted_id)
         posted = found if found and found.author == me.display_name else None
-    stories_total, authors = state.experiences.tally(slug)
-    members, by_country = state.members.stats()
+    stories_total, authors = state.site.experiences.tally(slug)
+    members, by_country = state.site.members.stats()
     names = country_names()
     table = sorted(((names.get(code, code), n) for code, n in by_country.items()), key=lambda r: (-r[1], r[0]))
     return render(request, "condition.html", status, slug=slug, short=short, short_turn=short_turn,
                   map_svg=members_svg(by_country), map_table=table, members=members,
                   not_drawn=[name for name, _n in table if name not in world().drawn_names],
-                  review=review_status(state.reviews.reader_view(short)), top=state.questions.top(slug),
-                  stories=state.experiences.published(slug, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE),
+                  review=review_status(state.site.reviews.reader_view(short)), top=state.site.questions.top(slug),
+                  stories=state.site.experiences.published(slug, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE),
                   stories_total=stories_total, page=page, pages=max(1, -(-stories_total // STORIES_PER_PAGE)),
                   shared=authors,
-                  mine=[e for e in state.experiences.mine(me) if e.condition == slug] if me else [],
+                  mine=[e for e in state.site.experiences.mine(me) if e.condition == slug] if me else [],
                   posted=posted, error=error, draft=draft, max_chars=MAX_CHARS)
 
 
@@ -79,7 +79,7 @@ async def share(request: Request, slug: str, body: Annotated[str, Form(max_lengt
         raise HTTPException(404)
     user = signed_in(request, "share your experience")
     try:
-        post = request.app.state.experiences.post(user, slug, body, question or None)
+        post = request.app.state.site.experiences.post(user, slug, body, question or None)
     except PostError as exc:
         return condition_page(request, slug, exc.status, error=str(exc), draft=body[:MAX_CHARS + 1000])
     return RedirectResponse(f"/conditions/{slug}?posted={post.id}#your-posts", status_code=303)
@@ -90,7 +90,7 @@ async def flag(request: Request, exp_id: IdPath, csrf: Annotated[str, Form(max_l
     check_csrf(request, csrf)
     user = signed_in(request, "flag a post")
     try:
-        post = request.app.state.experiences.flag(exp_id, user)
+        post = request.app.state.site.experiences.flag(exp_id, user)
     except PostError as exc:
         raise HTTPException(exc.status, str(exc)) from None
     return RedirectResponse(f"/conditions/{post.condition}#stories", status_code=303)
@@ -108,7 +108,7 @@ async def moderation(request: Request):
     if user_of(request) is None:
         return RedirectResponse("/login?next=/moderation", status_code=303)
     moderator(request)
-    return render(request, "moderation.html", queue=request.app.state.experiences.queue(), error="")
+    return render(request, "moderation.html", queue=request.app.state.site.experiences.queue(), error="")
 
 
 @router.post("/moderation/{exp_id}")
@@ -119,9 +119,9 @@ async def moderate(request: Request, exp_id: IdPath, decision: Annotated[str, Fo
     if decision not in ("approve", "reject"):
         raise HTTPException(422, "decision must be approve or reject")
     try:
-        request.app.state.experiences.decide(exp_id, user, decision == "approve", reason)
+        request.app.state.site.experiences.decide(exp_id, user, decision == "approve", reason)
     except PostError as exc:
-        return render(request, "moderation.html", exc.status, queue=request.app.state.experiences.queue(),
+        return render(request, "moderation.html", exc.status, queue=request.app.state.site.experiences.queue(),
                       error=str(exc))
     return RedirectResponse("/moderation", status_code=303)
 
@@ -135,7 +135,7 @@ async def helpful(request: Request, slug: str, key: Annotated[str, Form(max_leng
     user = signed_in(request, "mark a question helpful")
     state = request.app.state
     try:
-        state.questions.vote(key, user)
+        state.site.questions.vote(key, user)
     except VoteError as exc:
         return condition_page(request, slug, exc.status, error=str(exc))
     return RedirectResponse(f"/conditions/{slug}#top-questions", status_code=303)

@@ -43,13 +43,13 @@ def export_for(kb) -> FhirExport:
 def fhir_base(request: Request) -> str:
     """The base of Bundle fullUrls: this endpoint at ONCOGUIDE_PUBLIC_URL when set, else the canonical base
     (never an address built from the request's Host header)."""
-    public = request.app.state.settings.public_url
+    public = request.app.state.site.settings.public_url
     return f"{public.rstrip('/')}/fhir" if public else CANONICAL_BASE
 
 
 def self_link(request: Request) -> str:
     """The searchset's self link: the request's path and query under ONCOGUIDE_PUBLIC_URL when set."""
-    public = request.app.state.settings.public_url
+    public = request.app.state.site.settings.public_url
     if not public:
         return str(request.url)
     query = request.url.query
@@ -101,12 +101,12 @@ def _terms(values: list[str]) -> set[str]:
 
 @router.get("/metadata", summary="CapabilityStatement: what this FHIR endpoint serves")
 def metadata(request: Request) -> Response:
-    return fhir_response(capability_statement(export_for(request.app.state.kb)))
+    return fhir_response(capability_statement(export_for(request.app.state.site.kb)))
 
 
 @router.get("/Bundle", summary="All resources in one Bundle (searchset of the one collection)")
 def bundle_search(request: Request) -> Response:
-    ex = export_for(request.app.state.kb)
+    ex = export_for(request.app.state.site.kb)
     return fhir_response(ex.searchset([ex.bundle(fhir_base(request))], self_link(request), fhir_base(request)))
 
 
@@ -114,14 +114,14 @@ def bundle_search(request: Request) -> Response:
 def bundle_read(bundle_id: str, request: Request) -> Response:
     if bundle_id != BUNDLE_ID:
         return outcome(404, "not-found", f"there is no Bundle '{bundle_id[:80]}'; the export is Bundle/{BUNDLE_ID}")
-    return fhir_response(export_for(request.app.state.kb).bundle(fhir_base(request)))
+    return fhir_response(export_for(request.app.state.site.kb).bundle(fhir_base(request)))
 
 
 @router.get("/{rtype}", summary="Search one resource type (parameters: _id, url); a searchset Bundle")
 def search(rtype: str, request: Request) -> Response:
     if rtype not in RESOURCE_TYPES:
         return unknown_type(rtype)
-    ex = export_for(request.app.state.kb)
+    ex = export_for(request.app.state.site.kb)
     found = list(ex.resources[rtype].values())
     params = request.query_params
     ids, urls = _terms(params.getlist("_id")), _terms(params.getlist("url"))
@@ -138,7 +138,7 @@ def search(rtype: str, request: Request) -> Response:
 def read(rtype: str, rid: str, request: Request) -> Response:
     if rtype not in RESOURCE_TYPES:
         return unknown_type(rtype)
-    resource = export_for(request.app.state.kb).get(rtype, rid)
+    resource = export_for(request.app.state.site.kb).get(rtype, rid)
     if resource is None:
         return outcome(404, "not-found", f"there is no {rtype} with id '{rid[:80]}'")
     return fhir_response(resource)

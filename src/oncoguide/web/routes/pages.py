@@ -17,7 +17,11 @@ router = APIRouter(include_in_schema=False)
 
 FINDER_FIELDS = ("site", "stage", "resectable", "metastases", "recurrence", "margins", "subtype", "morbidity",
                  "progression", "mutation")
-MAX_FIELD = 2000
+
+
+def max_field(request: Request) -> int:
+    """The most characters of a form field shown back on a page: as long as the longest question accepted."""
+    return request.app.state.site.settings.max_question_chars
 
 
 def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
@@ -44,11 +48,12 @@ def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)
     audience = audience if audience in AUDIENCES else "clinician"
     state = request.app.state
     try:
-        turn, answer, earlier = ask_in_thread(state.kb, state.threads, question, audience, thread_id or None)
-        state.reviews.record_audiences(answer, earlier)
-        state.questions.record(answer)
+        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, question, audience, thread_id or None)
+        state.site.reviews.record_audiences(answer, earlier)
+        state.site.questions.record(answer)
     except (InputError, ThreadError) as exc:
-        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
+        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience,
+                    question=question[:max_field(request)],
                     error=str(exc), thread_id=thread_id if not isinstance(exc, ThreadError) else "")
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
@@ -60,11 +65,12 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
     audience = audience if audience in AUDIENCES else "clinician"
     state = request.app.state
     try:
-        turn, answer, earlier = ask_in_thread(state.kb, state.threads, question, audience, None)
+        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, question, audience, None)
     except (InputError, ThreadError) as exc:
-        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience, question=question[:MAX_FIELD],
+        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience,
+                    question=question[:max_field(request)],
                     error=str(exc), thread_id="")
-    state.reviews.record_audiences(answer, earlier)
+    state.site.reviews.record_audiences(answer, earlier)
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
 
@@ -72,10 +78,10 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
 def article(request: Request, turn: str):
     audience = audience_of(request)
     state = request.app.state
-    answer = answer_turn(state.kb, state.threads, turn, audience) if len(turn) <= 40 else None
+    answer = answer_turn(state.site, state.site.threads, turn, audience) if len(turn) <= 40 else None
     if answer is None:
         raise HTTPException(404)
-    article = state.reviews.reader_view(answer)
+    article = state.site.reviews.reader_view(answer)
     return page(request, "answer.html", answer=answer, turn=turn, audience=audience, review=review_status(article))
 
 
@@ -83,7 +89,7 @@ def article(request: Request, turn: str):
 
 @router.get("/algorithm", response_class=HTMLResponse)
 async def algorithm_home(request: Request):
-    kb = request.app.state.kb
+    kb = request.app.state.site.kb
     counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
     return page(request, "algorithm.html", counts=counts, dims=kb.algorithm.dims, chosen={}, result=None, error="",
                 genotypes=kb.algorithm.spec.get("genotypes", {}))
@@ -91,9 +97,9 @@ async def algorithm_home(request: Request):
 
 @router.get("/algorithm/find", response_class=HTMLResponse)
 def algorithm_find(request: Request):
-    kb = request.app.state.kb
+    kb = request.app.state.site.kb
     params = request.query_params
-    chosen = {k: params.get(k, "")[:MAX_FIELD] for k in ("condition", "vignette", *FINDER_FIELDS)}
+    chosen = {k: params.get(k, "")[:max_field(request)] for k in ("condition", "vignette", *FINDER_FIELDS)}
     counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
     criteria = {k: chosen[k] or None for k in FINDER_FIELDS}
     condition = chosen["condition"] or None
@@ -114,7 +120,7 @@ def algorithm_find(request: Request):
 
 @router.get("/algorithm/groups/{group_id}", response_class=HTMLResponse)
 async def algorithm_group(request: Request, group_id: str):
-    kb = request.app.state.kb
+    kb = request.app.state.site.kb
     try:
         rec = kb.algorithm.group_detail(group_id)
     except CriteriaError:
@@ -126,7 +132,7 @@ async def algorithm_group(request: Request, group_id: str):
 async def algorithm_condition(request: Request, condition: str):
     if condition not in CONDITIONS:
         raise HTTPException(404)
-    kb = request.app.state.kb
+    kb = request.app.state.site.kb
     return page(request, "condition_groups.html", condition=condition, groups=kb.algorithm.group_list(condition))
 
 
@@ -134,7 +140,7 @@ async def algorithm_condition(request: Request, condition: str):
 
 @router.get("/evidence", response_class=HTMLResponse)
 async def evidence_home(request: Request):
-    return page(request, "evidence_index.html", topics=list(request.app.state.kb.evidence.topics.values()))
+    return page(request, "evidence_index.html", topics=list(request.app.state.site.kb.evidence.topics.values()))
 
 
 @router.get("/evidence/{topic}", response_class=HTMLResponse)
@@ -144,7 +150,7 @@ async def evidence_topic(request: Request, topic: str):
     from oncoguide.engine.compose import _Numbering
     from oncoguide.evidence.report import topic_attributes
 
-    kb = request.app.state.kb
+    kb = request.app.state.site.kb
     ev = kb.evidence
     t = ev.topics.get(topic)
     if t is None:

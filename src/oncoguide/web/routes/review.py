@@ -37,7 +37,7 @@ async def login(request: Request, username: Annotated[str, Form(max_length=200)]
                 password: Annotated[str, Form(max_length=1000)] = "", next: Annotated[str, Form(max_length=500)] = "/",
                 csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
-    accounts = request.app.state.accounts
+    accounts = request.app.state.site.accounts
     try:
         user = accounts.authenticate(username, password)
     except LoginThrottled as exc:
@@ -65,7 +65,7 @@ async def join(request: Request, username: Annotated[str, Form(max_length=200)] 
                country: Annotated[str, Form(max_length=10)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
     """Anyone may join as a member (role reader); other roles are given by an admin."""
     check_csrf(request, csrf)
-    accounts = request.app.state.accounts
+    accounts = request.app.state.site.accounts
     try:
         if country and country.strip().upper() not in country_names():
             raise AccountError("choose a country from the list, or 'Not shared'")
@@ -74,7 +74,7 @@ async def join(request: Request, username: Annotated[str, Form(max_length=200)] 
         return render(request, "join.html", 422, next=safe_next(next), error=str(exc), username=username,
                       display_name=display_name, country=country, countries=countries())
     if country:
-        request.app.state.members.set_country(user, country)
+        request.app.state.site.members.set_country(user, country)
     cookie, _ = accounts.start_session(user, request.cookies.get(SESSION_COOKIE))
     resp = RedirectResponse(safe_next(next), status_code=303)
     set_cookie(request, resp, SESSION_COOKIE, cookie, SESSION_MAX_AGE)
@@ -84,7 +84,7 @@ async def join(request: Request, username: Annotated[str, Form(max_length=200)] 
 @router.post("/logout", include_in_schema=False)
 async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
-    request.app.state.accounts.end_session(request.cookies.get(SESSION_COOKIE))
+    request.app.state.site.accounts.end_session(request.cookies.get(SESSION_COOKIE))
     resp = RedirectResponse("/", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -111,19 +111,19 @@ async def queue(request: Request):
     if user_of(request) is None:
         return RedirectResponse("/login?next=/review", status_code=303)
     reviewer(request)
-    return render(request, "review_queue.html", queue=request.app.state.reviews.queue(), LABELS=LABELS)
+    return render(request, "review_queue.html", queue=request.app.state.site.reviews.queue(), LABELS=LABELS)
 
 
 @router.get("/review/articles/{art_id}", include_in_schema=False)
 async def article(request: Request, art_id: IdPath):
     user = reviewer(request)
-    reviews = request.app.state.reviews
+    reviews = request.app.state.site.reviews
     art = reviews.get(art_id)
     if art is None:
         raise HTTPException(404)
     actions = [(to, ACTIONS[to]) for to in reviews.allowed(art.status, user)]
     return render(request, "review_article.html", art=art, actions=actions, LABELS=LABELS,
-                  sources=request.app.state.kb.contents.sources, error="")
+                  sources=request.app.state.site.kb.contents.sources, error="")
 
 
 @router.post("/review/articles/{art_id}", include_in_schema=False)
@@ -133,7 +133,7 @@ async def act(request: Request, art_id: IdPath, to: Annotated[str, Form(max_leng
               csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
     user = reviewer(request)
-    reviews = request.app.state.reviews
+    reviews = request.app.state.site.reviews
     try:
         reviews.transition(art_id, to, user, comment, revision)
     except ReviewConflict as exc:
@@ -146,7 +146,7 @@ async def act(request: Request, art_id: IdPath, to: Annotated[str, Form(max_leng
             raise HTTPException(404) from None
         actions = [(t, ACTIONS[t]) for t in reviews.allowed(art.status, user)]
         return render(request, "review_article.html", 422, art=art, actions=actions, LABELS=LABELS,
-                      sources=request.app.state.kb.contents.sources, error=str(exc))
+                      sources=request.app.state.site.kb.contents.sources, error=str(exc))
     return RedirectResponse(f"/review/articles/{art_id}", status_code=303)
 
 
@@ -163,8 +163,8 @@ def question_editor(request: Request):
 
 def questions_page(request: Request, status: int = 200, error: str = "", notice: str = ""):
     state = request.app.state
-    return render(request, "review_questions.html", status, unmatched=state.questions.unmatched(),
-                  retention=state.settings.question_retention_days, error=error, notice=notice,
+    return render(request, "review_questions.html", status, unmatched=state.site.questions.unmatched(),
+                  retention=state.site.settings.question_retention_days, error=error, notice=notice,
                   max_wording=MAX_WORDING)
 
 
@@ -182,7 +182,7 @@ async def question_action(request: Request, key: str, action: Annotated[str, For
                           csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
     user = question_editor(request)
-    questions = request.app.state.questions
+    questions = request.app.state.site.questions
     try:
         if action == "promote":
             done = questions.promote(key, wording, user)
@@ -214,7 +214,7 @@ class TransitionIn(BaseModel):
 @router.get("/api/articles", tags=["review"], summary="The review queue")
 async def api_queue(request: Request) -> JSONResponse:
     reviewer(request, html=False)
-    data = request.app.state.reviews.queue()
+    data = request.app.state.site.reviews.queue()
     return JSONResponse({k: [dict(r, updated=r["updated"].isoformat()) for r in v] for k, v in data.items()})
 
 
@@ -224,7 +224,7 @@ async def api_transition(request: Request, art_id: IdPath, body: TransitionIn) -
         check_csrf(request, None)
     user = reviewer(request, html=False)
     try:
-        art = request.app.state.reviews.transition(art_id, body.to, user, body.comment, body.revision)
+        art = request.app.state.site.reviews.transition(art_id, body.to, user, body.comment, body.revision)
     except ReviewConflict as exc:
         raise HTTPException(409, str(exc)) from None
     except PermissionError as exc:
