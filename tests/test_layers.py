@@ -38,9 +38,6 @@ KNOWN_VIOLATIONS: frozenset[str] = frozenset({
     # the algorithm uses the engine's parser and numbering (typed pack contents / one pass: item 4)
     "upward: oncoguide.algorithm.groups -> oncoguide.engine.compose",
     "upward: oncoguide.algorithm.groups -> oncoguide.engine.understand",
-    # the KnowledgeBase still reads FHIR records (moved off it with the Site object)
-    "upward: oncoguide.kb -> oncoguide.fhir.patient",
-    "cycle: __init__ -> kb -> fhir -> __init__",
     # building the pack computes the evidence report (pack models / evidence)
     "upward: oncoguide.pack.load -> oncoguide.evidence.report",
 })

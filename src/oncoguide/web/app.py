@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import oncoguide
 from oncoguide.settings import Settings, SettingsError
 from oncoguide.web.guards import (
     JSON_PATHS,
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problem = settings.serving_problem()
     if problem:
         raise SettingsError(problem)
-    app = FastAPI(title="oncoguide", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app = FastAPI(title="oncoguide", version=oncoguide.__version__, description=DESCRIPTION, docs_url=None,
+                  redoc_url=None)
     # the knowledge base, the site database and every store on it, built here once (see site/core.py)
     site = app.state.site = Site(settings).open()
     app.state.overview_turns = {}  # condition -> the thread turn of its short answer (community_pages.overview)
