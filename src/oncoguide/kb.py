@@ -72,7 +72,7 @@ class KnowledgeBase:
         from oncoguide.fhir.patient import CodeBook
 
         if getattr(self, "_codebook", None) is None:
-            self._codebook = CodeBook(self.contents.algorithm.get("codes"), self.algorithm)
+            self._codebook = CodeBook(self.contents.algorithm.codes, self.algorithm)
         return self._codebook
 
     def read_fhir(self, record: dict, patient_id: str | None = None, where: str = "bundle"):
@@ -128,7 +128,7 @@ class KnowledgeBase:
         from oncoguide.algorithm.groups import CriteriaError
 
         if (query.audience != "clinician" or query.condition is None or query.foreign_script
-                or not self.TREATMENT_INTENTS & set(query.intents) or not self.contents.algorithm.get("groups")):
+                or not self.TREATMENT_INTENTS & set(query.intents) or not self.contents.algorithm.groups):
             return None
         try:
             _, facts, notes = self.algorithm.facts_from_text(query.text)

@@ -191,7 +191,7 @@ def _plan(text: str):
 
     lexicon = open_kb().contents.lexicon
     try:
-        return plan(text, lexicon.get("abbreviations"), lexicon.get("spelling"))
+        return plan(text, lexicon.abbreviations, lexicon.spelling)
     except SearchError as exc:
         fail(str(exc))
 

@@ -95,10 +95,10 @@ class Questions:
         if self._faqs is None:
             found: dict[str, Canonical] = {}
             for faq in self.kb.contents.faqs:
-                answer = self.kb.ask(faq["question"], audience="patient")
+                answer = self.kb.ask(faq.question, audience="patient")
                 if answer.in_scope and answer.understood.get("condition"):
                     found.setdefault(query_key(answer.understood),
-                                     Canonical(answer.understood["condition"], faq["question"]))
+                                     Canonical(answer.understood["condition"], faq.question))
             self._faqs = found
         return self._faqs
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 
+from oncoguide.plain import plain
 from oncoguide.site.accounts import User, now
 from oncoguide.site.db import article_versions, articles, review_events, users
 
@@ -83,7 +84,7 @@ def basis(answer, kb) -> dict:
     for cf in answer.conflicts:
         c = contents.conflicts.get(cf.id)
         if c is not None:
-            out["conflicts"][cf.id] = {"digest": _digest(c.clinician, c.sides), "text": c.clinician}
+            out["conflicts"][cf.id] = {"digest": _digest(c.clinician, plain(c.sides)), "text": c.clinician}
     return out
 
 
@@ -98,7 +99,7 @@ def current_item(kind: str, item_id: str, kb, audience: str) -> dict | None:
         return s and {"digest": _digest(s), "text": f"{s.authors}. {s.title} ({s.year})"}
     if kind == "conflicts":
         c = contents.conflicts.get(item_id)
-        return c and {"digest": _digest(c.clinician, c.sides), "text": c.clinician}
+        return c and {"digest": _digest(c.clinician, plain(c.sides)), "text": c.clinician}
     if kind == "statistics":
         s = kb.evidence.stats.get(item_id)
         return s and {"digest": _digest(s.exact.x, s.exact.n), "text": f"{s.exact.x}/{s.exact.n}"}
