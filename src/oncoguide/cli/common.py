@@ -26,7 +26,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def open_kb():
     from oncoguide.kb import KnowledgeBase
-    from oncoguide.pack.load import PackError
+    from oncoguide.pack.problems import PackError
 
     try:
         kb = KnowledgeBase.open()
