@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,12 +53,12 @@ def document(entry: dict) -> str:
     return " ".join(passages(entry))
 
 
-def lexicon() -> tuple[dict, dict]:
+def lexicon() -> tuple[Mapping[str, Sequence[str]], Mapping[str, str]]:
     """The knowledge base's abbreviations and spellings, which expand queries as in the application."""
     from oncoguide.kb import KnowledgeBase
 
     lex = KnowledgeBase.open().contents.lexicon
-    return lex.get("abbreviations") or {}, lex.get("spelling") or {}
+    return lex.abbreviations, lex.spelling
 
 
 # --- scoring -------------------------------------------------------------------------------------

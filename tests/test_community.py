@@ -46,7 +46,7 @@ def test_seeded_with_the_packs_common_questions_for_each_condition(site):
     faqs = site.app.state.site.kb.contents.faqs
     for condition in ("dfsp", "sts", "gist"):
         top = {q.text for q in questions.top(condition, limit=100)}
-        expected = {f["question"] for f in faqs if f["condition"] == condition}
+        expected = {f.question for f in faqs if f.condition == condition}
         assert len(top & expected) >= len(expected) - 1, condition  # two wordings may share one key
 
 

@@ -89,7 +89,7 @@ def test_plan_definitions_follow_the_algorithm(ex, kb):
             assert f"condition = '{summary['condition']}'" in conditions[0]["expression"]["expression"]
             if step.applies_when:
                 assert conditions[1]["expression"]["expression"] == step.applies_when
-            assert [d["label"] for d in action["documentation"]] == [c["source"] for c in raw["citations"]]
+            assert [d["label"] for d in action["documentation"]] == [c.source for c in raw.citations]
             regimens = [" + ".join(r) for o in step.options for r in o.regimens]
             if regimens:
                 assert [sub["title"] for sub in action["action"]] == regimens
@@ -133,7 +133,7 @@ def test_activity_definitions_are_requests_with_the_pack_dosing(ex, kb):
     assert {ad["kind"] for ad in ads} == REQUEST_KINDS
     drugs = [ad for ad in ads if ad["kind"] == "MedicationRequest"]
     assert all("productCodeableConcept" in ad and "code" not in ad for ad in drugs)
-    dosings = {s["dosing"] for g in kb.algorithm.groups for s in g["steps"] if s.get("dosing")}
+    dosings = {s.dosing for g in kb.algorithm.groups for s in g.steps if s.dosing}
     assert {d["text"] for ad in drugs for d in ad.get("dosage", [])} <= dosings
 
 

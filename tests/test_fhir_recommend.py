@@ -149,11 +149,11 @@ def test_any_json_is_read_or_refused_by_name_never_crashes(kb, record, rtype):
 def test_every_code_in_the_pack_reads_as_what_it_says(kb):
     """Each listed code, alone on a Condition (as a bodySite for site-only codes), gives its facts."""
     book = codebook(kb)
-    spec = kb.contents.algorithm["codes"]
-    for entry in spec["conditions"]:
-        for name in entry["system"]:
-            code = entry["code"] + ("1" if entry["match"] == "prefix" else "")
-            sets = entry["sets"]
+    spec = kb.contents.algorithm.codes
+    for entry in spec.conditions:
+        for name in entry.system:
+            code = entry.code + ("1" if entry.match == "prefix" else "")
+            sets = entry.sets
             res = condition("x", coding(book.systems[name], code))
             if "condition" not in sets and "metastases" not in sets:  # a site: on a DFSP or sarcoma Condition
                 res = condition("x", coding(SNOMED, "276799004"), bodySite=[{"coding": [
@@ -170,12 +170,12 @@ def test_every_code_in_the_pack_reads_as_what_it_says(kb):
 
 def test_each_groups_card_links_to_an_answer_about_that_group(kb):
     for group in kb.algorithm.group_list():
-        rec = kb.algorithm.group_detail(group["id"])
+        rec = kb.algorithm.group_detail(group.id)
         answer = kb.ask(card_question(rec))
-        assert answer.in_scope and answer.understood["condition"] == group["condition"] and answer.sections, \
-            (group["id"], answer.title)
-        spread = any(w in group["id"] for w in ("metastatic", "stage-4", "disseminated"))
-        assert ("Metastatic" in answer.title) == spread, (group["id"], answer.title)
+        assert answer.in_scope and answer.understood["condition"] == group.condition and answer.sections, \
+            (group.id, answer.title)
+        spread = any(w in group.id for w in ("metastatic", "stage-4", "disseminated"))
+        assert ("Metastatic" in answer.title) == spread, (group.id, answer.title)
 
 
 def _codes_problems(pack_copy, mutate):

@@ -17,7 +17,7 @@ def test_library_finds_pubmedqa_abstracts_at_least_as_well_as_bm25s(kb, tmp_path
     engine, report = pubmedqa.ingest_into(f"sqlite:///{tmp_path / 'site.sqlite3'}", data, tmp_path)
     assert report.documents == len(data) == 1000 and not report.failed
     try:
-        ours = pubmedqa.run_ours(engine, data, lexicon.get("abbreviations") or {}, lexicon.get("spelling") or {})
+        ours = pubmedqa.run_ours(engine, data, lexicon.abbreviations, lexicon.spelling)
     finally:
         engine.dispose()
     bm25s = pubmedqa.run_bm25s_documents(data)

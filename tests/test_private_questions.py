@@ -75,7 +75,7 @@ def test_a_question_with_personal_details_is_published_nowhere(site):
             assert word not in text, (where, word)
     with site.app.state.site.reviews.engine.connect() as conn:
         published = conn.execute(select(asked_questions.c.text)).scalars().all()
-    faq_wording = {f["question"] for f in site.app.state.site.kb.contents.faqs}
+    faq_wording = {f.question for f in site.app.state.site.kb.contents.faqs}
     assert published and set(published) <= faq_wording
 
 

@@ -62,24 +62,24 @@ VIGNETTES = {
 
 @pytest.fixture(scope="module")
 def groups(kb):
-    return {g["id"]: g for g in kb.algorithm.group_list()}
+    return {g.id: g for g in kb.algorithm.group_list()}
 
 
 def test_all_groups_present(groups):
     assert set(groups) == set(VIGNETTES)
-    assert sum(g["condition"] in ("sts", "gist") for g in groups.values()) == 16
+    assert sum(g.condition in ("sts", "gist") for g in groups.values()) == 16
 
 
 @pytest.mark.parametrize("group_id", sorted(VIGNETTES))
 def test_reachable_from_criteria(kb, groups, group_id):
     g = groups[group_id]
     dims = kb.algorithm.dims
-    for alt in g["criteria"]:
+    for alt in g.criteria:
         criteria = {dim: vals[0] for dim, vals in alt.items()}
-        for dim in kb.algorithm.spec["conditions"][g["condition"]]["dimensions"]:
-            if dims[dim].get("default"):
-                criteria.setdefault(dim, dims[dim]["default"])
-        rec = kb.recommend(condition=g["condition"], **criteria)
+        for dim in kb.algorithm.spec.conditions[g.condition]:
+            if dims[dim].default:
+                criteria.setdefault(dim, dims[dim].default)
+        rec = kb.recommend(condition=g.condition, **criteria)
         assert rec.group is not None and rec.group.id == group_id, (criteria, rec.candidates)
 
 
@@ -91,14 +91,14 @@ def test_reachable_from_vignettes(kb, group_id, vignette):
 
 
 def test_every_step_is_cited_and_drugs_are_known(kb, groups):
-    drugs = {d["name"] for d in kb.contents.algorithm["drugs"]}
+    drugs = {d.name for d in kb.contents.algorithm.drugs}
     for g in groups.values():
-        for st in g["steps"]:
-            assert st["citations"]
-            for opt in st.get("options", []):
-                for regimen in opt["regimens"]:
-                    assert set(regimen) <= drugs | {a.lower() for d in kb.contents.algorithm["drugs"]
-                                                    for a in d.get("also", [])}
+        for st in g.steps:
+            assert st.citations
+            for opt in st.options:
+                for regimen in opt.regimens:
+                    assert set(regimen) <= drugs | {a.lower() for d in kb.contents.algorithm.drugs
+                                                    for a in d.also}
 
 
 def test_missing_resectability_is_asked_not_guessed(kb):
@@ -151,12 +151,12 @@ CHECKLISTS = sorted((Path(__file__).parent / "data").glob("checklist-*.yaml"))
 def test_content_covers_the_source_checklist(groups, path):
     for item in yaml.safe_load(path.read_text()):
         g = groups[item["group"]]
-        pack_regimens = {frozenset(d.lower() for d in r) for st in g["steps"] for o in st.get("options", [])
-                         for r in o["regimens"]}
+        pack_regimens = {frozenset(d.lower() for d in r) for st in g.steps for o in st.options
+                         for r in o.regimens}
         for step in item["steps"]:
             for regimen in step.get("regimens", []):
                 assert frozenset(d.lower() for d in regimen) in pack_regimens, (item["group"], regimen)
-        names = " ".join(st["name"].lower() for st in g["steps"])
+        names = " ".join(st.name.lower() for st in g.steps)
         for step in item["steps"]:
             first_word = step["name"].lower().split()[0]
             assert first_word in names, (item["group"], step["name"])

@@ -151,7 +151,7 @@ def test_finder_refuses_contradictions_and_unknown_values(client):
 def test_evidence_page_shows_studies_pooled_results_dose_comparison_and_forest_plot(client, kb):
     page = client.get("/evidence/imatinib-dfsp").text
     topic = kb.evidence.topics["imatinib-dfsp"]
-    arms = sum(len(s["arms"]) for s in topic["studies"])
+    arms = sum(len(s.arms) for s in topic.studies)
     body = page.split('id="studies-h"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert body.count("<tr>") == arms  # one row per study arm
     assert "92 / 152" in page  # objective response, computed from the rows

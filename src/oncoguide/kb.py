@@ -93,7 +93,7 @@ class KnowledgeBase:
         from oncoguide.algorithm.groups import CriteriaError
 
         if (query.audience != "clinician" or query.condition is None or query.foreign_script
-                or not self.TREATMENT_INTENTS & set(query.intents) or not self.contents.algorithm.get("groups")):
+                or not self.TREATMENT_INTENTS & set(query.intents) or not self.contents.algorithm.groups):
             return None
         try:
             _, facts, notes = self.algorithm.facts_from_text(query.text)

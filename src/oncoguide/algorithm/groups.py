@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from oncoguide.engine.understand import TOKEN, longest_matches
 from oncoguide.pack.contents import Contents
+from oncoguide.pack.typed import AlgorithmSpec, Group, Step
 from oncoguide.plain import plain
 
 SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?)\b")
@@ -81,7 +82,7 @@ class Recommendation:
     references: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     genotype: str | None = None
-    raw_steps: list[dict] = field(default_factory=list, repr=False)
+    raw_steps: tuple[Step, ...] = field(default=(), repr=False)
     derived: list = field(default_factory=list)  # facts read from a FHIR record, each with its resource
 
     def to_dict(self) -> dict:
@@ -97,14 +98,16 @@ class Algorithm:
         self.contents = contents
         self.understander = understander
         doc = contents.algorithm
-        self.spec = doc["spec"]
-        self.groups = doc["groups"]
-        self.by_id = {g["id"]: g for g in self.groups}
-        self.dims = self.spec["dimensions"]
+        if doc.spec is None:
+            raise CriteriaError("the knowledge pack has no treatment algorithm")
+        self.spec: AlgorithmSpec = doc.spec
+        self.groups: tuple[Group, ...] = doc.groups
+        self.by_id = {g.id: g for g in self.groups}
+        self.dims = self.spec.dimensions
         self.phrases: dict[tuple[str, ...], list[tuple[str, frozenset[str]]]] = {}
         self.max_len = 1
         for dim, d in self.dims.items():
-            for values, terms in d.get("terms", {}).items():
+            for values, terms in d.terms.items():
                 vals = frozenset(values.split("|"))
                 for term in terms:
                     toks = tuple(TOKEN.findall(term.lower()))
@@ -158,7 +161,7 @@ class Algorithm:
         return next((gid for gid, pattern in GENOTYPE_PATTERNS if pattern.search(low)), None)
 
     def check_genotype(self, genotype: str) -> str:
-        known = self.spec.get("genotypes", {})
+        known = self.spec.genotypes
         match = next((g for g in known if g == genotype.strip().lower()), None)
         if match is None:
             raise CriteriaError(f"mutation '{genotype}' is not one of: {', '.join(known)}")
@@ -171,7 +174,7 @@ class Algorithm:
                 continue
             if dim not in self.dims:
                 raise CriteriaError(f"unknown criterion '{dim}'; known: {', '.join(self.dims)}")
-            allowed = self.dims[dim]["values"]
+            allowed = self.dims[dim].values
             facts[dim] = set()
             for v in str(value).split("|"):  # a|b: either (a record may say "metastatic" but not where)
                 v = v.strip()
@@ -188,13 +191,13 @@ class Algorithm:
     def check(self, condition: str, facts: dict[str, set[str]]) -> None:
         known = dict(facts)
         known["condition"] = {condition}
-        for rule in self.spec.get("contradictions", []):
-            if all(dim in known and known[dim] <= set(vals) for dim, vals in rule["when"].items()):
-                named = ", ".join(f"{d} {'/'.join(sorted(known[d]))}" for d in rule["when"])
-                raise CriteriaError(f"contradictory criteria ({named}): {rule['message']}")
+        for rule in self.spec.contradictions:
+            if all(dim in known and known[dim] <= set(vals) for dim, vals in rule.when.items()):
+                named = ", ".join(f"{d} {'/'.join(sorted(known[d]))}" for d in rule.when)
+                raise CriteriaError(f"contradictory criteria ({named}): {rule.message}")
 
     @staticmethod
-    def _fits(alt: dict[str, list[str]], facts: dict[str, set[str]]) -> bool:
+    def _fits(alt: dict[str, tuple[str, ...]], facts: dict[str, set[str]]) -> bool:
         return all(dim not in facts or facts[dim] & set(vals) for dim, vals in alt.items())
 
     def recommend(self, condition: str | None, facts: dict[str, set[str]],
@@ -204,30 +207,30 @@ class Algorithm:
             genotype = self.check_genotype(genotype)
         if condition is None:
             raise CriteriaError("name the condition (dfsp, sts or gist), or describe it in the text")
-        if condition not in self.spec["conditions"]:
+        if condition not in self.spec.conditions:
             raise CriteriaError(f"unknown condition '{condition}'; use one of: "
-                                f"{', '.join(self.spec['conditions'])}")
-        used = self.spec["conditions"][condition]["dimensions"]
+                                f"{', '.join(self.spec.conditions)}")
+        used = self.spec.conditions[condition]
         for dim in list(facts):
             if dim not in used and dim != "site":
-                notes.append(f"{self.dims[dim]['label']} is not used to choose {condition.upper()} treatment")
+                notes.append(f"{self.dims[dim].label} is not used to choose {condition.upper()} treatment")
                 del facts[dim]
         self.check(condition, facts)
         assumed = {}
         for dim in used:
-            default = self.dims[dim].get("default")
+            default = self.dims[dim].default
             if dim not in facts and default is not None:
                 facts[dim] = {default}
                 assumed[dim] = default
-        pool = [g for g in self.groups if g["condition"] == condition]
-        candidates = [g for g in pool if any(self._fits(alt, facts) for alt in g["criteria"])]
+        pool = [g for g in self.groups if g.condition == condition]
+        candidates = [g for g in pool if any(self._fits(alt, facts) for alt in g.criteria)]
         shown = {k: sorted(v) for k, v in facts.items()}
         if len(candidates) == 1:
             unknown = self._unknown_constraints(candidates[0], facts)
             if not unknown:
                 return self._build(condition, shown, assumed, candidates[0], notes, genotype)
             # the only group that could fit still depends on a fact nobody stated: ask, do not assume
-            notes.append(f"only '{candidates[0]['label']}' could fit, but it depends on facts not given")
+            notes.append(f"only '{candidates[0].label}' could fit, but it depends on facts not given")
             return Recommendation(condition, shown, assumed, None, [], [self._ref(candidates[0])], unknown,
                                   [], notes, genotype)
         missing = self._missing(candidates, facts) if candidates else []
@@ -236,19 +239,19 @@ class Algorithm:
         return Recommendation(condition, shown, assumed, None, [], [self._ref(g) for g in candidates],
                               missing, [], notes, genotype)
 
-    def _unknown_constraints(self, group: dict, facts: dict[str, set[str]]) -> list[Missing]:
+    def _unknown_constraints(self, group: Group, facts: dict[str, set[str]]) -> list[Missing]:
         """Facts the group depends on that were not given (so it might not apply at all)."""
-        fitting = [alt for alt in group["criteria"] if self._fits(alt, facts)]
+        fitting = [alt for alt in group.criteria if self._fits(alt, facts)]
         out = []
         for dim, d in self.dims.items():
             if dim in facts and len(facts[dim]) == 1:
                 continue
-            known = facts.get(dim, set(d["values"]))
+            known = facts.get(dim, set(d.values))
             if fitting and all(dim in alt and not known <= set(alt[dim]) for alt in fitting):
-                out.append(Missing(dim, d["question"], [v for v in d["values"] if v in known]))
+                out.append(Missing(dim, d.question, [v for v in d.values if v in known]))
         return out
 
-    def _missing(self, candidates: list[dict], facts: dict[str, set[str]]) -> list[Missing]:
+    def _missing(self, candidates: list[Group], facts: dict[str, set[str]]) -> list[Missing]:
         """Dimensions whose value would tell the candidate groups apart."""
         out = []
         for dim, d in self.dims.items():
@@ -256,47 +259,47 @@ class Algorithm:
                 continue
             options = set()
             for g in candidates:
-                sets = [set(alt.get(dim, d["values"])) for alt in g["criteria"]]
+                sets = [set(alt.get(dim, d.values)) for alt in g.criteria]
                 options.add(frozenset().union(*sets))
             if len(options) > 1:
-                possible = [v for v in d["values"] if dim not in facts or v in facts[dim]]
-                out.append(Missing(dim, d["question"], possible))
+                possible = [v for v in d.values if dim not in facts or v in facts[dim]]
+                out.append(Missing(dim, d.question, possible))
         return out
 
-    def _ref(self, g: dict) -> GroupRef:
-        return GroupRef(g["id"], g["label"], g["definition"])
+    def _ref(self, g: Group) -> GroupRef:
+        return GroupRef(g.id, g.label, g.definition)
 
     def _build(self, condition, facts, assumed, g, notes, genotype: str | None = None) -> Recommendation:
         from oncoguide.engine.compose import _Numbering
 
         numbering = _Numbering(self.contents)
         steps, tagged = [], False
-        for s in g["steps"]:
-            nums, _ = numbering.cite([(c["source"], c["locator"]) for c in s["citations"]])
+        for s in g.steps:
+            nums, _ = numbering.cite([(c.source, c.locator) for c in s.citations])
             options = []
-            for o in s.get("options", []):
-                kinds = o.get("genotypes", [])
+            for o in s.options:
+                kinds = list(o.genotypes)
                 tagged = tagged or bool(kinds)
                 matches = None if genotype is None or not kinds else genotype in kinds
-                options.append(RegimenOption(o["line"], o["regimens"], o.get("applies_when"), kinds, matches))
-            steps.append(StepOut(s["name"], s["tier"], s["timing"], s.get("applies_when"), s["rationale"],
-                                 options, s.get("dosing"), nums))
+                options.append(RegimenOption(o.line, [list(r) for r in o.regimens], o.applies_when, kinds, matches))
+            steps.append(StepOut(s.name, s.tier, s.timing, s.applies_when, s.rationale, options, s.dosing, nums))
         if genotype is not None and not tagged:
             notes = [*notes, "the tumour genotype does not change the options of this group"]
         return Recommendation(condition, facts, assumed, self._ref(g), steps, [], [],
-                              numbering.references(), notes, genotype, raw_steps=g["steps"])
+                              numbering.references(), notes, genotype, raw_steps=g.steps)
 
     def group_detail(self, group_id: str) -> Recommendation:
         """One patient group with its steps, as if a patient had matched it (for browsing)."""
         g = self.by_id.get(group_id)
         if g is None:
             raise CriteriaError(f"unknown patient group '{group_id}'")
-        return self._build(g["condition"], {}, {}, g, [])
+        return self._build(g.condition, {}, {}, g, [])
 
-    def group_list(self, condition: str | None = None) -> list[dict]:
-        return [g for g in self.groups if condition in (None, g["condition"])]
+    def group_list(self, condition: str | None = None) -> list[Group]:
+        return [g for g in self.groups if condition in (None, g.condition)]
 
     def group_summaries(self, condition: str | None = None) -> list[dict]:
         """The groups as listed by `oncoguide groups --format json` and GET /api/groups."""
-        return [{"id": g["id"], "condition": g["condition"], "label": g["label"], "definition": g["definition"],
-                 "criteria": g["criteria"], "steps": len(g["steps"])} for g in self.group_list(condition)]
+        return [{"id": g.id, "condition": g.condition, "label": g.label, "definition": g.definition,
+                 "criteria": [{dim: list(vals) for dim, vals in alt.items()} for alt in g.criteria],
+                 "steps": len(g.steps)} for g in self.group_list(condition)]

@@ -111,6 +111,6 @@ def groups(
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
     for g in kb.algorithm.group_list(condition):
-        typer.echo(f"{g['id']:<40} {g['label']}")
+        typer.echo(f"{g.id:<40} {g.label}")
 
 

@@ -59,7 +59,7 @@ def open_site() -> Site:
 
 
 def open_kb():
-    from oncoguide.pack.load import PackError
+    from oncoguide.pack.problems import PackError
 
     try:
         return current().kb

@@ -41,7 +41,7 @@ def evidence(
     ev = kb.evidence
     if topic is None:
         for t in ev.topics.values():
-            typer.echo(f"{t['id']:<28} {t['title']}")
+            typer.echo(f"{t.id:<28} {t.title}")
         return
     if topic not in ev.topics:
         fail(f"unknown evidence topic '{topic}'; known: {', '.join(sorted(ev.topics))}")

@@ -187,7 +187,7 @@ def _plan(text: str):
 
     lexicon = open_kb().contents.lexicon
     try:
-        return plan(text, lexicon.get("abbreviations"), lexicon.get("spelling"), current().settings.max_question_chars)
+        return plan(text, lexicon.abbreviations, lexicon.spelling, current().settings.max_question_chars)
     except SearchError as exc:
         fail(str(exc))
 

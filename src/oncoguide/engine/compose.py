@@ -8,6 +8,7 @@ from oncoguide.engine.select import Scored, select_claims, select_conflicts, wan
 from oncoguide.engine.understand import Query
 from oncoguide.pack.contents import ClaimRec, Contents, SourceRec
 from oncoguide.pack.readability import ZERO, grade_from_counts
+from oncoguide.pack.typed import Citation
 from oncoguide.plain import plain
 
 
@@ -118,19 +119,19 @@ def _text(claim: ClaimRec, audience: str) -> str:
 def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple[dict, list[Scored]]]:
     """Put each claim in its section (tagged sections first), best first, at most `limit` per section."""
     sections = contents.sections
-    tagged = [s for s in sections if s.get("tags_any")]
-    plain = [s for s in sections if not s.get("tags_any")]
-    buckets: dict[str, list[Scored]] = {s["id"]: [] for s in sections}
+    tagged = [s for s in sections if s.tags_any]
+    plain = [s for s in sections if not s.tags_any]
+    buckets: dict[str, list[Scored]] = {s.id: [] for s in sections}
     for item in scored:
         c = item.claim
-        home = next((s for s in tagged if c.facet in s["facets"] and c.tags & set(s["tags_any"])), None)
-        home = home or next((s for s in plain if c.facet in s["facets"]), None)
+        home = next((s for s in tagged if c.facet in s.facets and c.tags & set(s.tags_any)), None)
+        home = home or next((s for s in plain if c.facet in s.facets), None)
         if home is not None:
-            buckets[home["id"]].append(item)
+            buckets[home.id].append(item)
     position = {cid: i for i, cid in enumerate(contents.claims)}
     out = []
     for s in sections:
-        items = buckets[s["id"]]
+        items = buckets[s.id]
         if not items:
             continue
         best = sorted(items, key=lambda x: (-x.score, position[x.claim.id]))[:limit]
@@ -143,9 +144,9 @@ def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple
 
 def _title(query: Query, contents: Contents) -> str:
     lex = contents.lexicon
-    name = lex["conditions"][query.condition]["name"]
+    name = lex.conditions[query.condition].name
     if query.subtypes:
-        labels = [lex["subtypes"][s]["label"] for s in sorted(query.subtypes)]
+        labels = [lex.subtypes[s].label for s in sorted(query.subtypes)]
         name = " and ".join(labels)
         if query.condition == "dfsp" and "DFSP" in name:
             name = name.replace("DFSP", "dermatofibrosarcoma protuberans")
@@ -155,9 +156,9 @@ def _title(query: Query, contents: Contents) -> str:
     if "metastatic" in pops:
         prefix = "Metastatic (stage IV) " if query.stage == "IV" else "Metastatic "
     elif pops and pops[0] not in ("children", "pregnancy"):
-        prefix = lex["populations"][pops[0]]["label"].capitalize() + " "
+        prefix = lex.populations[pops[0]].label.capitalize() + " "
     if query.sites and query.condition != "dfsp":
-        site = lex["sites"][sorted(query.sites)[0]]["label"]
+        site = lex.sites[sorted(query.sites)[0]].label
         name = f"{site} {name[0].lower()}{name[1:]}"
     head = prefix + name[0].lower() + name[1:] if prefix else name[0].upper() + name[1:]
     suffix = ""
@@ -165,7 +166,7 @@ def _title(query: Query, contents: Contents) -> str:
         suffix = " in children"
     elif "pregnancy" in pops:
         suffix = " in pregnancy"
-    intents = [lex["intents"][i]["label"] for i in (query.intents or ("overview",))]
+    intents = [lex.intents[i].label for i in (query.intents or ("overview",))]
     what = intents[0] if len(intents) == 1 else ", ".join(intents[:-1]) + " and " + intents[-1]
     return f"{head}{suffix}: {what}"
 
@@ -189,12 +190,12 @@ def _follow_ups(query: Query, covered: set[str], contents: Contents, limit: int 
 
     picks = []
     for faq in contents.faqs:
-        if faq["condition"] != query.condition or faq["question"].lower() == query.text.lower():
+        if faq.condition != query.condition or faq.question.lower() == query.text.lower():
             continue
-        fit = population_fit(frozenset(faq["populations"]), query.populations)
-        if fit is None or set(faq["facets"]) <= covered:
+        fit = population_fit(frozenset(faq.populations), query.populations)
+        if fit is None or set(faq.facets) <= covered:
             continue
-        picks.append((-fit, len(picks), faq["question"]))
+        picks.append((-fit, len(picks), faq.question))
     return [q for _, _, q in sorted(picks)[:limit]]
 
 
@@ -205,9 +206,9 @@ def abstain(query: Query, contents: Contents, message: str, clarify: list[Clarif
         question=query.text, in_scope=False, audience=query.audience, title=title, bottom_line=message,
         bottom_line_citations=[], sections=[], references=[], conflicts=[], follow_up_questions=[],
         reading_grade=None,
-        disclaimer=texts["disclaimer_patient" if query.audience == "patient" else "disclaimer_clinician"],
+        disclaimer=texts.disclaimer_patient if query.audience == "patient" else texts.disclaimer_clinician,
         message=message, notes=list(query.notes), clarify=clarify or [], understood=query.to_dict(),
-        pack_digest=contents.meta.get("pack_digest", ""), updated=texts.get("updated", ""))
+        pack_digest=contents.meta.get("pack_digest", ""), updated=texts.updated)
 
 
 def _algorithm_section(rec, numbering: _Numbering) -> Section:
@@ -225,30 +226,30 @@ def _algorithm_section(rec, numbering: _Numbering) -> Section:
         if st.dosing:
             text += f" Dosing: {st.dosing}"
         group = rec.group
-        cits = [(c["source"], c["locator"]) for c in group_step_citations(rec, i)]
+        cits = [(c.source, c.locator) for c in group_step_citations(rec, i)]
         nums, locs = numbering.cite(cits)
         statements.append(Statement(text, nums, f"group:{group.id}:step:{i + 1}", locs, kind="algorithm"))
     return Section("algorithm", f"Recommended treatment for this patient group: {rec.group.label}", statements)
 
 
-def group_step_citations(rec, index: int) -> list[dict]:
-    return rec.raw_steps[index]["citations"]
+def group_step_citations(rec, index: int) -> tuple[Citation, ...]:
+    return rec.raw_steps[index].citations
 
 
 def compose(query: Query, contents: Contents, section_limit: int = 6, recommendation=None) -> Answer:
     texts = contents.texts
     patient = query.audience == "patient"
     if query.foreign_script:
-        return abstain(query, contents, texts["not_english"], title="Please ask in English")
+        return abstain(query, contents, texts.not_english, title="Please ask in English")
     if query.condition is None:
         if query.out_of_scope or not (query.intents or query.topics or query.populations):
-            return abstain(query, contents, texts["abstain_patient" if patient else "abstain"])
-        clarify = [Clarification("condition", texts["ask_condition"], ["dfsp", "sts", "gist"])]
-        return abstain(query, contents, texts["ask_condition"], clarify, title="Which condition?")
+            return abstain(query, contents, texts.abstain_patient if patient else texts.abstain)
+        clarify = [Clarification("condition", texts.ask_condition, ["dfsp", "sts", "gist"])]
+        return abstain(query, contents, texts.ask_condition, clarify, title="Which condition?")
 
     scored = select_claims(query, contents)
     if not scored:
-        return abstain(query, contents, texts["abstain_patient" if patient else "abstain"])
+        return abstain(query, contents, texts.abstain_patient if patient else texts.abstain)
     arranged = _arrange(scored, contents, section_limit)
 
     # Bottom line: the three best-scored statements from different sections, in section order; a
@@ -257,12 +258,12 @@ def compose(query: Query, contents: Contents, section_limit: int = 6, recommenda
     for spec, items in arranged:
         candidates = [x for x in items if x.claim.key or x.claim.tags & query.topics]
         if candidates:
-            best[spec["id"]] = max(candidates, key=lambda x: x.score)
+            best[spec.id] = max(candidates, key=lambda x: x.score)
     # each thing asked about gets its best statement first, then what the question names by topic
     ranked = sorted(best, key=lambda sid: -(best[sid].score + best[sid].topical))
     chosen: list[str] = []
     for intent in query.intents:
-        wanted = set(contents.lexicon["intents"][intent]["facets"])
+        wanted = set(contents.lexicon.intents[intent].facets)
         sid = next((sid for sid in ranked if sid not in chosen and best[sid].claim.facet in wanted), None)
         if sid and len(chosen) < 3:
             chosen.append(sid)
@@ -297,15 +298,15 @@ def compose(query: Query, contents: Contents, section_limit: int = 6, recommenda
             covered.add(c.facet)
             if c.id not in in_bottom:
                 counts += c.patient_counts if patient else c.clinician_counts
-        sections.append(Section(spec["id"], spec["patient_heading" if patient else "heading"], statements))
+        sections.append(Section(spec.id, spec.patient_heading if patient else spec.heading, statements))
 
     facets, _ = wanted_facets(query, contents.lexicon)
     conflicts = []
     for cf in select_conflicts(query, facets, contents):
         sides = []
         for side in cf.sides:
-            nums, _ = numbering.cite([(x["source"], x["locator"]) for x in side["citations"]])
-            sides.append(ConflictSide(side["patient"] if patient else side["position"], nums))
+            nums, _ = numbering.cite([(x.source, x.locator) for x in side.citations])
+            sides.append(ConflictSide(side.patient if patient else side.position, nums))
         conflicts.append(Conflict(cf.id, cf.topic, cf.patient if patient else cf.clinician, sides))
 
     return Answer(
@@ -314,6 +315,6 @@ def compose(query: Query, contents: Contents, section_limit: int = 6, recommenda
         references=numbering.references(), conflicts=conflicts,
         follow_up_questions=_follow_ups(query, covered, contents),
         reading_grade=grade_from_counts(counts),
-        disclaimer=texts["disclaimer_patient" if patient else "disclaimer_clinician"],
+        disclaimer=texts.disclaimer_patient if patient else texts.disclaimer_clinician,
         notes=list(query.notes), clarify=_clarifications(query), understood=query.to_dict(),
-        pack_digest=contents.meta.get("pack_digest", ""), updated=texts.get("updated", ""))
+        pack_digest=contents.meta.get("pack_digest", ""), updated=texts.updated)

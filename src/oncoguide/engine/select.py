@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from oncoguide.engine.understand import Query
 from oncoguide.pack.contents import ClaimRec, ConflictRec, Contents
+from oncoguide.pack.typed import Lexicon
 
 # Populations a claim may be written for that never apply unless the question names them.
 SPECIAL = frozenset({"children", "pregnancy"})
@@ -23,15 +24,15 @@ class Scored:
     topical: float = 0.0  # how much of the score comes from topics the question names
 
 
-def wanted_facets(query: Query, lexicon: dict) -> tuple[set[str], dict[str, set[str]]]:
+def wanted_facets(query: Query, lexicon: Lexicon) -> tuple[set[str], dict[str, set[str]]]:
     """Facets the question asks about, and extra facets admitted only for some tags."""
     intents = query.intents or ("overview",)
     facets: set[str] = set()
     tagged: dict[str, set[str]] = {}
     for name in intents:
-        spec = lexicon["intents"][name]
-        facets.update(spec["facets"])
-        for facet, tags in spec.get("also_tagged", {}).items():
+        spec = lexicon.intents[name]
+        facets.update(spec.facets)
+        for facet, tags in spec.also_tagged.items():
             tagged.setdefault(facet, set()).update(tags)
     return facets, tagged
 
@@ -79,9 +80,9 @@ def select_claims(query: Query, contents: Contents) -> list[Scored]:
     # "DFSP in pregnancy" names patients but no aspect: answer with what is written for those patients
     only_specific = not query.intents and bool(query.populations)
     if only_specific:
-        facets = set(contents.lexicon["intents"]["overview"]["facets"]) | {
+        facets = set(contents.lexicon.intents["overview"].facets) | {
             c.facet for c in contents.claims.values() if c.populations & query.populations}
-    topics = contents.lexicon["topics"]
+    topics = contents.lexicon.topics
     out = []
     for claim in contents.claims.values():
         if claim.condition != query.condition:
@@ -95,7 +96,7 @@ def select_claims(query: Query, contents: Contents) -> list[Scored]:
             continue
         # a claim written for exactly the asked-about patients beats one that lists many populations
         narrow = 2.0 / len(claim.populations) if pop == 3.0 else 0.0
-        topical = sum(topics[t]["weight"] for t in claim.tags & query.topics)
+        topical = sum(topics[t].weight for t in claim.tags & query.topics)
         score = (4 * pop + narrow + 2 * sub + site + topical
                  + evidence_weight(claim, contents) + (1.0 if claim.key else 0.0))
         out.append(Scored(score, claim, pop, topical))

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from rapidfuzz.distance import Levenshtein
+
+from oncoguide.pack.typed import Lexicon, Term
 
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STAGE = re.compile(r"\bstage\s*(iv|iii|ii|i|4|3|2|1|four|three|two|one)\b")
@@ -113,23 +116,23 @@ def _is_foreign(text: str) -> bool:
 class Understander:
     """Compiled lexicon: phrase table and typo vocabulary, built once per knowledge base."""
 
-    lexicon: dict
+    lexicon: Lexicon
     phrases: dict[tuple[str, ...], list[tuple[str, str]]] = field(default_factory=dict)
     max_len: int = 1
 
     def __post_init__(self) -> None:
         lex = self.lexicon
-        self.spelling = dict(lex["spelling"])
-        tables = [("condition", lex["conditions"]), ("subtype", lex["subtypes"]),
-                  ("population", lex["populations"]), ("site", lex["sites"]),
-                  ("intent", lex["intents"]), ("topic", lex["topics"])]
+        self.spelling = dict(lex.spelling)
+        tables: list[tuple[str, Mapping[str, Term]]] = [
+            ("condition", lex.conditions), ("subtype", lex.subtypes), ("population", lex.populations),
+            ("site", lex.sites), ("intent", lex.intents), ("topic", lex.topics)]
         for kind, table in tables:
             for key, entry in table.items():
-                for term in entry["terms"]:
+                for term in entry.terms:
                     self._add(term, kind, key)
-        for term in lex["out_of_scope"]:
+        for term in lex.out_of_scope:
             self._add(term, "out_of_scope", term)
-        self.weak_intents = {k for k, v in lex["intents"].items() if v.get("weak")}
+        self.weak_intents = {k for k, v in lex.intents.items() if v.weak}
 
     def _add(self, term: str, kind: str, key: str) -> None:
         toks = tuple(self._spell(t) for t in TOKEN.findall(term.lower()))
@@ -198,14 +201,14 @@ class Understander:
         subtypes = found.get("subtype", [])
         condition = conditions[0] if conditions else None
         # a DFSP subtype named alone (e.g. "Bednar tumour") still means DFSP
-        sub_conditions = {self.lexicon["subtypes"][s]["condition"] for s in subtypes}
+        sub_conditions = {self.lexicon.subtypes[s].condition for s in subtypes}
         if condition is None and len(sub_conditions) == 1:
             condition = next(iter(sub_conditions))
         if "dfsp" in conditions:
             condition = "dfsp"  # "DFSP is a sarcoma" is about DFSP
         elif "gist" in conditions:
             condition = "gist"
-        subtypes = [s for s in subtypes if self.lexicon["subtypes"][s]["condition"] == condition]
+        subtypes = [s for s in subtypes if self.lexicon.subtypes[s].condition == condition]
         populations = set(found.get("population", []))
         populations.discard("any")
         if stage == "IV":

@@ -4,9 +4,12 @@ pack's per-arm counts, and the named statistics that claims quote."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from oncoguide.evidence import stats
+from oncoguide.pack.typed import EvidenceTopic
+from oncoguide.plain import plain
 
 TEMPLATE = re.compile(r"\{(stat|cmp):([a-z][a-z0-9_]*)(?::([a-z]+))?\}")
 
@@ -33,25 +36,25 @@ def p_text(p: float) -> str:
 class Evidence:
     """All evidence topics of the pack, with every named statistic computed once."""
 
-    def __init__(self, topics: list[dict]):
-        self.topics = {t["id"]: t for t in topics}
+    def __init__(self, topics: Iterable[EvidenceTopic]):
+        topics = tuple(topics)
+        self.topics = {t.id: t for t in topics}
         self.stats: dict[str, Stat] = {}
         self.comparisons: dict[str, stats.Comparison] = {}
         self._memo: dict[tuple, object] = {}  # reports and plots: derived from immutable data, computed once
         for t in topics:
-            cits = tuple((c["source"], c["locator"]) for c in t["citations"])
-            for sdef in t.get("statistics", []):
-                x, n = self.count(t, sdef["numerator"], sdef.get("where", {}))
-                self.stats[sdef["id"]] = Stat(sdef["id"], sdef["label"], t["id"], stats.clopper_pearson(x, n),
-                                              stats.wilson(x, n), cits)
-            for agg in t.get("aggregates", []):
-                acits = tuple((c["source"], c["locator"]) for c in agg["citations"])
-                self.stats[agg["id"]] = Stat(agg["id"], agg["label"], t["id"],
-                                             stats.clopper_pearson(agg["events"], agg["n"]),
-                                             stats.wilson(agg["events"], agg["n"]), acits, agg["note"])
-            for cdef in t.get("comparisons", []):
-                a, b = self.stats[cdef["a"]].exact, self.stats[cdef["b"]].exact
-                self.comparisons[cdef["id"]] = stats.compare_two(a.x, a.n, b.x, b.n)
+            cits = tuple((c.source, c.locator) for c in t.citations)
+            for sdef in t.statistics:
+                x, n = self.count(t, sdef.numerator, sdef.where)
+                self.stats[sdef.id] = Stat(sdef.id, sdef.label, t.id, stats.clopper_pearson(x, n),
+                                           stats.wilson(x, n), cits)
+            for agg in t.aggregates:
+                acits = tuple((c.source, c.locator) for c in agg.citations)
+                self.stats[agg.id] = Stat(agg.id, agg.label, t.id, stats.clopper_pearson(agg.events, agg.n),
+                                          stats.wilson(agg.events, agg.n), acits, agg.note)
+            for cdef in t.comparisons:
+                a, b = self.stats[cdef.a].exact, self.stats[cdef.b].exact
+                self.comparisons[cdef.id] = stats.compare_two(a.x, a.n, b.x, b.n)
 
     def report(self, topic_id: str, by: str | None = None) -> dict:
         """topic_report, computed once per topic and attribute; callers must not modify it."""
@@ -68,43 +71,45 @@ class Evidence:
         if key not in self._memo:
             t = self.topics[topic_id]
             svg = None
-            if t.get("forest"):
+            if t.forest:
                 rows, result, corrected = self.forest(t, "REML")
-                svg = forest_svg(f"{t['title']}: {t['forest']['label'].lower()}", rows, result, corrected)
+                svg = forest_svg(f"{t.title}: {t.forest.label.lower()}", rows, result, corrected)
             self._memo[key] = svg
         return self._memo[key]
 
     @staticmethod
-    def arms(topic: dict, where: dict | None = None):
+    def arms(topic: EvidenceTopic, where: Mapping[str, Sequence[str | int]] | None = None):
         where = where or {}
-        for study in topic["studies"]:
-            for arm in study["arms"]:
-                attrs = dict(arm.get("attrs", {}), study=study["id"], design=study["design"])
+        for study in topic.studies:
+            for arm in study.arms:
+                attrs = dict(arm.attrs, study=study.id, design=study.design)
                 if all(attrs.get(k) in vals for k, vals in where.items()):
                     yield study, arm
 
-    def count(self, topic: dict, numerator: list[str], where: dict) -> tuple[int, int]:
+    def count(self, topic: EvidenceTopic, numerator: Sequence[str],
+              where: Mapping[str, Sequence[str | int]]) -> tuple[int, int]:
         x = n = 0
         for _, arm in self.arms(topic, where):
-            x += sum(arm["counts"].get(c, 0) for c in numerator)
-            n += arm["n"]
+            x += sum(arm.counts.get(c, 0) for c in numerator)
+            n += arm.n
         return x, n
 
-    def by_group(self, topic: dict, attr: str, numerator: list[str]) -> list[tuple[str, stats.Proportion]]:
+    def by_group(self, topic: EvidenceTopic, attr: str,
+                 numerator: Sequence[str]) -> list[tuple[str, stats.Proportion]]:
         groups: dict[str, list[int]] = {}
         for study, arm in self.arms(topic):
-            key = str(arm.get("attrs", {}).get(attr, study["design"] if attr == "design" else "unknown"))
+            key = str(arm.attrs.get(attr, study.design if attr == "design" else "unknown"))
             g = groups.setdefault(key, [0, 0])
-            g[0] += sum(arm["counts"].get(c, 0) for c in numerator)
-            g[1] += arm["n"]
+            g[0] += sum(arm.counts.get(c, 0) for c in numerator)
+            g[1] += arm.n
         return [(k, stats.clopper_pearson(x, n)) for k, (x, n) in sorted(groups.items())]
 
-    def forest(self, topic: dict, method: str = "REML"):
-        fdef = topic.get("forest")
+    def forest(self, topic: EvidenceTopic, method: str = "REML"):
+        fdef = topic.forest
         if not fdef:
             return None
-        rows = [(arm["label"] if len(study["arms"]) > 1 else study["label"],
-                 sum(arm["counts"].get(c, 0) for c in fdef["numerator"]), arm["n"])
+        rows = [(arm.label if len(study.arms) > 1 else study.label,
+                 sum(arm.counts.get(c, 0) for c in fdef.numerator), arm.n)
                 for study, arm in self.arms(topic)]
         result, corrected = stats.meta_proportions([(x, n) for _, x, n in rows], method)
         return rows, result, corrected
@@ -156,9 +161,9 @@ class Evidence:
         return out
 
 
-def topic_attributes(topic: dict) -> list[str]:
+def topic_attributes(topic: EvidenceTopic) -> list[str]:
     """The arm attributes a topic can be pooled and compared by (dose, technique, ...)."""
-    return sorted({k for s in topic["studies"] for a in s["arms"] for k in a.get("attrs", {})})
+    return sorted({k for s in topic.studies for a in s.arms for k in a.attrs})
 
 
 def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
@@ -169,34 +174,36 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
     if by is not None and by not in topic_attributes(t):
         raise KeyError(f"topic '{topic_id}' cannot be compared by '{by}'; use one of: "
                        f"{', '.join(topic_attributes(t)) or 'none'}")
-    cats = t["categories"]
-    table = [{"study": study["label"], "arm": arm["label"], "design": study["design"], "n": arm["n"],
-              **{c: arm["counts"].get(c, 0) for c in cats}, **arm.get("attrs", {})}
+    cats = t.categories
+    table = [{"study": study.label, "arm": arm.label, "design": study.design, "n": arm.n,
+              **{c: arm.counts.get(c, 0) for c in cats}, **arm.attrs}
              for study, arm in ev.arms(t)]
     totals = {c: ev.count(t, [c], {}) for c in cats}
     named = [s for s in ev.stats.values() if s.topic == topic_id]
     report = {
-        "topic": topic_id, "title": t["title"], "outcome": t["outcome"], "studies": table,
+        "topic": topic_id, "title": t.title, "outcome": t.outcome, "studies": table,
         "totals": {c: {"x": x, "n": n, "percent": round(100 * x / n, 1)} for c, (x, n) in totals.items()},
         "statistics": [{"id": s.id, "label": s.label, "x": s.exact.x, "n": s.exact.n,
                         "percent": round(100 * s.exact.p, 1), "exact_ci": [s.exact.low, s.exact.high],
                         "wilson_ci": [s.wilson.low, s.wilson.high], "note": s.note} for s in named],
-        "comparisons": [{"id": cid, "label": cdef["label"], "a": cdef["a"], "b": cdef["b"],
+        "comparisons": [{"id": cdef.id, "label": cdef.label, "a": cdef.a, "b": cdef.b,
                          "risk_difference": c.risk_difference, "rd_ci": [c.rd_low, c.rd_high],
                          "p_value": c.p_value, "p_text": p_text(c.p_value), "test": c.test}
-                        for cdef in t.get("comparisons", []) for cid, c in [(cdef["id"], ev.comparisons[cdef["id"]])]],
-        "citations": t["citations"],
+                        for cdef in t.comparisons for c in [ev.comparisons[cdef.id]]],
+        "citations": plain(t.citations),
     }
     if by:
-        fdef = t.get("forest") or (t.get("statistics") or [{}])[0]
-        groups = ev.by_group(t, by, fdef["numerator"])
-        report["by"] = {"attribute": by, "outcome": fdef["label"],
+        fdef = t.forest or (t.statistics[0] if t.statistics else None)
+        if fdef is None:
+            raise KeyError(f"topic '{topic_id}' has no statistic to compare by '{by}'")
+        groups = ev.by_group(t, by, fdef.numerator)
+        report["by"] = {"attribute": by, "outcome": fdef.label,
                         "groups": [{"group": g, "x": p.x, "n": p.n, "percent": round(100 * p.p, 1),
                                     "exact_ci": [p.low, p.high]} for g, p in groups]}
         if len(groups) >= 2:
             chi2, p, df = stats.compare_several([(p.x, p.n) for _, p in groups])
             report["by"]["chi_square"] = {"statistic": chi2, "df": df, "p_value": p}
-    if t.get("forest"):
+    if t.forest:
         metas = {}
         for method in ("DL", "REML"):
             rows, res, corrected = ev.forest(t, method)
@@ -204,5 +211,5 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
             metas[method] = {"estimate": est, "ci": [low, high], "prediction_interval": [plow, phigh],
                              "tau2": res.tau2, "i2": res.i2, "h2": res.h2, "q": res.q, "q_p": res.q_p, "k": res.k,
                              "zero_event_corrections": corrected}
-        report["meta_analysis"] = {"outcome": t["forest"]["label"], "scale": "logit", **metas}
+        report["meta_analysis"] = {"outcome": t.forest.label, "scale": "logit", **metas}
     return report

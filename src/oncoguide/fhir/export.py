@@ -18,7 +18,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from oncoguide.pack.typed import ComparisonDef, EvidenceTopic, Group, Step
 
 FHIR_VERSION = "5.0.0"
 FHIR_RELEASE = "FHIR R5 (5.0.0)"
@@ -112,7 +115,7 @@ def quoted(values) -> str:
     return vals[0] if len(vals) == 1 else f"({', '.join(vals)})"
 
 
-def criteria_expression(condition: str, criteria: list[dict[str, list[str]]]) -> str:
+def criteria_expression(condition: str, criteria: Sequence[Mapping[str, Sequence[str]]]) -> str:
     """The group's criteria as readable logic: alternatives joined by 'or', facts within one by 'and'."""
     alts = []
     for alt in criteria:
@@ -195,9 +198,9 @@ class _Builder:
         self.version = f"pack-{digest[:12]}" if digest else __version__
         self.timestamp = meta.get("built_at")
         self.out: dict[str, dict[str, dict]] = {rtype: {} for rtype in RESOURCE_TYPES}
-        lexicon = kb.contents.lexicon.get("conditions", {})
-        self.condition_names = {c: f"{d.get('name', c)} ({d.get('short', c.upper())})" for c, d in lexicon.items()}
-        self.drug_classes = {d["name"]: d.get("class") for d in kb.contents.algorithm.get("drugs", [])}
+        conditions = kb.contents.lexicon.conditions
+        self.condition_names = {c: f"{d.name} ({d.short})" for c, d in conditions.items()}
+        self.drug_classes = {d.name: d.drug_class for d in kb.contents.algorithm.drugs}
         self.citation_ids = {sid: fhir_id(sid) for sid in self.sources}
 
     # --- shared pieces -------------------------------------------------------------------------------
@@ -299,19 +302,19 @@ class _Builder:
 
     # --- PlanDefinition and ActivityDefinition ------------------------------------------------------------
 
-    def activity(self, rid: str, title: str, kind: str, group: dict, step, n: int, raw_step: dict,
+    def activity(self, rid: str, title: str, kind: str, group: Group, step, n: int, raw_step: Step,
                  regimen: list[str] | None = None) -> str:
         """One ActivityDefinition; returns its canonical url."""
         res = self.knowledge_artifact("ActivityDefinition", rid)
         res["title"] = title
-        where = f"step {n} ('{step.name}', {step.timing}) of the patient group '{group['label']}'"
+        where = f"step {n} ('{step.name}', {step.timing}) of the patient group '{group.label}'"
         if regimen is None:
             res["description"] = f"{step.name[:1].upper()}{step.name[1:]}, as recommended in {where}."
         else:
             classes = [f"{d}: {self.drug_classes[d]}" for d in regimen if self.drug_classes.get(d)]
             res["description"] = (f"Drug regimen {' + '.join(regimen)}, an option in {where}."
                                   + (f" Drug class: {'; '.join(classes)}." if classes else ""))
-        res["useContext"] = self.focus(group["condition"])
+        res["useContext"] = self.focus(group.condition)
         res["kind"] = kind
         res["intent"] = "proposal"
         if regimen is None:
@@ -322,7 +325,7 @@ class _Builder:
             res["productCodeableConcept"] = text_concept(" + ".join(regimen))
             if step.dosing:
                 res["dosage"] = [{"text": step.dosing}]
-        res["relatedArtifact"] = self.cites((c["source"], c["locator"]) for c in raw_step["citations"])
+        res["relatedArtifact"] = self.cites((c.source, c.locator) for c in raw_step.citations)
         return self.add(res)["url"]
 
     def condition(self, expression: str, description: str | None = None) -> dict:
@@ -337,13 +340,12 @@ class _Builder:
 
     def plan_definitions(self) -> None:
         alg = self.kb.algorithm
-        genotype_labels = alg.spec.get("genotypes", {})
-        for summary in alg.group_summaries():
-            rec = alg.group_detail(summary["id"])
-            group = alg.by_id[summary["id"]]
-            gid = fhir_id(group["id"])
-            group_expr = criteria_expression(group["condition"], group["criteria"])
-            group_desc = f"Patient group '{group['label']}': {group['definition']}"
+        genotype_labels = alg.spec.genotypes
+        for group in alg.group_list():
+            rec = alg.group_detail(group.id)
+            gid = fhir_id(group.id)
+            group_expr = criteria_expression(group.condition, group.criteria)
+            group_desc = f"Patient group '{group.label}': {group.definition}"
             actions = []
             for n, (step, raw) in enumerate(zip(rec.steps, rec.raw_steps, strict=True), 1):
                 who = "ALL" if step.tier == "all" else "SOME"
@@ -358,10 +360,10 @@ class _Builder:
                                                                         "the pack)"))
                 action: dict = {"extension": [self.strength(step.tier)], "linkId": f"step-{n}", "prefix": str(n),
                                 "title": step.name, "description": step.rationale, "textEquivalent": text + ".",
-                                "documentation": self.cites((c["source"], c["locator"]) for c in raw["citations"]),
+                                "documentation": self.cites((c.source, c.locator) for c in raw.citations),
                                 "condition": conditions}
                 if not step.options:
-                    url = self.activity(fhir_id(f"{group['id']}-step{n}"), step.name, "ServiceRequest", group,
+                    url = self.activity(fhir_id(f"{group.id}-step{n}"), step.name, "ServiceRequest", group,
                                         step, n, raw)
                     action["definitionCanonical"] = url
                 else:
@@ -371,7 +373,7 @@ class _Builder:
                         for j, regimen in enumerate(opt.regimens, 1):
                             key = tuple(regimen)
                             if key not in urls:
-                                rid = fhir_id(f"{group['id']}-step{n}-{'-'.join(regimen)}")
+                                rid = fhir_id(f"{group.id}-step{n}-{'-'.join(regimen)}")
                                 urls[key] = self.activity(rid, " + ".join(regimen), "MedicationRequest", group,
                                                           step, n, raw, list(regimen))
                             sub: dict = {"linkId": f"step-{n}-option-{k}-regimen-{j}", "title": " + ".join(regimen),
@@ -394,38 +396,38 @@ class _Builder:
             res = self.knowledge_artifact("PlanDefinition", gid, [CPG_RECOMMENDATION],
                                           [{"url": CPG_CAPABILITY, "valueCode": "shareable"},
                                            {"url": CPG_LEVEL, "valueCode": "semi-structured"}])
-            res["title"] = group["label"]
+            res["title"] = group.label
             res["type"] = concept(PLAN_TYPE, "eca-rule", "ECA Rule")
-            res["description"] = group["definition"]
-            res["useContext"] = self.focus(group["condition"])
+            res["description"] = group.definition
+            res["useContext"] = self.focus(group.condition)
             res["usage"] = ("Recommendation definition for one patient group of the oncoguide treatment algorithm. "
                             "Steps are listed in the pack's order. " + STRENGTH_NOTE + " Conditions are readable "
                             "text (text/plain), not executable logic.")
-            ordered = list(dict.fromkeys(c["source"] for raw in rec.raw_steps for c in raw["citations"]))
+            ordered = list(dict.fromkeys(c.source for raw in rec.raw_steps for c in raw.citations))
             res["relatedArtifact"] = [self.cite(s) for s in ordered]
             res["action"] = actions
             self.add(res)
 
     # --- Evidence ------------------------------------------------------------------------------------
 
-    def evidence_base(self, rid: str, title: str, topic: dict, description: str) -> dict:
+    def evidence_base(self, rid: str, title: str, topic: EvidenceTopic, description: str) -> dict:
         res = self.knowledge_artifact("Evidence", rid)
         res["title"] = title
         res["status"] = "active"
         res["description"] = description
-        res["useContext"] = self.focus(topic["condition"])
+        res["useContext"] = self.focus(topic.condition)
         return res
 
     @staticmethod
     def variable(role: str, display: str, description: str) -> dict:
         return {"description": description, "variableRole": concept(VARIABLE_ROLE, role, display)}
 
-    def study_sources(self, topic: dict, where: dict | None) -> tuple[list[dict], int]:
+    def study_sources(self, topic: EvidenceTopic,
+                      where: Mapping[str, Sequence[str | int]] | None) -> tuple[list[tuple[str, str]], int]:
         """The contributing studies' citations (as derived-from) and how many studies contribute."""
         ev = self.kb.evidence
-        studies = list(dict.fromkeys(study["id"] for study, _ in ev.arms(topic, where)))
-        pairs = [(c["source"], c["locator"]) for s in topic["studies"] if s["id"] in studies
-                 for c in s.get("citations", [])]
+        studies = list(dict.fromkeys(study.id for study, _ in ev.arms(topic, where)))
+        pairs = [(c.source, c.locator) for s in topic.studies if s.id in studies for c in s.citations]
         return pairs, len(studies)
 
     def ci(self, low: float, high: float, description: str, level: float = 0.95) -> dict:
@@ -441,19 +443,19 @@ class _Builder:
         by_stat: dict[str, str] = {}
         for s in ev.stats.values():
             topic = ev.topics[s.topic]
-            sdef = next((d for d in topic.get("statistics", []) if d["id"] == s.id), None)
-            where = (sdef or {}).get("where", {})
+            sdef = next((d for d in topic.statistics if d.id == s.id), None)
+            where = sdef.where if sdef is not None else {}
             rid = fhir_id(s.id)
             filt = "; ".join(f"{k} = {', '.join(str(v) for v in vals)}" for k, vals in where.items())
-            population = topic["title"] + (f" (arms with {filt})" if filt else "")
+            population = topic.title + (f" (arms with {filt})" if filt else "")
             p = s.exact
             stat: dict
-            if sdef is not None and set(sdef["numerator"]) >= set(topic["categories"]):
+            if sdef is not None and set(sdef.numerator) >= set(topic.categories):
                 # a count of patients, not a proportion: every outcome category is in the numerator
                 stat = {"description": f"{s.label}: {p.n}", "statisticType": concept(STATISTIC_TYPE, "C25463", "Count"),
                         "quantity": {"value": p.n}}
-                measured = self.variable("measuredVariable", "measured variable", f"{s.label} ({topic['outcome']})")
-                desc = f"{s.label}: {p.n} ({topic['title']})."
+                measured = self.variable("measuredVariable", "measured variable", f"{s.label} ({topic.outcome})")
+                desc = f"{s.label}: {p.n} ({topic.title})."
             else:
                 stat = {"description": f"{s.label}: {p.describe()}",
                         "statisticType": concept(STATISTIC_TYPE, "C44256", "Proportion"),
@@ -463,7 +465,7 @@ class _Builder:
                     self.ci(s.wilson.low, s.wilson.high,
                             f"95% CI, Wilson score: {100 * s.wilson.low:.1f}-{100 * s.wilson.high:.1f}%")]
                 measured = self.variable("measuredVariable", "measured variable", s.label)
-                desc = f"{s.label}: {p.describe()} ({topic['title']})."
+                desc = f"{s.label}: {p.describe()} ({topic.title})."
             if sdef is None:  # an aggregate reported by a source, not recomputed from study rows
                 stat["sampleSize"] = {"numberOfParticipants": p.n}
                 derived: list[dict] = []
@@ -475,27 +477,27 @@ class _Builder:
             if s.note:
                 stat["note"] = [{"text": s.note}]
                 desc += " " + s.note
-            res = self.evidence_base(rid, f"{s.label} ({topic['title']})", topic, desc)
+            res = self.evidence_base(rid, f"{s.label} ({topic.title})", topic, desc)
             res["relatedArtifact"] = self.cites(s.citations) + derived
             res["variableDefinition"] = [self.variable("population", "population", population), measured]
             res["statistic"] = [stat]
             by_stat[s.id] = self.add(res)["url"]
         for topic in ev.topics.values():
-            for cdef in topic.get("comparisons", []):
+            for cdef in topic.comparisons:
                 self.comparison(topic, cdef, by_stat)
-            if topic.get("forest"):
+            if topic.forest:
                 self.meta_analysis(topic)
 
-    def comparison(self, topic: dict, cdef: dict, by_stat: dict[str, str]) -> None:
+    def comparison(self, topic: EvidenceTopic, cdef: ComparisonDef, by_stat: dict[str, str]) -> None:
         ev = self.kb.evidence
-        c = ev.comparisons[cdef["id"]]
-        a, b = ev.stats[cdef["a"]], ev.stats[cdef["b"]]
+        c = ev.comparisons[cdef.id]
+        a, b = ev.stats[cdef.a], ev.stats[cdef.b]
         if not all(finite(v) for v in (c.risk_difference, c.rd_low, c.rd_high)):
             return  # an undefined difference is not exported
         from oncoguide.evidence.report import p_text
 
         stat: dict = {
-            "description": f"{cdef['label']}: risk difference {100 * c.risk_difference:.1f} percentage points "
+            "description": f"{cdef.label}: risk difference {100 * c.risk_difference:.1f} percentage points "
                            f"(95% CI {100 * c.rd_low:.1f} to {100 * c.rd_high:.1f}); {p_text(c.p_value)}",
             "statisticType": concept(STATISTIC_TYPE, "0000424", "Risk Difference"),
             "quantity": self.proportion(c.risk_difference),
@@ -506,45 +508,46 @@ class _Builder:
             stat["attributeEstimate"].append({
                 "description": f"{c.test}: {p_text(c.p_value)}",
                 "type": concept(ESTIMATE_TYPE, "C44185", "P-value"), "quantity": {"value": c.p_value}})
-        sdefs = {d["id"]: d for d in topic.get("statistics", [])}
-        pairs, studies = [], set()
-        for sid in (cdef["a"], cdef["b"]):
-            where = sdefs.get(sid, {}).get("where")
+        sdefs = {d.id: d for d in topic.statistics}
+        pairs: list[tuple[str, str]] = []
+        studies: set[str] = set()
+        for sid in (cdef.a, cdef.b):
             if sid in sdefs:
+                where = sdefs[sid].where
                 more, _ = self.study_sources(topic, where)
                 pairs += more
-                studies |= {study["id"] for study, _ in ev.arms(topic, where)}
+                studies |= {study.id for study, _ in ev.arms(topic, where)}
         stat["sampleSize"] = {"numberOfParticipants": a.exact.n + b.exact.n}
         if studies:
             stat["sampleSize"]["numberOfStudies"] = len(studies)
-        rid = fhir_id(cdef["id"])
-        desc = f"{cdef['label']} ({topic['title']}): {ev.render('{cmp:' + cdef['id'] + '}')}."
-        res = self.evidence_base(rid, f"{cdef['label']} ({topic['title']})", topic, desc)
+        rid = fhir_id(cdef.id)
+        desc = f"{cdef.label} ({topic.title}): {ev.render('{cmp:' + cdef.id + '}')}."
+        res = self.evidence_base(rid, f"{cdef.label} ({topic.title})", topic, desc)
         seen = set(a.citations) | set(b.citations)
         res["relatedArtifact"] = ([{"type": "derived-from", "label": sid, "display": ev.stats[sid].label,
-                                    "resource": by_stat[sid]} for sid in (cdef["a"], cdef["b"]) if sid in by_stat]
+                                    "resource": by_stat[sid]} for sid in (cdef.a, cdef.b) if sid in by_stat]
                                   + self.cites(list(dict.fromkeys(a.citations + b.citations)))
                                   + self.cites(pairs, "derived-from", seen))
         res["variableDefinition"] = [
-            self.variable("population", "population", topic["title"]),
+            self.variable("population", "population", topic.title),
             self.variable("exposure", "exposure", a.label),
             self.variable("referenceExposure", "reference exposure", b.label),
-            self.variable("measuredVariable", "measured variable", topic["outcome"]),
+            self.variable("measuredVariable", "measured variable", topic.outcome),
         ]
         res["statistic"] = [stat]
         self.add(res)
 
-    def meta_analysis(self, topic: dict) -> None:
+    def meta_analysis(self, topic: EvidenceTopic) -> None:
         ev = self.kb.evidence
-        report = ev.report(topic["id"])
+        report = ev.report(topic.id)
         meta = report.get("meta_analysis")
-        if not meta:
+        fdef = topic.forest
+        if not meta or fdef is None:
             return
-        fdef = topic["forest"]
         rows = [(study, arm) for study, arm in ev.arms(topic)]
-        n_total = sum(arm["n"] for _, arm in rows)
-        events = sum(sum(arm["counts"].get(c, 0) for c in fdef["numerator"]) for _, arm in rows)
-        n_studies = len({study["id"] for study, _ in rows})
+        n_total = sum(arm.n for _, arm in rows)
+        events = sum(sum(arm.counts.get(c, 0) for c in fdef.numerator) for _, arm in rows)
+        n_studies = len({study.id for study, _ in rows})
         pairs, _ = self.study_sources(topic, None)
         for method in ("DL", "REML"):
             m = meta.get(method)
@@ -581,21 +584,21 @@ class _Builder:
                 model.append({"code": text_concept("Study arms with zero events (or all events) given 0.5 added to "
                                                    "events and non-events for the logit transform only"),
                               "value": {"value": m["zero_event_corrections"]}})
-            stat = {"description": f"{fdef['label']}, pooled ({method}): {100 * est:.1f}% "
+            stat = {"description": f"{fdef.label}, pooled ({method}): {100 * est:.1f}% "
                                    f"(95% CI {100 * low:.1f}-{100 * high:.1f}%)",
                     "statisticType": concept(STATISTIC_TYPE, "C44256", "Proportion"),
                     "quantity": self.proportion(est), "numberOfEvents": events,
                     "sampleSize": {"description": f"{m['k']} study arms from {n_studies} studies",
                                    "numberOfStudies": n_studies, "numberOfParticipants": n_total},
                     "attributeEstimate": estimates, "modelCharacteristic": model}
-            rid = fhir_id(f"{topic['id']}-meta-{method.lower()}")
-            res = self.evidence_base(rid, f"{fdef['label']}: random-effects meta-analysis ({method}), "
-                                          f"{topic['title']}", topic, stat["description"] + ".")
+            rid = fhir_id(f"{topic.id}-meta-{method.lower()}")
+            res = self.evidence_base(rid, f"{fdef.label}: random-effects meta-analysis ({method}), "
+                                          f"{topic.title}", topic, stat["description"] + ".")
             res["synthesisType"] = concept(SYNTHESIS_TYPE, "std-MA", "summary data meta-analysis")
-            tc = [(c["source"], c["locator"]) for c in topic["citations"]]
+            tc = [(c.source, c.locator) for c in topic.citations]
             res["relatedArtifact"] = self.cites(tc) + self.cites(pairs, "derived-from", set(tc))
-            res["variableDefinition"] = [self.variable("population", "population", topic["title"]),
-                                         self.variable("measuredVariable", "measured variable", fdef["label"])]
+            res["variableDefinition"] = [self.variable("population", "population", topic.title),
+                                         self.variable("measuredVariable", "measured variable", fdef.label)]
             res["statistic"] = [stat]
             self.add(res)
 

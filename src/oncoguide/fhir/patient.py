@@ -18,6 +18,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from oncoguide.engine.understand import TOKEN, longest_matches
+from oncoguide.pack.typed import CodedFact, CodeSpec
 
 MAX_RESOURCES = 2000
 SYSTEM_NAMES = {"snomed": "SNOMED CT", "icd10": "ICD-10", "icd10cm": "ICD-10-CM", "icdo3": "ICD-O-3",
@@ -158,29 +159,29 @@ def subject_of(resource: dict, label: str) -> str | None:
 class CodeBook:
     """The pack's codes, indexed for lookup by system URI."""
 
-    def __init__(self, spec: dict | None, algorithm):
+    def __init__(self, spec: CodeSpec | None, algorithm):
         self.algorithm = algorithm
-        spec = spec or {"systems": {}, "conditions": [], "observations": []}
-        self.systems = spec["systems"]
+        spec = spec or CodeSpec({}, (), ())
+        self.systems = spec.systems
         self.names = {uri: name for name, uri in self.systems.items()}
-        self.exact: dict[tuple[str, str], dict] = {}
-        self.prefixes: dict[str, list[dict]] = {}
-        for entry in spec["conditions"]:
-            for name in entry["system"]:
+        self.exact: dict[tuple[str, str], CodedFact] = {}
+        self.prefixes: dict[str, list[CodedFact]] = {}
+        for entry in spec.conditions:
+            for name in entry.system:
                 uri = self.systems[name]
-                if entry["match"] == "prefix":
+                if entry.match == "prefix":
                     self.prefixes.setdefault(uri, []).append(entry)
                 else:
-                    self.exact[(uri, entry["code"].upper())] = entry
+                    self.exact[(uri, entry.code.upper())] = entry
         for entries in self.prefixes.values():
-            entries.sort(key=lambda e: -len(e["code"]))  # longest prefix first: C49.A before C49
-        self.observations = {(self.systems[o["system"]], o["code"]): o for o in spec["observations"]}
+            entries.sort(key=lambda e: -len(e.code))  # longest prefix first: C49.A before C49
+        self.observations = {(self.systems[o.system], o.code): o for o in spec.observations}
         self.site_phrases = {k: [(d, v) for d, v in vals if d == "site"] for k, vals in algorithm.phrases.items()}
 
-    def lookup(self, system: str, code: str) -> dict | None:
+    def lookup(self, system: str, code: str) -> CodedFact | None:
         hit = self.exact.get((system, code.upper()))
         if hit is None:
-            hit = next((e for e in self.prefixes.get(system, []) if code.upper().startswith(e["code"].upper())),
+            hit = next((e for e in self.prefixes.get(system, []) if code.upper().startswith(e.code.upper())),
                        None)
         return hit
 
@@ -246,11 +247,11 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
         hit = book.lookup(system, code)
         if hit is None:
             continue
-        why = f"{book.system_name(system)} {code} ({hit['display']})"
-        for fact, value in hit["sets"].items():
+        why = f"{book.system_name(system)} {code} ({hit.display})"
+        for fact, value in hit.sets.items():
             values = set(value.split("|"))
             if fact == "condition":
-                named[hit["specific"]].add(value)
+                named[hit.specific].add(value)
             elif fact == "metastases":
                 values = values & spread[0] if spread else values
                 spread = (values, Derived(label, fact, "|".join(sorted(values)), why), code[:5].upper())
@@ -264,10 +265,10 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
         site_codes, site_words = _codings(site, f"{label}.bodySite[{i}]")
         for system, code, _display in site_codes:
             hit = book.lookup(system, code)
-            if hit and "site" in hit["sets"] and set(hit["sets"]) <= {"site"}:
-                facts["site"] = set(hit["sets"]["site"].split("|"))
-                derived.append(Derived(label, "site", hit["sets"]["site"],
-                                       f"{book.system_name(system)} {code} ({hit['display']})"))
+            if hit and "site" in hit.sets and set(hit.sets) <= {"site"}:
+                facts["site"] = set(hit.sets["site"].split("|"))
+                derived.append(Derived(label, "site", hit.sets["site"],
+                                       f"{book.system_name(system)} {code} ({hit.display})"))
         if "site" not in facts and site_words:
             site_values = book.site_from_words(site_words)
             if site_values:
@@ -333,18 +334,18 @@ def _read_observation(label: str, res: dict, book: CodeBook, found: _Found) -> N
     if kind is None:
         return
     value_codes, value_words = _value_words(res, label)
-    why = f"{kind['display']} ({book.system_name(book.systems[kind['system']])} {kind['code']})"
-    if kind["reads"] == "stage":
+    why = f"{kind.display} ({book.system_name(book.systems[kind.system])} {kind.code})"
+    if kind.reads == "stage":
         group = _stage_value(res.get("valueCodeableConcept"), f"{label}.valueCodeableConcept")
         if group:
             found.stage.append((group, Derived(label, "stage", group, why)))
-    elif kind["reads"] in ("n", "m"):
+    elif kind.reads in ("n", "m"):
         for text in [c for _, c, _ in value_codes] + [value_words]:
-            m = next((m for m in TNM.finditer(text) if m.group(1).lower() == kind["reads"]), None)
+            m = next((m for m in TNM.finditer(text) if m.group(1).lower() == kind.reads), None)
             if m:
                 value = m.group(2).lower()
-                found.tnm.setdefault(kind["reads"], []).append((value, Derived(label, kind["reads"].upper(),
-                                                                              f"{kind['reads'].upper()}{value}", why)))
+                found.tnm.setdefault(kind.reads, []).append((value, Derived(label, kind.reads.upper(),
+                                                                           f"{kind.reads.upper()}{value}", why)))
                 break
     else:
         text = f"{words} {value_words}"
@@ -420,7 +421,7 @@ def codebook(kb) -> CodeBook:
     """The pack's clinical codes (SNOMED CT, ICD-10, ICD-O-3, LOINC), read from FHIR records; one per kb."""
     book = _codebooks.get(kb)
     if book is None:
-        book = _codebooks[kb] = CodeBook(kb.contents.algorithm.get("codes"), kb.algorithm)
+        book = _codebooks[kb] = CodeBook(kb.contents.algorithm.codes, kb.algorithm)
     return book
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from oncoguide.library.search import MAX_QUERY_CHARS, Query, SearchError, plan, search
+from oncoguide.pack.typed import Lexicon
 
 MIN_COVERAGE = 0.5   # a passage must match at least half of the question's ideas...
 MIN_IDEAS = 2        # ...and at least two of them (or the only one, for a one-idea question)
@@ -48,10 +49,10 @@ def relevant(hits, query: Query, limit: int = MAX_EXCERPTS) -> list:
     return picked
 
 
-def excerpts_for(engine, question: str, lexicon: dict, limit: int = MAX_EXCERPTS,
+def excerpts_for(engine, question: str, lexicon: Lexicon, limit: int = MAX_EXCERPTS,
                  max_chars: int = MAX_QUERY_CHARS) -> list[Excerpt]:
     try:
-        query = plan(question, lexicon.get("abbreviations"), lexicon.get("spelling"), max_chars)
+        query = plan(question, lexicon.abbreviations, lexicon.spelling, max_chars)
     except SearchError:
         return []
     found = []
@@ -71,6 +72,6 @@ def with_excerpts(answer, engine, contents, max_chars: int = MAX_QUERY_CHARS):
     if not found:
         return answer
     texts = contents.texts
-    intro = texts["library_intro_patient" if answer.audience == "patient" else "library_intro"]
+    intro = texts.library_intro_patient if answer.audience == "patient" else texts.library_intro
     return replace(answer, title="Not covered by reviewed content: excerpts from the library", bottom_line=intro,
                    message=intro, excerpts=found)

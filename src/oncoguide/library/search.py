@@ -9,6 +9,7 @@ candidates the GIN index finds.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, text
@@ -55,8 +56,8 @@ class Query:
         return " OR ".join(f'"{p}"' for p in dict.fromkeys(self.phrases))
 
 
-def plan(question: str, abbreviations: dict[str, list[str]] | None = None,
-         spelling: dict[str, str] | None = None, max_chars: int = MAX_QUERY_CHARS) -> Query:
+def plan(question: str, abbreviations: Mapping[str, Sequence[str]] | None = None,
+         spelling: Mapping[str, str] | None = None, max_chars: int = MAX_QUERY_CHARS) -> Query:
     """The question's content words, each with its alternative forms (abbreviation, expansion, spelling)."""
     if len(question) > max_chars:
         raise SearchError(f"the query has {len(question):,} characters; the limit is {max_chars:,}")

@@ -10,7 +10,7 @@ from oncoguide.library.search import MAX_QUERY_CHARS, Hit, plan, search
 
 def candidates(engine, contents, claim, limit: int = 5, max_chars: int = MAX_QUERY_CHARS) -> list[Hit]:
     lexicon = contents.lexicon
-    query = plan(claim.clinician, lexicon.get("abbreviations"), lexicon.get("spelling"), max_chars)
+    query = plan(claim.clinician, lexicon.abbreviations, lexicon.spelling, max_chars)
     cited_pmids, cited_dois = set(), set()
     for source_id, _locator in claim.citations:
         source = contents.sources.get(source_id)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from oncoguide.pack.readability import Counts
+from oncoguide.pack.typed import AlgorithmDoc, EvidenceTopic, Faq, Lexicon, Section, Side, Texts, documents, side_of
 
 SCHEMA_VERSION = "3"
 
@@ -60,7 +61,7 @@ class ConflictRec:
     topic: str
     clinician: str
     patient: str
-    sides: tuple[dict, ...]
+    sides: tuple[Side, ...]
 
 
 @dataclass
@@ -68,13 +69,13 @@ class Contents:
     sources: dict[str, SourceRec]
     claims: dict[str, ClaimRec]
     conflicts: dict[str, ConflictRec]
-    lexicon: dict
-    texts: dict
-    sections: list[dict]
-    faqs: list[dict]
+    lexicon: Lexicon
+    texts: Texts
+    sections: tuple[Section, ...]
+    faqs: tuple[Faq, ...]
     meta: dict[str, str]
-    algorithm: dict = field(default_factory=dict)
-    evidence: list = field(default_factory=list)
+    algorithm: AlgorithmDoc
+    evidence: tuple[EvidenceTopic, ...]
 
 
 def read_meta(db_path: Path) -> dict[str, str]:
@@ -110,13 +111,13 @@ def load(db_path: Path) -> Contents:
                 frozenset(json.loads(pops)), frozenset(json.loads(tags)), bool(key), clin, pat,
                 tuple(cits.get(cid, ())), Counts(*json.loads(cc)), Counts(*json.loads(pc)), stat, file)
         conflicts = {r[0]: ConflictRec(r[0], r[1], r[2], frozenset(json.loads(r[3])), r[4], r[5], r[6],
-                                       tuple(json.loads(r[7])))
+                                       tuple(side_of(x) for x in json.loads(r[7])))
                      for r in q("SELECT id, condition, facet, populations, topic, clinician, patient, sides "
                                 "FROM conflicts ORDER BY id")}
         docs = {name: json.loads(data) for name, data in q("SELECT name, data FROM pack_documents")}
         meta = dict(q("SELECT key, value FROM meta").fetchall())
     finally:
         conn.close()
-    return Contents(sources, claims, conflicts, docs["lexicon"], docs["texts"], docs["sections"],
-                    docs["faqs"], meta, docs.get("algorithm", {}),
-                    docs.get("evidence", []))
+    typed = documents(docs)
+    return Contents(sources, claims, conflicts, typed.lexicon, typed.texts, typed.sections, typed.faqs, meta,
+                    typed.algorithm, typed.evidence)

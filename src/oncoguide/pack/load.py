@@ -24,6 +24,7 @@ from oncoguide.pack.models import (
     Source,
     Texts,
 )
+from oncoguide.pack.problems import PackError, Problem
 
 try:  # the C parser is much faster; line numbers still come from the Python constructor
     _BaseLoader = yaml.CSafeLoader
@@ -49,30 +50,6 @@ class _LineLoader(_BaseLoader):
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping)
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    entry: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        what = f" entry '{self.entry}'" if self.entry else ""
-        fld = f" field '{self.field}'" if self.field else ""
-        return f"{where}:{what}{fld}: {self.message}"
-
-
-class PackError(Exception):
-    """The pack is invalid; `problems` lists every problem found."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        head = f"{len(problems)} problem(s) in the knowledge pack"
-        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in problems[:50]))
 
 
 @dataclass
@@ -474,8 +451,9 @@ def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
 
 def evidence_of(pack: Pack):
     from oncoguide.evidence.report import Evidence
+    from oncoguide.pack.typed import evidence_topic
 
-    return Evidence([t.model_dump(exclude_none=True) for t in pack.evidence])
+    return Evidence([evidence_topic(t.model_dump(exclude_none=True)) for t in pack.evidence])
 
 
 def _check_statistics(pack: Pack, raw_claims, problems: list[Problem]) -> None:

@@ -94,10 +94,10 @@ class Questions:
         """The pack's common questions by normalised key (the first wording wins when two share a key)."""
         found: dict[str, Canonical] = {}
         for faq in self.kb.contents.faqs:
-            answer = self.kb.ask(faq["question"], audience="patient")
+            answer = self.kb.ask(faq.question, audience="patient")
             if answer.in_scope and answer.understood.get("condition"):
                 found.setdefault(query_key(answer.understood),
-                                 Canonical(answer.understood["condition"], faq["question"]))
+                                 Canonical(answer.understood["condition"], faq.question))
         return found
 
     def record(self, answer) -> str | None:

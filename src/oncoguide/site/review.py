@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy import insert, select, update
 
+from oncoguide.plain import plain
 from oncoguide.site.accounts import Role, User, now
 from oncoguide.site.db import article_versions, articles, review_events, users
 
@@ -99,7 +100,7 @@ def basis(answer, kb) -> dict:
     for cf in answer.conflicts:
         c = contents.conflicts.get(cf.id)
         if c is not None:
-            out["conflicts"][cf.id] = {"digest": _digest(c.clinician, c.sides), "text": c.clinician}
+            out["conflicts"][cf.id] = {"digest": _digest(c.clinician, plain(c.sides)), "text": c.clinician}
     return out
 
 
@@ -114,7 +115,7 @@ def current_item(kind: str, item_id: str, kb, audience: str) -> dict | None:
         return s and {"digest": _digest(s), "text": f"{s.authors}. {s.title} ({s.year})"}
     if kind == "conflicts":
         c = contents.conflicts.get(item_id)
-        return c and {"digest": _digest(c.clinician, c.sides), "text": c.clinician}
+        return c and {"digest": _digest(c.clinician, plain(c.sides)), "text": c.clinician}
     if kind == "statistics":
         s = kb.evidence.stats.get(item_id)
         return s and {"digest": _digest(s.exact.x, s.exact.n), "text": f"{s.exact.x}/{s.exact.n}"}

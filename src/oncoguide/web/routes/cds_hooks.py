@@ -65,7 +65,7 @@ class CdsError(Refused):
 
 def prefetch_templates(kb) -> dict[str, str]:
     book = codebook(kb)
-    codes = ",".join(f"{book.systems[o['system']]}|{o['code']}" for o in book.observations.values())
+    codes = ",".join(f"{book.systems[o.system]}|{o.code}" for o in book.observations.values())
     return {"patient": "Patient/{{context.patientId}}",
             "conditions": "Condition?patient={{context.patientId}}",
             "observations": f"Observation?patient={{{{context.patientId}}}}&code={codes}"}

@@ -92,7 +92,7 @@ async def algorithm_home(request: Request):
     kb = request.app.state.site.kb
     counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
     return page(request, "algorithm.html", counts=counts, dims=kb.algorithm.dims, chosen={}, result=None, error="",
-                genotypes=kb.algorithm.spec.get("genotypes", {}))
+                genotypes=kb.algorithm.spec.genotypes)
 
 
 @router.get("/algorithm/find", response_class=HTMLResponse)
@@ -115,7 +115,7 @@ def algorithm_find(request: Request):
         except (CriteriaError, InputError) as exc:
             error = str(exc)
     return page(request, "algorithm.html", 422 if error else 200, counts=counts, dims=kb.algorithm.dims,
-                chosen=chosen, result=result, error=error, genotypes=kb.algorithm.spec.get("genotypes", {}))
+                chosen=chosen, result=result, error=error, genotypes=kb.algorithm.spec.genotypes)
 
 
 @router.get("/algorithm/groups/{group_id}", response_class=HTMLResponse)
@@ -163,9 +163,8 @@ async def evidence_topic(request: Request, topic: str):
     svg = ev.forest_plot(topic)
     svg = Markup(svg) if svg else None  # built by forest.py, which escapes every label
     numbering = _Numbering(kb.contents)
-    numbering.cite([(c["source"], c["locator"]) for c in t["citations"]])
-    study_refs = {s["label"]: numbering.cite([(c["source"], c["locator"]) for c in s["citations"]])[0]
-                  for s in t["studies"]}
+    numbering.cite([(c.source, c.locator) for c in t.citations])
+    study_refs = {s.label: numbering.cite([(c.source, c.locator) for c in s.citations])[0] for s in t.studies}
     return page(request, "evidence.html", report=report, topic=t, svg=svg, attributes=attributes, by=by,
                 study_refs=study_refs, references=numbering.references())
 
