@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from oncoguide.engine.compose import Answer, compose
+from oncoguide.engine.select import select
 from oncoguide.engine.understand import Query, Understander, clean_question, follow_up
 from oncoguide.pack.contents import SCHEMA_VERSION, Contents, load, read_meta
 from oncoguide.settings import Settings
@@ -22,13 +23,22 @@ class KnowledgeBase:
     def __init__(self, contents: Contents, settings: Settings | None = None):
         self.contents = contents
         self.settings = settings or Settings()
-        self.understander = Understander(contents.lexicon)
+        self.understander = Understander(contents.lexicon, self._read_facts)
 
     @cached_property
     def algorithm(self):
         from oncoguide.algorithm.groups import Algorithm
+        from oncoguide.engine.numbering import Numbering
 
-        return Algorithm(self.contents, self.understander)
+        return Algorithm(self.contents, Numbering)
+
+    def _read_facts(self, text: str, condition: str | None):
+        """The algorithm's facts in a question or vignette (none when the pack has no algorithm)."""
+        from oncoguide.algorithm.facts import VignetteFacts
+
+        if self.contents.algorithm.spec is None:
+            return VignetteFacts()
+        return self.algorithm.read_text(text, condition)
 
     @cached_property
     def evidence(self):
@@ -51,13 +61,14 @@ class KnowledgeBase:
         genotype = criteria.pop("mutation", None) or None
         if vignette is not None:
             text = clean_question(vignette, self.settings.max_question_chars)
-            found, facts, notes = self.algorithm.facts_from_text(text)
+            query = self.understander.parse(text, facts=True)
+            found, facts, notes = query.condition, query.facts.as_dict(), list(query.facts.notes)
             if condition is None:
                 condition = found
             elif found not in (None, condition):
                 raise CriteriaError(f"the vignette describes {found} but the condition given is {condition}")
             if genotype is None:
-                genotype = self.algorithm.genotype_from_text(text)
+                genotype = query.facts.genotype
         facts.update(self.algorithm.facts_from_criteria(criteria))
         return self.algorithm.recommend(condition, facts, notes, genotype)
 
@@ -83,26 +94,8 @@ class KnowledgeBase:
 
     def answer(self, query: Query) -> Answer:
         """The pack's answer; oncoguide.site.Site.answer adds the library's excerpts when there is none."""
-        return compose(query, self.contents, self.settings.section_limit, self._group_for(query))
-
-    # a broad "how is it treated" question; a question about one modality gets only that modality
-    TREATMENT_INTENTS = frozenset({"treatment"})
-
-    def _group_for(self, query: Query):
-        """The algorithm's patient group for a clinician's treatment question, when exactly one fits."""
-        from oncoguide.algorithm.groups import CriteriaError
-
-        if (query.audience != "clinician" or query.condition is None or query.foreign_script
-                or not self.TREATMENT_INTENTS & set(query.intents) or not self.contents.algorithm.groups):
-            return None
-        try:
-            _, facts, notes = self.algorithm.facts_from_text(query.text)
-            if "metastatic" in query.populations and "metastases" not in facts:
-                facts["metastases"] = {"regional-nodes", "oligometastatic", "disseminated"}
-            rec = self.algorithm.recommend(query.condition, facts, notes)
-        except CriteriaError:
-            return None
-        return rec if rec.group is not None else None
+        algorithm = self.algorithm if self.contents.algorithm.spec is not None else None
+        return compose(select(query, self.contents, algorithm), self.contents, self.settings.section_limit)
 
     def thread(self, audience: str = "clinician") -> Thread:
         return Thread(self, audience)

@@ -5,9 +5,13 @@ missing it returns the candidate groups and names what to ask."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from oncoguide.engine.understand import TOKEN, longest_matches
+from oncoguide.algorithm.facts import VignetteFacts
+from oncoguide.algorithm.stage import vignette_stage
+from oncoguide.algorithm.text import TOKEN, longest_matches
 from oncoguide.pack.contents import Contents
 from oncoguide.pack.typed import AlgorithmSpec, Group, Step
 from oncoguide.plain import plain
@@ -15,7 +19,6 @@ from oncoguide.plain import plain
 SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?)\b")
 GRADE_HIGH = re.compile(r"\b(high[- ]grade|grade (?:2|3|ii|iii)|g2|g3|intermediate[- ]grade)\b")
 GRADE_LOW = re.compile(r"\b(low[- ]grade|grade (?:1|i)|g1|well[- ]differentiated)\b")
-STAGE = re.compile(r"\bstage\s*(iv|iii|ii|i|4|3|2|1)[abc]?\b")
 FEW_METS = re.compile(r"\b(single|solitary|isolated|one|two|three|limited|few)\b[\w\s-]{0,25}?\bmetasta")
 MANY_METS = re.compile(r"\b(multiple|numerous|widespread|diffuse|extensive|many|innumerable)\b[\w\s-]{0,25}?\bmetasta")
 # most specific first: "PDGFRA D842V" must not read as an imatinib-sensitive PDGFRA mutation
@@ -28,7 +31,14 @@ GENOTYPE_PATTERNS = [
     ("pdgfra", re.compile(r"\bpdgfra\b")),
     ("kit", re.compile(r"\bkit\b[\w\s-]{0,12}mutat|\bexon 11\b|\bc-?kit\b")),
 ]
-STAGES = {"iv": "IV", "4": "IV", "iii": "III", "3": "III", "ii": "II", "2": "II", "i": "I", "1": "I"}
+
+
+class Numbering(Protocol):
+    """Numbers sources in order of first use (the engine's oncoguide.engine.numbering.Numbering)."""
+
+    def cite(self, citations: Iterable[tuple[str, str]]) -> tuple[list[int], list[dict]]: ...
+
+    def references(self) -> list: ...
 
 
 class CriteriaError(ValueError):
@@ -94,9 +104,9 @@ class Recommendation:
 class Algorithm:
     """The algorithm part of the pack, compiled once per knowledge base."""
 
-    def __init__(self, contents: Contents, understander):
+    def __init__(self, contents: Contents, numbering: Callable[[Contents], Numbering]):
         self.contents = contents
-        self.understander = understander
+        self.numbering = numbering  # passed in by the engine, which numbers every citation shown
         doc = contents.algorithm
         if doc.spec is None:
             raise CriteriaError("the knowledge pack has no treatment algorithm")
@@ -116,16 +126,20 @@ class Algorithm:
 
     # --- reading a situation -------------------------------------------------------------------
 
-    def facts_from_text(self, text: str) -> tuple[str | None, dict[str, set[str]], list[str]]:
-        """Condition and facts named in a free-text vignette; notes say what was derived."""
+    def read_text(self, text: str, condition: str | None) -> VignetteFacts:
+        """The facts and genotype a free text names (the condition read from it by engine.understand)."""
+        facts, notes = self.facts_from_text(text, condition)
+        return VignetteFacts(tuple((dim, frozenset(vals)) for dim, vals in facts.items()), tuple(notes),
+                             self.genotype_from_text(text))
+
+    def facts_from_text(self, text: str, condition: str | None) -> tuple[dict[str, set[str]], list[str]]:
+        """Facts named in a free-text vignette about this condition; notes say what was derived."""
         low = text.lower().replace("’", "'")
-        query = self.understander.parse(text)
-        condition = query.condition
         facts: dict[str, set[str]] = {}
         notes: list[str] = []
-        m = STAGE.search(low)
+        m = vignette_stage(low)
         if m:
-            facts["stage"] = {STAGES[m.group(1)]}
+            facts["stage"] = {str(m.group)}
         for dim, vals in longest_matches(TOKEN.findall(low), self.phrases, self.max_len):
             facts[dim] = facts.get(dim, set(vals)) & vals or set(vals)
         mets = facts.get("metastases")
@@ -139,7 +153,7 @@ class Algorithm:
             if stage:
                 facts["stage"] = {stage}
                 notes.append(f"AJCC 8th edition stage {stage} derived from the size and grade given")
-        return condition, facts, notes
+        return facts, notes
 
     @staticmethod
     def _derive_stage(low: str, facts: dict[str, set[str]]) -> str | None:
@@ -270,9 +284,7 @@ class Algorithm:
         return GroupRef(g.id, g.label, g.definition)
 
     def _build(self, condition, facts, assumed, g, notes, genotype: str | None = None) -> Recommendation:
-        from oncoguide.engine.compose import _Numbering
-
-        numbering = _Numbering(self.contents)
+        numbering = self.numbering(self.contents)
         steps, tagged = [], False
         for s in g.steps:
             nums, _ = numbering.cite([(c.source, c.locator) for c in s.citations])

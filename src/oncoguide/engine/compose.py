@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
-from oncoguide.engine.select import Scored, select_claims, select_conflicts, wanted_facets
+from oncoguide.engine.numbering import Numbering, Reference
+from oncoguide.engine.select import Scored, Selection
 from oncoguide.engine.understand import Query
-from oncoguide.pack.contents import ClaimRec, Contents, SourceRec
+from oncoguide.pack.contents import ClaimRec, Contents
 from oncoguide.pack.readability import ZERO, grade_from_counts
 from oncoguide.pack.typed import Citation
 from oncoguide.plain import plain
@@ -26,16 +27,6 @@ class Section:
     id: str
     heading: str
     statements: list[Statement]
-
-
-SOURCE_FIELDS = tuple(f.name for f in fields(SourceRec))
-
-
-@dataclass(frozen=True)
-class Reference(SourceRec):
-    """A source as numbered in one answer."""
-
-    n: int = 0
 
 
 @dataclass
@@ -86,30 +77,6 @@ class Answer:
 
     def statements(self) -> list[Statement]:
         return [st for sec in self.sections for st in sec.statements]
-
-
-class _Numbering:
-    """Numbers sources in order of first use."""
-
-    def __init__(self, contents: Contents):
-        self.contents = contents
-        self.order: dict[str, int] = {}
-
-    def cite(self, citations) -> tuple[list[int], list[dict]]:
-        nums, locs = [], []
-        for source_id, locator in citations:
-            n = self.order.setdefault(source_id, len(self.order) + 1)
-            if n not in nums:
-                nums.append(n)
-            locs.append({"n": n, "locator": locator})
-        return nums, locs
-
-    def references(self) -> list[Reference]:
-        refs = []
-        for source_id, n in self.order.items():
-            src = self.contents.sources[source_id]
-            refs.append(Reference(**{f: getattr(src, f) for f in SOURCE_FIELDS}, n=n))
-        return refs
 
 
 def _text(claim: ClaimRec, audience: str) -> str:
@@ -211,7 +178,7 @@ def abstain(query: Query, contents: Contents, message: str, clarify: list[Clarif
         pack_digest=contents.meta.get("pack_digest", ""), updated=texts.updated)
 
 
-def _algorithm_section(rec, numbering: _Numbering) -> Section:
+def _algorithm_section(rec, numbering: Numbering) -> Section:
     """The matched patient group's steps as cited statements."""
     statements = []
     for i, st in enumerate(rec.steps):
@@ -236,7 +203,10 @@ def group_step_citations(rec, index: int) -> tuple[Citation, ...]:
     return rec.raw_steps[index].citations
 
 
-def compose(query: Query, contents: Contents, section_limit: int = 6, recommendation=None) -> Answer:
+def compose(selection: Selection, contents: Contents, section_limit: int = 6) -> Answer:
+    """Selection -> Answer: arranges, numbers and words what was selected; never selects."""
+    query = selection.query
+    recommendation = selection.group
     texts = contents.texts
     patient = query.audience == "patient"
     if query.foreign_script:
@@ -247,7 +217,7 @@ def compose(query: Query, contents: Contents, section_limit: int = 6, recommenda
         clarify = [Clarification("condition", texts.ask_condition, ["dfsp", "sts", "gist"])]
         return abstain(query, contents, texts.ask_condition, clarify, title="Which condition?")
 
-    scored = select_claims(query, contents)
+    scored = selection.claims
     if not scored:
         return abstain(query, contents, texts.abstain_patient if patient else texts.abstain)
     arranged = _arrange(scored, contents, section_limit)
@@ -272,7 +242,7 @@ def compose(query: Query, contents: Contents, section_limit: int = 6, recommenda
     if not bottom:
         bottom = [arranged[0][1][0].claim]
 
-    numbering = _Numbering(contents)
+    numbering = Numbering(contents)
     bl_text = " ".join(_text(c, query.audience) for c in bottom)
     bl_cits: list[int] = []
     for c in bottom:
@@ -300,9 +270,8 @@ def compose(query: Query, contents: Contents, section_limit: int = 6, recommenda
                 counts += c.patient_counts if patient else c.clinician_counts
         sections.append(Section(spec.id, spec.patient_heading if patient else spec.heading, statements))
 
-    facets, _ = wanted_facets(query, contents.lexicon)
     conflicts = []
-    for cf in select_conflicts(query, facets, contents):
+    for cf in selection.conflicts:
         sides = []
         for side in cf.sides:
             nums, _ = numbering.cite([(x.source, x.locator) for x in side.citations])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from oncoguide.engine.understand import Query
 from oncoguide.pack.contents import ClaimRec, ConflictRec, Contents
 from oncoguide.pack.typed import Lexicon
+
+if TYPE_CHECKING:
+    from oncoguide.algorithm.groups import Algorithm, Recommendation
 
 # Populations a claim may be written for that never apply unless the question names them.
 SPECIAL = frozenset({"children", "pregnancy"})
@@ -107,3 +111,48 @@ def select_conflicts(query: Query, facets: set[str], contents: Contents) -> list
     return [c for c in contents.conflicts.values()
             if c.condition == query.condition and c.facet in facets
             and population_fit(c.populations, query.populations) is not None]
+
+
+# a broad "how is it treated" question; a question about one modality gets only that modality
+TREATMENT_INTENTS = frozenset({"treatment"})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What answers one question: its claims and conflicts, and the patient group when one fits."""
+
+    query: Query
+    claims: list[Scored] = field(default_factory=list)
+    facets: frozenset[str] = frozenset()
+    conflicts: list[ConflictRec] = field(default_factory=list)
+    group: Recommendation | None = None
+
+
+def select(query: Query, contents: Contents, algorithm: Algorithm | None = None) -> Selection:
+    """Query -> Selection; nothing is selected for a question without a condition (compose abstains)."""
+    if query.foreign_script or query.condition is None:
+        return Selection(query)
+    claims = select_claims(query, contents)
+    if not claims:
+        return Selection(query)
+    facets, _ = wanted_facets(query, contents.lexicon)
+    return Selection(query, claims, frozenset(facets), select_conflicts(query, facets, contents),
+                     select_group(query, contents, algorithm))
+
+
+def select_group(query: Query, contents: Contents, algorithm: Algorithm | None) -> Recommendation | None:
+    """The algorithm's patient group for a clinician's treatment question, when exactly one fits."""
+    from oncoguide.algorithm.groups import CriteriaError
+
+    if (algorithm is None or query.audience != "clinician" or query.condition is None
+            or query.foreign_script or not TREATMENT_INTENTS & set(query.intents)
+            or not contents.algorithm.groups):
+        return None
+    facts = query.facts.as_dict()
+    if "metastatic" in query.populations and "metastases" not in facts:
+        facts["metastases"] = {"regional-nodes", "oligometastatic", "disseminated"}
+    try:
+        rec = algorithm.recommend(query.condition, facts, list(query.facts.notes))
+    except CriteriaError:
+        return None
+    return rec if rec.group is not None else None

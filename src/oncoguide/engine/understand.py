@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from rapidfuzz.distance import Levenshtein
 
+from oncoguide.algorithm.facts import VignetteFacts
+from oncoguide.algorithm.stage import question_stage
+from oncoguide.algorithm.text import TOKEN, longest_matches
 from oncoguide.pack.typed import Lexicon, Term
 
-TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-STAGE = re.compile(r"\bstage\s*(iv|iii|ii|i|4|3|2|1|four|three|two|one)\b")
-STAGE_NAMES = {"iv": "IV", "4": "IV", "four": "IV", "iii": "III", "3": "III", "three": "III",
-               "ii": "II", "2": "II", "two": "II", "i": "I", "1": "I", "one": "I"}
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 AUDIENCES = ("clinician", "patient")
 
@@ -38,21 +37,6 @@ then there these they thing things think this those though through time times to
 under until very want wanted week weeks well were what when where whether which while whole wife
 will with within without woman women work would year years your yours
 """.split())
-
-
-def longest_matches(toks: list[str], phrases: dict[tuple[str, ...], list], max_len: int):
-    """Yield the table entries of each phrase found, scanning left to right, longest phrase first, so
-    that "can DFSP spread to other people" is read as one phrase, not as "spread"."""
-    i = 0
-    while i < len(toks):
-        for n in range(min(max_len, len(toks) - i), 0, -1):
-            hits = phrases.get(tuple(toks[i:i + n]))
-            if hits:
-                yield from hits
-                i += n
-                break
-        else:
-            i += 1
 
 
 class InputError(ValueError):
@@ -75,6 +59,8 @@ class Query:
     corrections: tuple[tuple[str, str], ...] = ()
     foreign_script: bool = False
     inherited: bool = False
+    # the treatment algorithm's facts named in this text (for the patient group); not part of to_dict
+    facts: VignetteFacts = VignetteFacts()
 
     def to_dict(self) -> dict:
         return {
@@ -117,6 +103,8 @@ class Understander:
     """Compiled lexicon: phrase table and typo vocabulary, built once per knowledge base."""
 
     lexicon: Lexicon
+    # the algorithm's reader of facts (text, condition) -> VignetteFacts; None when the pack has none
+    read_facts: Callable[[str, str | None], VignetteFacts] | None = None
     phrases: dict[tuple[str, ...], list[tuple[str, str]]] = field(default_factory=dict)
     max_len: int = 1
 
@@ -172,18 +160,26 @@ class Understander:
                 best, best_d = cand, d
         return best
 
-    def parse(self, text: str, audience: str = "clinician") -> Query:
+    def parse(self, text: str, audience: str = "clinician", *, facts: bool | None = None) -> Query:
+        """The Query of a text; `facts` reads the algorithm's facts too (by default for clinicians only,
+        the one audience whose answers show a patient group)."""
         if audience not in AUDIENCES:
             raise InputError(f"unknown audience '{audience}'; use one of: {', '.join(AUDIENCES)}")
+        query = self._parse(text, audience)
+        if self.read_facts is not None and (audience == "clinician" if facts is None else facts):
+            query = replace(query, facts=self.read_facts(text, query.condition))
+        return query
+
+    def _parse(self, text: str, audience: str) -> Query:
         if _is_foreign(text):
             return Query(text=text, audience=audience, foreign_script=True)
         low = text.lower().replace("’", "'")
         notes: list[str] = []
         stage = None
-        m = STAGE.search(low)
+        m = question_stage(low)
         if m:
-            stage = STAGE_NAMES[m.group(1)]
-            low = low[:m.start()] + " " + low[m.end():]
+            stage = str(m.group)
+            low = low[:m.start] + " " + low[m.end:]
         raw = [self._spell(t) for t in TOKEN.findall(low)]
         corrections = []
         toks = []

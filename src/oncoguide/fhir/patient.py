@@ -17,7 +17,8 @@ import re
 import weakref
 from dataclasses import dataclass, field
 
-from oncoguide.engine.understand import TOKEN, longest_matches
+from oncoguide.algorithm.stage import record_stage, stage_code, tnm_categories
+from oncoguide.algorithm.text import TOKEN, longest_matches
 from oncoguide.pack.typed import CodedFact, CodeSpec
 
 MAX_RESOURCES = 2000
@@ -28,10 +29,6 @@ SKIPPED_VERIFICATION = {"refuted", "entered-in-error", "unconfirmed", "provision
 RECURRENT_CLINICAL = {"recurrence", "relapse"}
 ANY_SPREAD = {"regional-nodes", "oligometastatic", "disseminated"}
 DISTANT = {"oligometastatic", "disseminated"}
-STAGE_WORD = re.compile(r"\bstage\s*(iv|iii|ii|i|4|3|2|1)[abc]?\d?\b", re.I)
-STAGE_CODE = re.compile(r"^(iv|iii|ii|i|4|3|2|1)[abc]?\d?$", re.I)
-TNM = re.compile(r"(?<![a-z0-9])(?:[cpyra]{1,2})?([tnm])(x|is|0|1|2|3|4)[a-d]?\d?(?![a-z0-9])", re.I)
-ROMAN = {"iv": "IV", "4": "IV", "iii": "III", "3": "III", "ii": "II", "2": "II", "i": "I", "1": "I"}
 NEGATIVE = re.compile(r"\b(not detected|negative|no (?:pathogenic )?(?:mutation|variant|fusion)s?|absent|"
                       r"wild[- ]?type|normal)\b", re.I)
 
@@ -300,14 +297,10 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
 
 def _stage_value(concept, where: str) -> str | None:
     codes, words = _codings(concept, where)
-    m = STAGE_WORD.search(words)
-    if m:
-        return ROMAN[m.group(1).lower()]
-    for _system, code, _display in codes:
-        m = STAGE_CODE.match(code)
-        if m:
-            return ROMAN[m.group(1).lower()]
-    return None
+    mention = record_stage(words)
+    if mention:
+        return str(mention.group)
+    return next((str(group) for _system, code, _display in codes if (group := stage_code(code))), None)
 
 
 def _value_words(res: dict, label: str) -> tuple[list[tuple[str, str, str]], str]:
@@ -341,9 +334,9 @@ def _read_observation(label: str, res: dict, book: CodeBook, found: _Found) -> N
             found.stage.append((group, Derived(label, "stage", group, why)))
     elif kind.reads in ("n", "m"):
         for text in [c for _, c, _ in value_codes] + [value_words]:
-            m = next((m for m in TNM.finditer(text) if m.group(1).lower() == kind.reads), None)
-            if m:
-                value = m.group(2).lower()
+            category = next((c for c in tnm_categories(text) if c.kind == kind.reads), None)
+            if category:
+                value = category.value
                 found.tnm.setdefault(kind.reads, []).append((value, Derived(label, kind.reads.upper(),
                                                                            f"{kind.reads.upper()}{value}", why)))
                 break
