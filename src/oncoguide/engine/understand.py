@@ -165,14 +165,15 @@ class Understander:
         the one audience whose answers show a patient group)."""
         if audience not in AUDIENCES:
             raise InputError(f"unknown audience '{audience}'; use one of: {', '.join(AUDIENCES)}")
-        query = self._parse(text, audience)
-        if self.read_facts is not None and (audience == "clinician" if facts is None else facts):
-            query = replace(query, facts=self.read_facts(text, query.condition))
-        return query
+        wanted = self.read_facts is not None and (audience == "clinician" if facts is None else facts)
+        return self._parse(text, audience, wanted)
 
-    def _parse(self, text: str, audience: str) -> Query:
+    def _facts(self, text: str, condition: str | None, wanted: bool) -> VignetteFacts:
+        return self.read_facts(text, condition) if wanted and self.read_facts else VignetteFacts()
+
+    def _parse(self, text: str, audience: str, wanted: bool) -> Query:
         if _is_foreign(text):
-            return Query(text=text, audience=audience, foreign_script=True)
+            return Query(text=text, audience=audience, foreign_script=True, facts=self._facts(text, None, wanted))
         low = text.lower().replace("’", "'")
         notes: list[str] = []
         stage = None
@@ -220,7 +221,7 @@ class Understander:
             populations=frozenset(populations), sites=frozenset(found.get("site", [])),
             intents=tuple(intents), topics=frozenset(found.get("topic", [])), stage=stage,
             out_of_scope=tuple(found.get("out_of_scope", [])), notes=tuple(notes),
-            corrections=tuple(corrections),
+            corrections=tuple(corrections), facts=self._facts(text, condition, wanted),
         )
 
 
