@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from oncoguide.engine.understand import Query
+from oncoguide.engine.understand import TREATMENT_INTENTS, Query
 from oncoguide.pack.contents import ClaimRec, ConflictRec, Contents
 from oncoguide.pack.typed import Lexicon
 
@@ -111,10 +111,6 @@ def select_conflicts(query: Query, facets: set[str], contents: Contents) -> list
     return [c for c in contents.conflicts.values()
             if c.condition == query.condition and c.facet in facets
             and population_fit(c.populations, query.populations) is not None]
-
-
-# a broad "how is it treated" question; a question about one modality gets only that modality
-TREATMENT_INTENTS = frozenset({"treatment"})
 
 
 @dataclass(frozen=True)

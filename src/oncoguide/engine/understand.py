@@ -21,6 +21,8 @@ from oncoguide.pack.typed import Lexicon, Term
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 AUDIENCES = ("clinician", "patient")
+# a broad "how is it treated" question; a question about one modality gets only that modality
+TREATMENT_INTENTS = frozenset({"treatment"})
 
 # Everyday words never "corrected" into a lexicon term, however close they are.
 COMMON = frozenset("""
@@ -161,19 +163,24 @@ class Understander:
         return best
 
     def parse(self, text: str, audience: str = "clinician", *, facts: bool | None = None) -> Query:
-        """The Query of a text; `facts` reads the algorithm's facts too (by default for clinicians only,
-        the one audience whose answers show a patient group)."""
+        """The Query of a text; `facts` reads the algorithm's facts too (by default when the answer may
+        show a patient group: a clinician's question about treatment, or one inheriting its aspect)."""
         if audience not in AUDIENCES:
             raise InputError(f"unknown audience '{audience}'; use one of: {', '.join(AUDIENCES)}")
-        wanted = self.read_facts is not None and (audience == "clinician" if facts is None else facts)
-        return self._parse(text, audience, wanted)
+        return self._parse(text, audience, facts)
 
-    def _facts(self, text: str, condition: str | None, wanted: bool) -> VignetteFacts:
+    def _facts(self, text: str, condition: str | None, wanted: bool | None,
+               intents: tuple[str, ...] = ()) -> VignetteFacts:
+        if wanted is None:
+            wanted = not intents or bool(TREATMENT_INTENTS & set(intents))
         return self.read_facts(text, condition) if wanted and self.read_facts else VignetteFacts()
 
-    def _parse(self, text: str, audience: str, wanted: bool) -> Query:
+    def _parse(self, text: str, audience: str, wanted: bool | None) -> Query:
+        if wanted is None and audience != "clinician":
+            wanted = False
         if _is_foreign(text):
-            return Query(text=text, audience=audience, foreign_script=True, facts=self._facts(text, None, wanted))
+            return Query(text=text, audience=audience, foreign_script=True,
+                         facts=self._facts(text, None, wanted is True))
         low = text.lower().replace("’", "'")
         notes: list[str] = []
         stage = None
@@ -221,7 +228,7 @@ class Understander:
             populations=frozenset(populations), sites=frozenset(found.get("site", [])),
             intents=tuple(intents), topics=frozenset(found.get("topic", [])), stage=stage,
             out_of_scope=tuple(found.get("out_of_scope", [])), notes=tuple(notes),
-            corrections=tuple(corrections), facts=self._facts(text, condition, wanted),
+            corrections=tuple(corrections), facts=self._facts(text, condition, wanted, tuple(intents)),
         )
 
 
