@@ -164,7 +164,7 @@ class FhirExport:
     def bundle(self, base: str = CANONICAL_BASE) -> dict:
         """Everything, as one Bundle of type collection (built once per fullUrl base)."""
         if base not in self._bundles:
-            b = {"resourceType": "Bundle", "id": "oncoguide",
+            b: dict = {"resourceType": "Bundle", "id": "oncoguide",
                  "meta": {"profile": [base_profile("Bundle")]},
                  "identifier": {"system": "urn:ietf:rfc:3986", "value": canonical("Bundle", "oncoguide")},
                  "type": "collection"}
@@ -584,8 +584,9 @@ class _Builder:
                 model.append({"code": text_concept("Study arms with zero events (or all events) given 0.5 added to "
                                                    "events and non-events for the logit transform only"),
                               "value": {"value": m["zero_event_corrections"]}})
-            stat = {"description": f"{fdef.label}, pooled ({method}): {100 * est:.1f}% "
-                                   f"(95% CI {100 * low:.1f}-{100 * high:.1f}%)",
+            description = (f"{fdef.label}, pooled ({method}): {100 * est:.1f}% "
+                           f"(95% CI {100 * low:.1f}-{100 * high:.1f}%)")
+            stat = {"description": description,
                     "statisticType": concept(STATISTIC_TYPE, "C44256", "Proportion"),
                     "quantity": self.proportion(est), "numberOfEvents": events,
                     "sampleSize": {"description": f"{m['k']} study arms from {n_studies} studies",
@@ -593,7 +594,7 @@ class _Builder:
                     "attributeEstimate": estimates, "modelCharacteristic": model}
             rid = fhir_id(f"{topic.id}-meta-{method.lower()}")
             res = self.evidence_base(rid, f"{fdef.label}: random-effects meta-analysis ({method}), "
-                                          f"{topic.title}", topic, stat["description"] + ".")
+                                          f"{topic.title}", topic, description + ".")
             res["synthesisType"] = concept(SYNTHESIS_TYPE, "std-MA", "summary data meta-analysis")
             tc = [(c.source, c.locator) for c in topic.citations]
             res["relatedArtifact"] = self.cites(tc) + self.cites(pairs, "derived-from", set(tc))
