@@ -163,6 +163,7 @@ def factory():
     world()  # the members map's outlines, projected once per worker
     ev = site.kb.evidence
     for topic_id, topic in ev.topics.items():
-        ev.report(topic_id, (topic_attributes(topic) or [None])[0])
+        attributes = topic_attributes(topic)
+        ev.report(topic_id, attributes[0] if attributes else None)
         ev.forest_plot(topic_id)
     return app
