@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from oncoguide.evidence import stats
-from oncoguide.pack.typed import EvidenceTopic
+from oncoguide.evidence.topics import EvidenceTopic
 from oncoguide.plain import plain
 
 TEMPLATE = re.compile(r"\{(stat|cmp):([a-z][a-z0-9_]*)(?::([a-z]+))?\}")

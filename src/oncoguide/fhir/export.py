@@ -21,7 +21,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from oncoguide.pack.typed import ComparisonDef, EvidenceTopic, Group, Step
+from oncoguide.evidence.topics import ComparisonDef, EvidenceTopic
+from oncoguide.pack.typed import Group, Step
 
 FHIR_VERSION = "5.0.0"
 FHIR_RELEASE = "FHIR R5 (5.0.0)"

@@ -456,7 +456,7 @@ def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
 
 def evidence_of(pack: Pack):
     from oncoguide.evidence.report import Evidence
-    from oncoguide.pack.typed import evidence_topic
+    from oncoguide.evidence.topics import evidence_topic
 
     return Evidence([evidence_topic(t.model_dump(exclude_none=True)) for t in pack.evidence])
 
