@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
+from oncoguide.engine.references import reference_parts
 from oncoguide.engine.render import cite_marks
 from oncoguide.fhir.export import CANONICAL_BASE
 from oncoguide.fhir.patient import PatientFacts
@@ -148,17 +149,5 @@ def _group_detail(rec, patient: PatientFacts) -> list[str]:
     if rec.references:
         out += ["", "**References**", ""]
         for r in rec.references:
-            out.append(f"{r.n}. {_reference(r)}")
+            out.append(f"{r.n}. {reference_parts(r).markdown(md)}")
     return out
-
-
-def _reference(r) -> str:
-    line = f"{md(r.authors.rstrip('.'))}. {md(r.title.rstrip('.'))}. "
-    line += f"{md(r.journal)}. {r.year}." if r.journal else f"{r.year}."
-    if r.pmid:
-        line += f" PMID [{r.pmid}](https://pubmed.ncbi.nlm.nih.gov/{r.pmid}/)"
-    if r.doi:
-        line += f" doi:[{md(r.doi)}](https://doi.org/{r.doi})"
-    elif not r.pmid and r.url:
-        line += f" <{r.url}>"
-    return line + f" (level of evidence {r.level})"

@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from oncoguide.engine.references import Link, reference_parts
+from oncoguide.engine.references import source_links as source_links_of
 from oncoguide.web.worldmap import BANDS, band, shown
 
 HERE = Path(__file__).parent
@@ -42,30 +44,14 @@ def render(request, name: str, status: int = 200, **context):
     return response
 
 
-def reference_links(ref) -> list[tuple[str, str]]:
-    """(label, address) of the places a reference can be read: PubMed, DOI, the publisher's page."""
-    links = []
-    if ref.pmid:
-        links.append((f"PMID {ref.pmid}", f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"))
-    if ref.doi:
-        links.append((f"doi:{ref.doi}", f"https://doi.org/{ref.doi}"))
-    if ref.url and not links:
-        links.append(("source page", ref.url))
-    return links
+def reference_html(ref) -> Markup:
+    """A reference as the page lists it, with its PubMed/DOI links: the one formatter's HTML."""
+    return reference_parts(ref).html()
 
 
-def reference_text(ref) -> str:
-    parts = [f"{ref.authors}.", f"{ref.title.rstrip('.')}."]
-    if ref.journal:
-        where = f"{ref.journal}. {ref.year}"
-        if ref.volume:
-            where += f";{ref.volume}"
-        if ref.pages:
-            where += f":{ref.pages}"
-        parts.append(where + ".")
-    else:
-        parts.append(f"{ref.year}.")
-    return " ".join(parts)
+def source_links(item) -> tuple[Link, ...]:
+    """Where a library excerpt's document can be read (PubMed, else the DOI), from the one link builder."""
+    return source_links_of(item.pmid, item.doi)[:1]
 
 
 def review_status(article) -> dict | None:
@@ -105,5 +91,5 @@ def marked(text: str, marks) -> Markup:
     return Markup("").join(out)
 
 
-templates.env.filters.update(marked=marked, pct=pct, reference_links=reference_links, reference_text=reference_text,
+templates.env.filters.update(marked=marked, pct=pct, reference_html=reference_html, source_links=source_links,
                              map_band=band, members_shown=shown)
