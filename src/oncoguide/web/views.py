@@ -15,11 +15,6 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescaping is on for .html
 
 AUDIENCES = {"clinician": "Clinician", "patient": "Patient or caregiver"}
-CONDITIONS = {
-    "dfsp": "Dermatofibrosarcoma protuberans (DFSP)",
-    "sts": "Soft-tissue sarcoma (adult)",
-    "gist": "Gastrointestinal stromal tumour (GIST)",
-}
 EXAMPLES = [
     "Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosis, and how is it treated?",
     "How often does DFSP come back after Mohs surgery?",
@@ -37,11 +32,16 @@ def render(request, name: str, status: int = 200, **context):
 
     token, new = csrf_token(request)
     session = session_of(request)
-    context.update(csrf=token, me=session.user if session else None)
+    context.update(csrf=token, me=session.user if session else None, CONDITIONS=condition_names(request))
     response = templates.TemplateResponse(request, name, context, status_code=status)
     if new:
         set_cookie(request, response, CSRF_COOKIE, token)
     return response
+
+
+def condition_names(request) -> dict[str, str]:
+    """Each condition's slug and the name its page heading shows, from the pack's lexicon (in its order)."""
+    return {slug: c.display for slug, c in request.app.state.site.kb.contents.lexicon.conditions.items()}
 
 
 def reference_html(ref) -> Markup:
@@ -78,7 +78,7 @@ def pct(p: float, digits: int = 1) -> str:
     return f"{100 * p:.{digits}f}%"
 
 
-templates.env.globals.update(AUDIENCES=AUDIENCES, CONDITIONS=CONDITIONS, MAP_BANDS=BANDS)
+templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_BANDS=BANDS)
 def marked(text: str, marks) -> Markup:
     """Text with the given [start, end) spans wrapped in <mark>, everything escaped."""
     out, last = [], 0
