@@ -147,7 +147,7 @@ async def evidence_home(request: Request):
 async def evidence_topic(request: Request, topic: str):
     from markupsafe import Markup
 
-    from oncoguide.engine.compose import _Numbering
+    from oncoguide.engine.compose import Numbering
     from oncoguide.evidence.report import topic_attributes
 
     kb = request.app.state.site.kb
@@ -162,7 +162,7 @@ async def evidence_topic(request: Request, topic: str):
     report = ev.report(topic, by)
     svg = ev.forest_plot(topic)
     svg = Markup(svg) if svg else None  # built by forest.py, which escapes every label
-    numbering = _Numbering(kb.contents)
+    numbering = Numbering(kb.contents)
     numbering.cite([(c.source, c.locator) for c in t.citations])
     study_refs = {s.label: numbering.cite([(c.source, c.locator) for c in s.citations])[0] for s in t.studies}
     return page(request, "evidence.html", report=report, topic=t, svg=svg, attributes=attributes, by=by,
