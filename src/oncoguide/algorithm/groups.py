@@ -270,9 +270,9 @@ class Algorithm:
         return GroupRef(g.id, g.label, g.definition)
 
     def _build(self, condition, facts, assumed, g, notes, genotype: str | None = None) -> Recommendation:
-        from oncoguide.engine.compose import _Numbering
+        from oncoguide.engine.compose import Numbering
 
-        numbering = _Numbering(self.contents)
+        numbering = Numbering(self.contents)
         steps, tagged = [], False
         for s in g.steps:
             nums, _ = numbering.cite([(c.source, c.locator) for c in s.citations])

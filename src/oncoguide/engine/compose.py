@@ -88,7 +88,7 @@ class Answer:
         return [st for sec in self.sections for st in sec.statements]
 
 
-class _Numbering:
+class Numbering:
     """Numbers sources in order of first use."""
 
     def __init__(self, contents: Contents):
@@ -211,7 +211,7 @@ def abstain(query: Query, contents: Contents, message: str, clarify: list[Clarif
         pack_digest=contents.meta.get("pack_digest", ""), updated=texts.updated)
 
 
-def _algorithm_section(rec, numbering: _Numbering) -> Section:
+def _algorithm_section(rec, numbering: Numbering) -> Section:
     """The matched patient group's steps as cited statements."""
     statements = []
     for i, st in enumerate(rec.steps):
@@ -272,7 +272,7 @@ def compose(query: Query, contents: Contents, section_limit: int = 6, recommenda
     if not bottom:
         bottom = [arranged[0][1][0].claim]
 
-    numbering = _Numbering(contents)
+    numbering = Numbering(contents)
     bl_text = " ".join(_text(c, query.audience) for c in bottom)
     bl_cits: list[int] = []
     for c in bottom:

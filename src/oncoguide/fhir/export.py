@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from oncoguide.engine.references import DOI, PUBMED, reference_parts
 from oncoguide.evidence.topics import ComparisonDef, EvidenceTopic
 from oncoguide.pack.typed import Group, Step
 
@@ -48,8 +49,6 @@ VARIABLE_ROLE = "http://terminology.hl7.org/CodeSystem/variable-role"
 SYNTHESIS_TYPE = "http://terminology.hl7.org/CodeSystem/synthesis-type"
 USAGE_CONTEXT = "http://terminology.hl7.org/CodeSystem/usage-context-type"
 UCUM = "http://unitsofmeasure.org"
-PMID = "https://pubmed.ncbi.nlm.nih.gov"
-DOI = "https://doi.org"
 
 TIER_STRENGTH = {
     "all": ("strong", "Strong", "for ALL patients in this group (oncoguide tier 'all')"),
@@ -257,17 +256,15 @@ class _Builder:
     # --- Citation ------------------------------------------------------------------------------------
 
     def citations(self) -> None:
-        from oncoguide.engine.render import reference_line
-
         for sid, src in self.sources.items():
             rid = self.citation_ids[sid]
             res = self.knowledge_artifact("Citation", rid)
             res["title"] = src.title
-            res["summary"] = [{"text": reference_line(src)}]
+            res["summary"] = [{"text": reference_parts(src).text()}]
             art: dict = {}
             ids = []
             if src.pmid:
-                ids.append({"type": text_concept("PubMed ID (PMID)"), "system": PMID, "value": str(src.pmid)})
+                ids.append({"type": text_concept("PubMed ID (PMID)"), "system": PUBMED, "value": str(src.pmid)})
             if src.doi:
                 ids.append({"type": text_concept("DOI"), "system": DOI, "value": src.doi})
             if ids:

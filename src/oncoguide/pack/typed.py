@@ -31,6 +31,8 @@ class Term:
 class ConditionTerms(Term):
     name: str
     short: str
+    display: str  # as a heading shows it: "Soft-tissue sarcoma (adult)"
+    in_text: str  # inside a sentence: "soft-tissue sarcoma"
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def _lexicon(d: dict) -> Lexicon:
         return tuple(e["terms"])
 
     return Lexicon(
-        conditions={k: ConditionTerms(e["label"], terms(e), e["name"], e["short"]) for k, e in d["conditions"].items()},
+        conditions={k: ConditionTerms(e["label"], terms(e), e["name"], e["short"], e["display"], e["in_text"])
+                    for k, e in d["conditions"].items()},
         subtypes={k: SubtypeTerms(e["label"], terms(e), e["condition"]) for k, e in d["subtypes"].items()},
         populations={k: Term(e["label"], terms(e)) for k, e in d["populations"].items()},
         sites={k: Term(e["label"], terms(e)) for k, e in d["sites"].items()},

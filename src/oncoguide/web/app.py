@@ -156,9 +156,9 @@ def factory():
     site.questions.seed()
     site.questions.purge()  # masked questions past ONCOGUIDE_QUESTION_RETENTION_DAYS
     from oncoguide.web.routes.community import overview
-    from oncoguide.web.views import CONDITIONS
 
-    for slug in CONDITIONS:  # the condition pages' short answers, as articles reviewers can approve
+    # the condition pages' short answers, as articles reviewers can approve
+    for slug in site.kb.contents.lexicon.conditions:
         overview(app.state, slug)
     world()  # the members map's outlines, projected once per worker
     ev = site.kb.evidence
