@@ -171,7 +171,7 @@ def test_every_code_in_the_pack_reads_as_what_it_says(kb):
 def test_each_groups_card_links_to_an_answer_about_that_group(kb):
     for group in kb.algorithm.group_list():
         rec = kb.algorithm.group_detail(group.id)
-        answer = kb.ask(card_question(rec))
+        answer = kb.ask(card_question(rec, kb.contents.lexicon.conditions))
         assert answer.in_scope and answer.understood["condition"] == group.condition and answer.sections, \
             (group.id, answer.title)
         spread = any(w in group.id for w in ("metastatic", "stage-4", "disseminated"))

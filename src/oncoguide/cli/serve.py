@@ -28,8 +28,9 @@ def serve(
     from oncoguide.web.protocol import GuardedHttpToolsProtocol
 
     settings = current_settings()
-    if settings.serving_problem():
-        fail(settings.serving_problem(), 1)
+    problem = settings.serving_problem()
+    if problem:
+        fail(problem, 1)
     try:
         ensure_built(settings)  # once, here, rather than racing in every worker
         if settings.cds_clients is not None:

@@ -6,6 +6,7 @@ import json
 import textwrap
 
 from oncoguide.engine.compose import Answer, Reference
+from oncoguide.engine.references import LinkKind, reference_parts
 
 FORMATS = ("text", "markdown", "json")
 # The command line reads no site database, so it knows of no article or review: it says only what is true
@@ -17,24 +18,7 @@ def cite_marks(nums: list[int]) -> str:
 
 
 def reference_line(r: Reference) -> str:
-    parts = [f"{r.authors.rstrip('.')}. {r.title.rstrip('.')}."]
-    if r.journal:
-        vol = f";{r.volume}" if r.volume else ""
-        pages = f":{r.pages}" if r.pages else ""
-        parts.append(f" {r.journal}. {r.year}{vol}{pages}.")
-    else:
-        parts.append(f" {r.year}.")
-    ids = []
-    if r.pmid:
-        ids.append(f"PMID {r.pmid}")
-    if r.doi:
-        ids.append(f"doi:{r.doi}")
-    if not ids and r.url:
-        ids.append(r.url)
-    if ids:
-        parts.append(" " + "; ".join(ids) + ".")
-    parts.append(f" [{r.type}; level {r.level}]")
-    return "".join(parts)
+    return reference_parts(r).text()
 
 
 LIBRARY_HEADING = "From the library: quoted exactly, not reviewed"
@@ -123,9 +107,9 @@ def to_markdown(answer: Answer) -> str:
     if answer.references:
         out += ["## References", ""]
         for r in answer.references:
-            link = f" <https://pubmed.ncbi.nlm.nih.gov/{r.pmid}/>" if r.pmid else (
-                f" <https://doi.org/{r.doi}>" if r.doi else "")
-            out.append(f"[^{r.n}]: {reference_line(r)}{link}")
+            parts = reference_parts(r)
+            read = [link.url for link in parts.links if link.kind != LinkKind.PAGE][:1]  # PubMed, else the DOI
+            out.append(f"[^{r.n}]: {parts.text()}" + "".join(f" <{u}>" for u in read))
         out.append("")
     if answer.reading_grade is not None:
         out += [f"*Reading grade (Flesch-Kincaid): {answer.reading_grade:.1f}*", ""]

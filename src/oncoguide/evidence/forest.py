@@ -31,7 +31,7 @@ def forest_svg(title: str, rows: list[tuple[str, int, int]], pooled: stats.MetaR
            f'<text x="10" y="18" font-size="14" font-weight="bold">{escape(title)}</text>',
            f'<text x="10" y="{ROW * 2}" font-weight="bold">Study</text>',
            f'<text x="{LEFT + PLOT + 10}" y="{ROW * 2}" font-weight="bold">Events/n  % (95% CI)</text>']
-    y = ROW * 3
+    y: float = ROW * 3  # grows by half rows below the study rows
     for (label, e, n), w in zip(rows, weights, strict=True):
         ci = stats.clopper_pearson(e, n)
         size = 4 + 8 * (w / wmax) ** 0.5

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from oncoguide.evidence import stats
-from oncoguide.pack.typed import EvidenceTopic
+from oncoguide.evidence.topics import EvidenceTopic
 from oncoguide.plain import plain
 
 TEMPLATE = re.compile(r"\{(stat|cmp):([a-z][a-z0-9_]*)(?::([a-z]+))?\}")
@@ -41,7 +41,9 @@ class Evidence:
         self.topics = {t.id: t for t in topics}
         self.stats: dict[str, Stat] = {}
         self.comparisons: dict[str, stats.Comparison] = {}
-        self._memo: dict[tuple, object] = {}  # reports and plots: derived from immutable data, computed once
+        # reports and plots: derived from immutable data, computed once
+        self._reports: dict[tuple[str, str | None], dict] = {}
+        self._plots: dict[str, str | None] = {}
         for t in topics:
             cits = tuple((c.source, c.locator) for c in t.citations)
             for sdef in t.statistics:
@@ -58,24 +60,23 @@ class Evidence:
 
     def report(self, topic_id: str, by: str | None = None) -> dict:
         """topic_report, computed once per topic and attribute; callers must not modify it."""
-        key = ("report", topic_id, by)
-        if key not in self._memo:
-            self._memo[key] = topic_report(self, topic_id, by)
-        return self._memo[key]
+        key = (topic_id, by)
+        if key not in self._reports:
+            self._reports[key] = topic_report(self, topic_id, by)
+        return self._reports[key]
 
     def forest_plot(self, topic_id: str) -> str | None:
         """The topic's forest plot as SVG (REML pooled estimate), or None when it has none."""
         from oncoguide.evidence.forest import forest_svg
 
-        key = ("forest", topic_id)
-        if key not in self._memo:
+        if topic_id not in self._plots:
             t = self.topics[topic_id]
             svg = None
             if t.forest:
                 rows, result, corrected = self.forest(t, "REML")
                 svg = forest_svg(f"{t.title}: {t.forest.label.lower()}", rows, result, corrected)
-            self._memo[key] = svg
-        return self._memo[key]
+            self._plots[topic_id] = svg
+        return self._plots[topic_id]
 
     @staticmethod
     def arms(topic: EvidenceTopic, where: Mapping[str, Sequence[str | int]] | None = None):

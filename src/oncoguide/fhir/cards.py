@@ -9,15 +9,19 @@ and what would decide; when the coded facts contradict each other it warns.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from oncoguide.engine.references import reference_parts
 from oncoguide.engine.render import cite_marks
 from oncoguide.fhir.export import CANONICAL_BASE
 from oncoguide.fhir.patient import PatientFacts
+from oncoguide.pack.typed import ConditionTerms
+
+# The lexicon's conditions (kb.contents.lexicon.conditions): a card names its condition as a sentence does
+Conditions = Mapping[str, ConditionTerms]
 
 SUMMARY_MAX = 139  # the specification: a summary of fewer than 140 characters
-CONDITION_NAMES = {"dfsp": "dermatofibrosarcoma protuberans (DFSP)", "sts": "soft-tissue sarcoma",
-                   "gist": "gastrointestinal stromal tumour (GIST)"}
 SOURCE_LABEL = "oncoguide treatment algorithm"
 OVERRIDE_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/cds-override-reason"
 OVERRIDE_REASONS = [
@@ -42,9 +46,9 @@ def md(text: str) -> str:
     return "".join("\\" + ch if ch in MARKUP else ch for ch in text)
 
 
-def card_question(rec) -> str:
+def card_question(rec, conditions: Conditions) -> str:
     """The free-text question whose answer article covers this patient group."""
-    name = CONDITION_NAMES[rec.condition]
+    name = conditions[rec.condition].in_text
     label = rec.group.label if rec.group else ""
     head, _, rest = label.partition(": ")
     if head.lower() == rec.condition:  # "DFSP: metastatic ..." after the condition's name: drop "DFSP"
@@ -63,11 +67,11 @@ def finder_url(base: str, patient: PatientFacts) -> str:
     return f"{base}/algorithm/find?{urlencode(params)}"
 
 
-def _links(base: str, patient: PatientFacts, rec=None) -> list[dict]:
+def _links(base: str, patient: PatientFacts, rec=None, question: str = "") -> list[dict]:
     links = []
     if rec is not None and rec.group is not None:
         links.append({"label": "Full answer (oncoguide)", "type": "absolute",
-                      "url": f"{base}/ask?{urlencode({'question': card_question(rec)})}"})
+                      "url": f"{base}/ask?{urlencode({'question': question})}"})
         links.append({"label": f"Patient group: {rec.group.label}", "type": "absolute",
                       "url": f"{base}/algorithm/groups/{rec.group.id}"})
     links.append({"label": "This patient's recommendation in full", "type": "absolute",
@@ -82,7 +86,8 @@ def _from_record(patient: PatientFacts) -> list[str]:
     return lines
 
 
-def _card(base: str, patient: PatientFacts, summary: str, indicator: str, detail: list[str], rec=None) -> dict:
+def _card(base: str, patient: PatientFacts, summary: str, indicator: str, detail: list[str], rec=None,
+          question: str = "") -> dict:
     return {
         "uuid": str(uuid.uuid4()),
         "summary": shorten(summary),
@@ -90,16 +95,16 @@ def _card(base: str, patient: PatientFacts, summary: str, indicator: str, detail
         "detail": "\n".join(detail).strip() + "\n",
         "source": {"label": SOURCE_LABEL, "url": f"{base}/algorithm/{patient.condition}"},
         "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in OVERRIDE_REASONS],
-        "links": _links(base, patient, rec),
+        "links": _links(base, patient, rec, question),
     }
 
 
-def group_card(base: str, rec, patient: PatientFacts) -> dict | None:
+def group_card(base: str, rec, patient: PatientFacts, conditions: Conditions) -> dict | None:
     """The card for one condition of the record, or None when no patient group could apply."""
-    name = CONDITION_NAMES[rec.condition]
+    name = conditions[rec.condition].in_text
     if rec.group is not None:
         return _card(base, patient, f"{rec.group.label}: {len(rec.steps)} recommended steps, with cited sources",
-                     "info", _group_detail(rec, patient), rec)
+                     "info", _group_detail(rec, patient), rec, card_question(rec, conditions))
     if rec.candidates and rec.missing:
         asks = ", ".join(m.dimension for m in rec.missing)
         detail = [f"The coded record fits {len(rec.candidates)} patient groups of {md(name)}; "
@@ -112,9 +117,9 @@ def group_card(base: str, rec, patient: PatientFacts) -> dict | None:
     return None
 
 
-def contradiction_card(base: str, message: str, patient: PatientFacts) -> dict:
+def contradiction_card(base: str, message: str, patient: PatientFacts, conditions: Conditions) -> dict:
     detail = [f"oncoguide could not choose a patient group: {md(message)}.", ""] + _from_record(patient)
-    name = CONDITION_NAMES[patient.condition]
+    name = conditions[patient.condition].in_text
     return _card(base, patient, f"{name.capitalize()}: the coded record is contradictory; check it", "warning",
                  detail)
 
@@ -148,17 +153,5 @@ def _group_detail(rec, patient: PatientFacts) -> list[str]:
     if rec.references:
         out += ["", "**References**", ""]
         for r in rec.references:
-            out.append(f"{r.n}. {_reference(r)}")
+            out.append(f"{r.n}. {reference_parts(r).markdown(md)}")
     return out
-
-
-def _reference(r) -> str:
-    line = f"{md(r.authors.rstrip('.'))}. {md(r.title.rstrip('.'))}. "
-    line += f"{md(r.journal)}. {r.year}." if r.journal else f"{r.year}."
-    if r.pmid:
-        line += f" PMID [{r.pmid}](https://pubmed.ncbi.nlm.nih.gov/{r.pmid}/)"
-    if r.doi:
-        line += f" doi:[{md(r.doi)}](https://doi.org/{r.doi})"
-    elif not r.pmid and r.url:
-        line += f" <{r.url}>"
-    return line + f" (level of evidence {r.level})"

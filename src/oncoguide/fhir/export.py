@@ -21,7 +21,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from oncoguide.pack.typed import ComparisonDef, EvidenceTopic, Group, Step
+from oncoguide.engine.references import DOI, PUBMED, reference_parts
+from oncoguide.evidence.topics import ComparisonDef, EvidenceTopic
+from oncoguide.pack.typed import Group, Step
 
 FHIR_VERSION = "5.0.0"
 FHIR_RELEASE = "FHIR R5 (5.0.0)"
@@ -47,8 +49,6 @@ VARIABLE_ROLE = "http://terminology.hl7.org/CodeSystem/variable-role"
 SYNTHESIS_TYPE = "http://terminology.hl7.org/CodeSystem/synthesis-type"
 USAGE_CONTEXT = "http://terminology.hl7.org/CodeSystem/usage-context-type"
 UCUM = "http://unitsofmeasure.org"
-PMID = "https://pubmed.ncbi.nlm.nih.gov"
-DOI = "https://doi.org"
 
 TIER_STRENGTH = {
     "all": ("strong", "Strong", "for ALL patients in this group (oncoguide tier 'all')"),
@@ -164,7 +164,7 @@ class FhirExport:
     def bundle(self, base: str = CANONICAL_BASE) -> dict:
         """Everything, as one Bundle of type collection (built once per fullUrl base)."""
         if base not in self._bundles:
-            b = {"resourceType": "Bundle", "id": "oncoguide",
+            b: dict = {"resourceType": "Bundle", "id": "oncoguide",
                  "meta": {"profile": [base_profile("Bundle")]},
                  "identifier": {"system": "urn:ietf:rfc:3986", "value": canonical("Bundle", "oncoguide")},
                  "type": "collection"}
@@ -256,17 +256,15 @@ class _Builder:
     # --- Citation ------------------------------------------------------------------------------------
 
     def citations(self) -> None:
-        from oncoguide.engine.render import reference_line
-
         for sid, src in self.sources.items():
             rid = self.citation_ids[sid]
             res = self.knowledge_artifact("Citation", rid)
             res["title"] = src.title
-            res["summary"] = [{"text": reference_line(src)}]
+            res["summary"] = [{"text": reference_parts(src).text()}]
             art: dict = {}
             ids = []
             if src.pmid:
-                ids.append({"type": text_concept("PubMed ID (PMID)"), "system": PMID, "value": str(src.pmid)})
+                ids.append({"type": text_concept("PubMed ID (PMID)"), "system": PUBMED, "value": str(src.pmid)})
             if src.doi:
                 ids.append({"type": text_concept("DOI"), "system": DOI, "value": src.doi})
             if ids:
@@ -584,8 +582,9 @@ class _Builder:
                 model.append({"code": text_concept("Study arms with zero events (or all events) given 0.5 added to "
                                                    "events and non-events for the logit transform only"),
                               "value": {"value": m["zero_event_corrections"]}})
-            stat = {"description": f"{fdef.label}, pooled ({method}): {100 * est:.1f}% "
-                                   f"(95% CI {100 * low:.1f}-{100 * high:.1f}%)",
+            description = (f"{fdef.label}, pooled ({method}): {100 * est:.1f}% "
+                           f"(95% CI {100 * low:.1f}-{100 * high:.1f}%)")
+            stat = {"description": description,
                     "statisticType": concept(STATISTIC_TYPE, "C44256", "Proportion"),
                     "quantity": self.proportion(est), "numberOfEvents": events,
                     "sampleSize": {"description": f"{m['k']} study arms from {n_studies} studies",
@@ -593,7 +592,7 @@ class _Builder:
                     "attributeEstimate": estimates, "modelCharacteristic": model}
             rid = fhir_id(f"{topic.id}-meta-{method.lower()}")
             res = self.evidence_base(rid, f"{fdef.label}: random-effects meta-analysis ({method}), "
-                                          f"{topic.title}", topic, stat["description"] + ".")
+                                          f"{topic.title}", topic, description + ".")
             res["synthesisType"] = concept(SYNTHESIS_TYPE, "std-MA", "summary data meta-analysis")
             tc = [(c.source, c.locator) for c in topic.citations]
             res["relatedArtifact"] = self.cites(tc) + self.cites(pairs, "derived-from", set(tc))

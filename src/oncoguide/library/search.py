@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, text
 
-from oncoguide.library.store import _DOC_COLUMNS, DocumentInfo, _info
+from oncoguide.library.store import DOCUMENT_COLUMNS, DocumentInfo
 from oncoguide.library.tables import library_documents, library_passages
 from oncoguide.settings import Settings
 
@@ -156,7 +156,8 @@ def search(engine, query: Query, limit: int = 10, type: str | None = None, year_
         return []
     ids = {r[2] for r in rows}
     with engine.connect() as conn:
-        docs = {r.id: _info(r) for r in conn.execute(select(*_DOC_COLUMNS).where(library_documents.c.id.in_(ids)))}
+        found = conn.execute(select(*DOCUMENT_COLUMNS).where(library_documents.c.id.in_(ids)))
+        docs = {r.id: DocumentInfo.from_row(r) for r in found}
     keys = _query_keys(query)
     hits = []
     for rank, (passage_id, score, doc_id, section, start, end, passage) in enumerate(rows, start=1):

@@ -35,6 +35,11 @@ class DocumentInfo:
     added: object
     content_hash: str
 
+    @classmethod
+    def from_row(cls, row) -> DocumentInfo:
+        """From a row of select(*DOCUMENT_COLUMNS)."""
+        return cls(*row)
+
     def citation(self) -> str:
         """A short reference: first author, title, journal and year, PMID or DOI when known."""
         who = f"{self.authors[0]}{' et al.' if len(self.authors) > 1 else ''}. " if self.authors else ""
@@ -53,15 +58,12 @@ class StoredPassage:
     text: str
 
 
-_DOC_COLUMNS = (library_documents.c.id, library_documents.c.title, library_documents.c.authors,
-                library_documents.c.journal, library_documents.c.year, library_documents.c.pmid,
-                library_documents.c.doi, library_documents.c.type, library_documents.c.licence,
-                library_documents.c.source, library_documents.c.format, library_documents.c.chars,
-                library_documents.c.passages, library_documents.c.added, library_documents.c.content_hash)
-
-
-def _info(row) -> DocumentInfo:
-    return DocumentInfo(*row)
+# The columns of library_documents in DocumentInfo's field order: select(*DOCUMENT_COLUMNS) rows build one
+DOCUMENT_COLUMNS = (library_documents.c.id, library_documents.c.title, library_documents.c.authors,
+                    library_documents.c.journal, library_documents.c.year, library_documents.c.pmid,
+                    library_documents.c.doi, library_documents.c.type, library_documents.c.licence,
+                    library_documents.c.source, library_documents.c.format, library_documents.c.chars,
+                    library_documents.c.passages, library_documents.c.added, library_documents.c.content_hash)
 
 
 class Library:
@@ -158,13 +160,13 @@ class Library:
 
     def documents(self, limit: int = 100, offset: int = 0) -> list[DocumentInfo]:
         with self.engine.connect() as conn:
-            return [_info(r) for r in conn.execute(select(*_DOC_COLUMNS).order_by(library_documents.c.id)
-                                                   .limit(limit).offset(offset))]
+            found = conn.execute(select(*DOCUMENT_COLUMNS).order_by(library_documents.c.id).limit(limit).offset(offset))
+            return [DocumentInfo.from_row(r) for r in found]
 
     def get(self, doc_id: int) -> DocumentInfo | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_DOC_COLUMNS).where(library_documents.c.id == doc_id)).first()
-        return _info(row) if row else None
+            row = conn.execute(select(*DOCUMENT_COLUMNS).where(library_documents.c.id == doc_id)).first()
+        return DocumentInfo.from_row(row) if row else None
 
     def passages(self, doc_id: int) -> list[StoredPassage]:
         with self.engine.connect() as conn:

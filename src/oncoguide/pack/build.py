@@ -119,9 +119,15 @@ class BuildReport:
 def build(pack_dir: Path, db_path: Path) -> BuildReport:
     """Validate the pack and write a new database file; the old one is replaced only on success."""
     from oncoguide.pack.load import evidence_of, load_pack
+    from oncoguide.pack.problems import PackError, Problem
     from oncoguide.pack.readability import counts
 
     pack = load_pack(pack_dir)  # raises PackError before anything is written
+    lexicon, texts, spec = pack.lexicon, pack.texts, pack.algorithm
+    if lexicon is None or texts is None or spec is None:  # an empty YAML file validates to nothing, silently
+        empty = [name for name, doc in (("lexicon.yaml", lexicon), ("texts.yaml", texts),
+                                        ("algorithm/dimensions.yaml", spec)) if doc is None]
+        raise PackError([Problem(name, 0, "", "", "the file is empty") for name in empty])
     ev = evidence_of(pack)
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,13 +163,13 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
                 s.add(ConflictRow(id=c.id, condition=c.condition, facet=c.facet,
                                   populations=list(c.populations), topic=c.topic, clinician=ev.render(c.clinician),
                                   patient=ev.render(c.patient), sides=sides))
-            s.add(DocRow(name="lexicon", data=pack.lexicon.model_dump()))
-            s.add(DocRow(name="texts", data=pack.texts.model_dump()))
+            s.add(DocRow(name="lexicon", data=lexicon.model_dump()))
+            s.add(DocRow(name="texts", data=texts.model_dump()))
             s.add(DocRow(name="sections", data=[x.model_dump() for x in pack.sections]))
             s.add(DocRow(name="faqs", data=[x.model_dump() for x in pack.faqs]))
             s.add(DocRow(name="evidence", data=[t.model_dump(exclude_none=True) for t in pack.evidence]))
             s.add(DocRow(name="algorithm", data={
-                "spec": pack.algorithm.model_dump(exclude_none=True),
+                "spec": spec.model_dump(exclude_none=True),
                 "groups": [g.model_dump(exclude_none=True) for g in pack.groups],
                 "drugs": [d.model_dump(by_alias=True) for d in pack.drugs.values()],
                 "codes": pack.codes.model_dump() if pack.codes else None}))

@@ -13,6 +13,7 @@ from oncoguide.pack.files import pack_digest
 from oncoguide.pack.models import (
     AlgorithmSpec,
     Claim,
+    CodedFact,
     CodeSpec,
     Conflict,
     Drug,
@@ -20,6 +21,7 @@ from oncoguide.pack.models import (
     Faq,
     Group,
     Lexicon,
+    ObservationCode,
     Section,
     Source,
     Texts,
@@ -27,9 +29,9 @@ from oncoguide.pack.models import (
 from oncoguide.pack.problems import PackError, Problem
 
 try:  # the C parser is much faster; line numbers still come from the Python constructor
-    _BaseLoader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _BaseLoader = yaml.SafeLoader
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader
 
 MAX_PATIENT_GRADE = 8.0
 
@@ -191,14 +193,16 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
                 seen[obj.id] = _line_of(raw)
                 target.append(obj)
 
-    for name, model, attr in (("lexicon.yaml", Lexicon, "lexicon"), ("texts.yaml", Texts, "texts")):
+    documents: tuple[tuple[str, type[BaseModel], str], ...] = (("lexicon.yaml", Lexicon, "lexicon"),
+                                                                ("texts.yaml", Texts, "texts"))
+    for name, doc_model, attr in documents:
         path = pack_dir / name
         if not path.exists():
             problems.append(Problem(name, 0, "", "", "required file is missing"))
             continue
         data = _read_yaml(path, name, problems)
         if data is not None:
-            setattr(pack, attr, _validate(model, data, name, problems, entry_hint=name))
+            setattr(pack, attr, _validate(doc_model, data, name, problems, entry_hint=name))
 
     raw_groups = _load_algorithm(pack, pack_dir, problems)
     _cross_check(pack, raw_claims, raw_conflicts, problems, check_reading)
@@ -346,7 +350,7 @@ def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
                         if drug.lower() not in names:
                             problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
                                                     f"steps.{j}.options", f"unknown drug '{drug}'"))
-    _check_codes(pack, problems)
+    _check_codes(pack, spec, problems)
     groups = [g for g, _, _ in raw_groups]
     for a_i, a in enumerate(groups):
         for b in groups[a_i + 1:]:
@@ -364,14 +368,15 @@ def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
                                                 f"overlaps group '{a.id}': one patient could fit both ({shared})"))
 
 
-def _check_codes(pack: Pack, problems: list[Problem]) -> None:
+def _check_codes(pack: Pack, spec: AlgorithmSpec, problems: list[Problem]) -> None:
     """Every code names a known system and sets only known facts to known values, once per code."""
-    spec, codes, rel = pack.algorithm, pack.codes, "algorithm/codes.yaml"
+    codes, rel = pack.codes, "algorithm/codes.yaml"
     if codes is None:
         return
     allowed = {"condition": list(spec.conditions), **{d: v.values for d, v in spec.dimensions.items()}}
     seen: set[tuple[str, str, str]] = set()
-    entries = [(f"conditions.{i}", c) for i, c in enumerate(codes.conditions)]
+    entries: list[tuple[str, CodedFact | ObservationCode]] = [
+        (f"conditions.{i}", c) for i, c in enumerate(codes.conditions)]
     entries += [(f"observations.{i}", o) for i, o in enumerate(codes.observations)]
     for where, entry in entries:
         for system in [entry.system] if isinstance(entry.system, str) else entry.system:
@@ -451,7 +456,7 @@ def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
 
 def evidence_of(pack: Pack):
     from oncoguide.evidence.report import Evidence
-    from oncoguide.pack.typed import evidence_topic
+    from oncoguide.evidence.topics import evidence_topic
 
     return Evidence([evidence_topic(t.model_dump(exclude_none=True)) for t in pack.evidence])
 

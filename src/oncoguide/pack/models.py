@@ -130,6 +130,8 @@ class Term(Strict):
 class ConditionTerms(Term):
     name: str
     short: str
+    display: str = Field(description="The condition's name as a page heading or a menu shows it")
+    in_text: str = Field(description="The condition's name inside a sentence (a CDS card, a question)")
 
 
 class SubtypeTerms(Term):

@@ -10,15 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# the evidence layer defines the study data and the citation it carries; the pack builds them (pack.load and
+# pack.build compute statistics with it, so it sits below the pack)
+from oncoguide.evidence.topics import Citation, EvidenceTopic, evidence_topic
+from oncoguide.evidence.topics import citations as _citations
 
-@dataclass(frozen=True)
-class Citation:
-    source: str
-    locator: str
-
-
-def _citations(raw: list[dict]) -> tuple[Citation, ...]:
-    return tuple(Citation(c["source"], c["locator"]) for c in raw)
+__all__ = ["Citation", "EvidenceTopic", "evidence_topic"]
 
 
 # --- lexicon ---------------------------------------------------------------------------------------
@@ -34,6 +31,8 @@ class Term:
 class ConditionTerms(Term):
     name: str
     short: str
+    display: str  # as a heading shows it: "Soft-tissue sarcoma (adult)"
+    in_text: str  # inside a sentence: "soft-tissue sarcoma"
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,8 @@ def _lexicon(d: dict) -> Lexicon:
         return tuple(e["terms"])
 
     return Lexicon(
-        conditions={k: ConditionTerms(e["label"], terms(e), e["name"], e["short"]) for k, e in d["conditions"].items()},
+        conditions={k: ConditionTerms(e["label"], terms(e), e["name"], e["short"], e["display"], e["in_text"])
+                    for k, e in d["conditions"].items()},
         subtypes={k: SubtypeTerms(e["label"], terms(e), e["condition"]) for k, e in d["subtypes"].items()},
         populations={k: Term(e["label"], terms(e)) for k, e in d["populations"].items()},
         sites={k: Term(e["label"], terms(e)) for k, e in d["sites"].items()},
@@ -262,88 +262,6 @@ def _algorithm(d: dict) -> AlgorithmDoc:
                         tuple(_group(g) for g in d.get("groups", [])),
                         tuple(Drug(x["name"], tuple(x.get("also", [])), x.get("class")) for x in d.get("drugs", [])),
                         _codes(d["codes"]) if d.get("codes") else None)
-
-
-# --- study-level evidence --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Arm:
-    id: str
-    label: str
-    n: int
-    counts: dict[str, int]
-    attrs: dict[str, str | int]
-
-
-@dataclass(frozen=True)
-class Study:
-    id: str
-    label: str
-    design: str
-    setting: str | None
-    citations: tuple[Citation, ...]
-    arms: tuple[Arm, ...]
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    id: str
-    label: str
-    events: int
-    n: int
-    note: str
-    citations: tuple[Citation, ...]
-
-
-@dataclass(frozen=True)
-class StatisticDef:
-    id: str
-    label: str
-    numerator: tuple[str, ...]
-    where: dict[str, tuple[str | int, ...]]
-
-
-@dataclass(frozen=True)
-class ComparisonDef:
-    id: str
-    label: str
-    a: str
-    b: str
-
-
-@dataclass(frozen=True)
-class EvidenceTopic:
-    id: str
-    condition: str
-    title: str
-    outcome: str
-    categories: tuple[str, ...]
-    citations: tuple[Citation, ...]
-    studies: tuple[Study, ...]
-    aggregates: tuple[Aggregate, ...]
-    statistics: tuple[StatisticDef, ...]
-    comparisons: tuple[ComparisonDef, ...]
-    forest: StatisticDef | None
-
-
-def _statdef(d: dict) -> StatisticDef:
-    return StatisticDef(d["id"], d["label"], tuple(d["numerator"]),
-                        {k: tuple(v) for k, v in d.get("where", {}).items()})
-
-
-def evidence_topic(t: dict) -> EvidenceTopic:
-    studies = tuple(Study(s["id"], s["label"], s["design"], s.get("setting"), _citations(s["citations"]),
-                          tuple(Arm(a["id"], a["label"], a["n"], dict(a["counts"]), dict(a.get("attrs", {})))
-                                for a in s["arms"])) for s in t["studies"])
-    return EvidenceTopic(
-        t["id"], t["condition"], t["title"], t["outcome"], tuple(t["categories"]), _citations(t["citations"]),
-        studies,
-        tuple(Aggregate(a["id"], a["label"], a["events"], a["n"], a["note"], _citations(a["citations"]))
-              for a in t.get("aggregates", [])),
-        tuple(_statdef(s) for s in t.get("statistics", [])),
-        tuple(ComparisonDef(c["id"], c["label"], c["a"], c["b"]) for c in t.get("comparisons", [])),
-        _statdef(t["forest"]) if t.get("forest") else None)
 
 
 # --- the whole set of stored documents ------------------------------------------------------------

@@ -140,7 +140,7 @@ class Article:
     id: int
     question: str
     audience: str
-    status: str
+    status: Status
     version: int
     revision: int
     updated: object
@@ -247,7 +247,7 @@ class Reviews:
                 select(review_events, users.c.display_name, users.c.username).outerjoin(
                     users, users.c.id == review_events.c.user_id)
                 .where(review_events.c.article_id == art_id).order_by(review_events.c.id))]
-        art = Article(a.id, a.question, a.audience, a.status, a.version, a.revision, a.updated, v.answer,
+        art = Article(a.id, a.question, a.audience, Status(a.status), a.version, a.revision, a.updated, v.answer,
                       v.basis, v.answer.get("thread", []), events)
         art.changes = self.changes(art)
         if art.status == Status.APPROVED and art.changes:
@@ -268,7 +268,7 @@ class Reviews:
                                                    articles.c.audience == answer.audience)).first()
             if a is None:
                 return None
-            art = Article(a.id, a.question, a.audience, a.status, a.version, a.revision, a.updated, {}, {}, [])
+            art = Article(a.id, a.question, a.audience, Status(a.status), a.version, a.revision, a.updated, {}, {}, [])
             if a.status == Status.APPROVED:
                 art.basis = conn.execute(select(article_versions.c.basis).where(
                     article_versions.c.article_id == a.id, article_versions.c.version == a.version)).scalar_one()
@@ -319,33 +319,35 @@ class Reviews:
         comment = (comment or "").strip()
         if len(comment) > MAX_COMMENT:
             raise ReviewError(f"the comment is longer than {MAX_COMMENT} characters")
-        if to not in LABELS:
-            raise ReviewError(f"unknown status '{to}'")
+        try:
+            target = Status(to)
+        except ValueError:
+            raise ReviewError(f"unknown status '{to}'") from None
         if user is None or user.disabled:
             raise PermissionError("sign in with a reviewer's account to review articles")
-        roles = TRANSITIONS.get((art.status, to))
+        roles = TRANSITIONS.get((art.status, target))
         if roles is None:
-            raise ReviewError(f"an article that is {LABELS[art.status]} cannot become {LABELS[to]}")
+            raise ReviewError(f"an article that is {LABELS[art.status]} cannot become {LABELS[target]}")
         if user.role not in roles:
-            raise PermissionError(f"a {user.role} cannot move an article to {LABELS[to]}")
-        if to in (Status.CHANGES_REQUESTED, Status.RETRACTED) and not comment:
+            raise PermissionError(f"a {user.role} cannot move an article to {LABELS[target]}")
+        if target in (Status.CHANGES_REQUESTED, Status.RETRACTED) and not comment:
             raise ReviewError("say why in the comment")
         version = art.version
         with self.engine.begin() as conn:
             changed = conn.execute(
                 update(articles).where(articles.c.id == art_id, articles.c.revision == revision)
-                .values(status=to, revision=articles.c.revision + 1, updated=now(),
-                        version=articles.c.version + (1 if to == Status.SUBMITTED else 0))).rowcount
+                .values(status=target, revision=articles.c.revision + 1, updated=now(),
+                        version=articles.c.version + (1 if target == Status.SUBMITTED else 0))).rowcount
             if changed != 1:
                 raise ReviewConflict()
-            if to == Status.SUBMITTED:  # a revision: a new version composed from the current pack
+            if target == Status.SUBMITTED:  # a revision: a new version composed from the current pack
                 version += 1
                 from oncoguide.kb import Thread
 
                 answer = Thread.replay(self.kb, art.thread, art.audience).ask(art.question)
                 self._add_version(conn, art_id, version, answer, art.thread)
             conn.execute(insert(review_events).values(
-                article_id=art_id, version=version, from_status=art.status, to_status=to, user_id=user.id,
+                article_id=art_id, version=version, from_status=art.status, to_status=target, user_id=user.id,
                 role=user.role, comment=comment, at=now()))
         return self._stored(art_id)
 

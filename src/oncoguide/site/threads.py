@@ -68,10 +68,12 @@ class ThreadStore:
 
     def _insert(self):
         if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(turns).on_conflict_do_nothing(index_elements=["id"])
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(turns).on_conflict_do_nothing(index_elements=["id"])
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(turns).on_conflict_do_nothing(index_elements=["id"])
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -58,10 +58,18 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
                                           status_code=status)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class _App(FastAPI):
+    def openapi(self) -> dict:
+        """FastAPI's document with the real error responses too (web/openapi_doc.py)."""
+        from oncoguide.web.openapi_doc import document
+
+        return document(self)
+
+
+def create_app(settings: Settings | None = None) -> SecurityHeaders:
+    """The app wrapped in its ASGI guards; `.state` reaches the FastAPI app's state."""
     from oncoguide.site import Site
     from oncoguide.web.cds_auth import TrustedClients
-    from oncoguide.web.openapi_doc import document
     from oncoguide.web.routes import account as account_pages
     from oncoguide.web.routes import api, cds_hooks, pages
     from oncoguide.web.routes import community as community_pages
@@ -72,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problem = settings.serving_problem()
     if problem:
         raise SettingsError(problem)
-    app = FastAPI(title="oncoguide", version=oncoguide.__version__, description=DESCRIPTION, docs_url=None,
+    app = _App(title="oncoguide", version=oncoguide.__version__, description=DESCRIPTION, docs_url=None,
                   redoc_url=None)
     # the knowledge base, the site database and every store on it, built here once (see site/core.py)
     site = app.state.site = Site(settings).open()
@@ -81,7 +89,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                              else None)
     app.router.on_shutdown.append(site.questions.flush)  # counts gathered since the last write
 
-    app.openapi = lambda: document(app)  # the real error responses too (web/openapi_doc.py)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(fhir_api.router)
@@ -120,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unhandled error on %s", request.url.path)
         # Starlette re-raises after this response and the server then drops the connection: say so, so a
         # keep-alive client does not send its next request into a closing socket
+        response: Response
         if wants_json(request):
             response = JSONResponse({"error": "internal error; it has been logged"}, status_code=500)
         else:
@@ -148,13 +156,14 @@ def factory():
     site.questions.seed()
     site.questions.purge()  # masked questions past ONCOGUIDE_QUESTION_RETENTION_DAYS
     from oncoguide.web.routes.community import overview
-    from oncoguide.web.views import CONDITIONS
 
-    for slug in CONDITIONS:  # the condition pages' short answers, as articles reviewers can approve
+    # the condition pages' short answers, as articles reviewers can approve
+    for slug in site.kb.contents.lexicon.conditions:
         overview(app.state, slug)
     world()  # the members map's outlines, projected once per worker
     ev = site.kb.evidence
     for topic_id, topic in ev.topics.items():
-        ev.report(topic_id, (topic_attributes(topic) or [None])[0])
+        attributes = topic_attributes(topic)
+        ev.report(topic_id, attributes[0] if attributes else None)
         ev.forest_plot(topic_id)
     return app

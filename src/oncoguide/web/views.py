@@ -7,17 +7,14 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from oncoguide.engine.references import Link, reference_parts
+from oncoguide.engine.references import source_links as source_links_of
 from oncoguide.web.worldmap import BANDS, band, shown
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescaping is on for .html
 
 AUDIENCES = {"clinician": "Clinician", "patient": "Patient or caregiver"}
-CONDITIONS = {
-    "dfsp": "Dermatofibrosarcoma protuberans (DFSP)",
-    "sts": "Soft-tissue sarcoma (adult)",
-    "gist": "Gastrointestinal stromal tumour (GIST)",
-}
 EXAMPLES = [
     "Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosis, and how is it treated?",
     "How often does DFSP come back after Mohs surgery?",
@@ -35,37 +32,26 @@ def render(request, name: str, status: int = 200, **context):
 
     token, new = csrf_token(request)
     session = session_of(request)
-    context.update(csrf=token, me=session.user if session else None)
+    context.update(csrf=token, me=session.user if session else None, CONDITIONS=condition_names(request))
     response = templates.TemplateResponse(request, name, context, status_code=status)
     if new:
         set_cookie(request, response, CSRF_COOKIE, token)
     return response
 
 
-def reference_links(ref) -> list[tuple[str, str]]:
-    """(label, address) of the places a reference can be read: PubMed, DOI, the publisher's page."""
-    links = []
-    if ref.pmid:
-        links.append((f"PMID {ref.pmid}", f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"))
-    if ref.doi:
-        links.append((f"doi:{ref.doi}", f"https://doi.org/{ref.doi}"))
-    if ref.url and not links:
-        links.append(("source page", ref.url))
-    return links
+def condition_names(request) -> dict[str, str]:
+    """Each condition's slug and the name its page heading shows, from the pack's lexicon (in its order)."""
+    return {slug: c.display for slug, c in request.app.state.site.kb.contents.lexicon.conditions.items()}
 
 
-def reference_text(ref) -> str:
-    parts = [f"{ref.authors}.", f"{ref.title.rstrip('.')}."]
-    if ref.journal:
-        where = f"{ref.journal}. {ref.year}"
-        if ref.volume:
-            where += f";{ref.volume}"
-        if ref.pages:
-            where += f":{ref.pages}"
-        parts.append(where + ".")
-    else:
-        parts.append(f"{ref.year}.")
-    return " ".join(parts)
+def reference_html(ref) -> Markup:
+    """A reference as the page lists it, with its PubMed/DOI links: the one formatter's HTML."""
+    return reference_parts(ref).html()
+
+
+def source_links(item) -> tuple[Link, ...]:
+    """Where a library excerpt's document can be read (PubMed, else the DOI), from the one link builder."""
+    return source_links_of(item.pmid, item.doi)[:1]
 
 
 def review_status(article) -> dict | None:
@@ -92,7 +78,7 @@ def pct(p: float, digits: int = 1) -> str:
     return f"{100 * p:.{digits}f}%"
 
 
-templates.env.globals.update(AUDIENCES=AUDIENCES, CONDITIONS=CONDITIONS, MAP_BANDS=BANDS)
+templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_BANDS=BANDS)
 def marked(text: str, marks) -> Markup:
     """Text with the given [start, end) spans wrapped in <mark>, everything escaped."""
     out, last = [], 0
@@ -105,5 +91,5 @@ def marked(text: str, marks) -> Markup:
     return Markup("").join(out)
 
 
-templates.env.filters.update(marked=marked, pct=pct, reference_links=reference_links, reference_text=reference_text,
+templates.env.filters.update(marked=marked, pct=pct, reference_html=reference_html, source_links=source_links,
                              map_band=band, members_shown=shown)

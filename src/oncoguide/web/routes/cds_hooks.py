@@ -180,6 +180,7 @@ def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
     except FhirInputError as exc:
         return error(400, f"the prefetched FHIR data cannot be read: {exc}")
     cards, issued = [], []
+    conditions = state.site.kb.contents.lexicon.conditions
     for patient in reading.patients:
         patient.notes = patient.notes + notes
         card: dict | None
@@ -187,9 +188,9 @@ def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
             rec = state.site.kb.algorithm.recommend(patient.condition, dict(patient.facts), patient.notes,
                                                patient.genotype)
         except CriteriaError as exc:
-            card, group = contradiction_card(base, str(exc), patient), None
+            card, group = contradiction_card(base, str(exc), patient, conditions), None
         else:
-            card, group = group_card(base, rec, patient), (rec.group.id if rec.group else None)
+            card, group = group_card(base, rec, patient, conditions), (rec.group.id if rec.group else None)
         if card is not None:
             cards.append(card)
             issued.append((card, patient.condition, group))

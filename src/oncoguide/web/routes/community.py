@@ -13,7 +13,7 @@ from oncoguide.site.questions import OVERVIEW, VoteError
 from oncoguide.site.threads import ask_in_thread
 from oncoguide.web.auth import check_csrf, signed_in, user_of
 from oncoguide.web.guards import MAX_INT, IdPath
-from oncoguide.web.views import CONDITIONS, render, review_status
+from oncoguide.web.views import condition_names, render, review_status
 from oncoguide.web.worldmap import members_svg, world
 
 router = APIRouter(include_in_schema=False)
@@ -66,7 +66,7 @@ def condition_page(request: Request, slug: str, status: int = 200, error: str = 
 @router.get("/conditions/{slug}")
 async def condition(request: Request, slug: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                     posted: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None):
-    if slug not in CONDITIONS:
+    if slug not in condition_names(request):
         raise HTTPException(404)
     return condition_page(request, slug, page=page, posted_id=posted)
 
@@ -75,7 +75,7 @@ async def condition(request: Request, slug: str, page: Annotated[int, Query(ge=1
 async def share(request: Request, slug: str, body: Annotated[str, Form(max_length=20_000)] = "",
                 question: Annotated[str, Form(max_length=64)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
-    if slug not in CONDITIONS:
+    if slug not in condition_names(request):
         raise HTTPException(404)
     user = signed_in(request, "share your experience")
     try:
@@ -130,7 +130,7 @@ async def moderate(request: Request, exp_id: IdPath, decision: Annotated[str, Fo
 async def helpful(request: Request, slug: str, key: Annotated[str, Form(max_length=64)] = "",
                   csrf: Annotated[str, Form(max_length=200)] = ""):
     check_csrf(request, csrf)
-    if slug not in CONDITIONS:
+    if slug not in condition_names(request):
         raise HTTPException(404)
     user = signed_in(request, "mark a question helpful")
     state = request.app.state

@@ -11,7 +11,7 @@ from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import AUDIENCES, InputError
 from oncoguide.site.threads import ThreadError, answer_turn, ask_in_thread
 from oncoguide.web.auth import check_csrf
-from oncoguide.web.views import CONDITIONS, EXAMPLES, render, review_status
+from oncoguide.web.views import EXAMPLES, condition_names, render, review_status
 
 router = APIRouter(include_in_schema=False)
 
@@ -90,7 +90,7 @@ def article(request: Request, turn: str):
 @router.get("/algorithm", response_class=HTMLResponse)
 async def algorithm_home(request: Request):
     kb = request.app.state.site.kb
-    counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
+    counts = {c: len(kb.algorithm.group_list(c)) for c in condition_names(request)}
     return page(request, "algorithm.html", counts=counts, dims=kb.algorithm.dims, chosen={}, result=None, error="",
                 genotypes=kb.algorithm.spec.genotypes)
 
@@ -100,11 +100,11 @@ def algorithm_find(request: Request):
     kb = request.app.state.site.kb
     params = request.query_params
     chosen = {k: params.get(k, "")[:max_field(request)] for k in ("condition", "vignette", *FINDER_FIELDS)}
-    counts = {c: len(kb.algorithm.group_list(c)) for c in CONDITIONS}
+    counts = {c: len(kb.algorithm.group_list(c)) for c in condition_names(request)}
     criteria = {k: chosen[k] or None for k in FINDER_FIELDS}
     condition = chosen["condition"] or None
     error, result = "", None
-    if condition is not None and condition not in CONDITIONS:
+    if condition is not None and condition not in condition_names(request):
         error = f"unknown condition '{condition}'; choose DFSP, soft-tissue sarcoma or GIST"
     elif condition is None and not chosen["vignette"].strip():
         error = "choose the condition, or describe the patient in the text box"
@@ -130,7 +130,7 @@ async def algorithm_group(request: Request, group_id: str):
 
 @router.get("/algorithm/{condition}", response_class=HTMLResponse)
 async def algorithm_condition(request: Request, condition: str):
-    if condition not in CONDITIONS:
+    if condition not in condition_names(request):
         raise HTTPException(404)
     kb = request.app.state.site.kb
     return page(request, "condition_groups.html", condition=condition, groups=kb.algorithm.group_list(condition))
