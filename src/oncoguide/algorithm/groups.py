@@ -182,7 +182,7 @@ class Algorithm:
         return match
 
     def facts_from_criteria(self, criteria: dict[str, str | None]) -> dict[str, set[str]]:
-        facts = {}
+        facts: dict[str, set[str]] = {}
         for dim, value in criteria.items():
             if value is None:
                 continue

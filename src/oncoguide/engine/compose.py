@@ -10,6 +10,7 @@ from oncoguide.engine.understand import Query
 from oncoguide.pack.contents import ClaimRec, Contents
 from oncoguide.pack.readability import ZERO, grade_from_counts
 from oncoguide.pack.typed import Citation
+from oncoguide.pack.typed import Section as SectionSpec
 from oncoguide.plain import plain
 
 
@@ -83,7 +84,7 @@ def _text(claim: ClaimRec, audience: str) -> str:
     return claim.patient if audience == "patient" else claim.clinician
 
 
-def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple[dict, list[Scored]]]:
+def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple[SectionSpec, list[Scored]]]:
     """Put each claim in its section (tagged sections first), best first, at most `limit` per section."""
     sections = contents.sections
     tagged = [s for s in sections if s.tags_any]
@@ -111,6 +112,8 @@ def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple
 
 def _title(query: Query, contents: Contents) -> str:
     lex = contents.lexicon
+    if query.condition is None:  # answers are composed only once a condition is known
+        raise ValueError("a title needs the question's condition")
     name = lex.conditions[query.condition].name
     if query.subtypes:
         labels = [lex.subtypes[s].label for s in sorted(query.subtypes)]
@@ -155,7 +158,7 @@ def _clarifications(query: Query) -> list[Clarification]:
 def _follow_ups(query: Query, covered: set[str], contents: Contents, limit: int = 4) -> list[str]:
     from oncoguide.engine.select import population_fit
 
-    picks = []
+    picks: list[tuple[float, int, str]] = []
     for faq in contents.faqs:
         if faq.condition != query.condition or faq.question.lower() == query.text.lower():
             continue

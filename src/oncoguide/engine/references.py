@@ -42,19 +42,31 @@ class Link:
 
 
 class Source(Protocol):
-    """What a reference needs of a source (a pack SourceRec, an answer's Reference)."""
+    """What a reference needs of a source (a pack SourceRec, an answer's Reference); read-only, as both are
+    frozen dataclasses."""
 
-    type: str
-    title: str
-    authors: str
-    journal: str | None
-    year: int
-    volume: str | None
-    pages: str | None
-    pmid: str | None
-    doi: str | None
-    url: str | None
-    level: int
+    @property
+    def type(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def authors(self) -> str: ...
+    @property
+    def journal(self) -> str | None: ...
+    @property
+    def year(self) -> int: ...
+    @property
+    def volume(self) -> str | None: ...
+    @property
+    def pages(self) -> str | None: ...
+    @property
+    def pmid(self) -> str | None: ...
+    @property
+    def doi(self) -> str | None: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def level(self) -> int: ...
 
 
 @dataclass(frozen=True)

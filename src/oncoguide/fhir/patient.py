@@ -238,7 +238,9 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
         state = clinical if clinical in SKIPPED_CLINICAL else verification
         found.ignored.append(f"{label}: {words or 'condition'} is {state}")
         return
-    facts, derived, spread = {}, [], None
+    facts: dict[str, set[str]] = {}
+    derived: list[Derived] = []
+    spread: tuple[set[str], Derived, str] | None = None
     named: dict[bool, set[str]] = {True: set(), False: set()}  # by specificity of the code
     for system, code, _display in codes:
         hit = book.lookup(system, code)
