@@ -21,8 +21,10 @@ from pgcluster import Unavailable, cluster, create_database, drop_database  # no
 
 
 def row(r: pubmedqa.Result) -> str:
-    return (f"{r.name:<38} {r.recall1:>8.3f} {r.recall5:>8.3f} {r.recall10:>9.3f} {r.mrr:>8.3f} "
-            f"{r.median_ms:>9.2f} {r.p95_ms:>8.2f}")
+    return (
+        f"{r.name:<38} {r.recall1:>8.3f} {r.recall5:>8.3f} {r.recall10:>9.3f} {r.mrr:>8.3f} "
+        f"{r.median_ms:>9.2f} {r.p95_ms:>8.2f}"
+    )
 
 
 def verdict(ours: pubmedqa.Result, baseline: pubmedqa.Result) -> str:
@@ -44,8 +46,11 @@ def main() -> None:
     results = []
     try:
         engine, report = pubmedqa.ingest_into(f"sqlite:///{tmp / 'site.sqlite3'}", data, tmp)
-        print(f"PubMedQA: {report.documents:,} abstracts, {report.passages:,} passages ingested on SQLite in "
-              f"{report.seconds:.1f} s ({report.rate:,.0f} passages/s); {len(data):,} questions", flush=True)
+        print(
+            f"PubMedQA: {report.documents:,} abstracts, {report.passages:,} passages ingested on SQLite in "
+            f"{report.seconds:.1f} s ({report.rate:,.0f} passages/s); {len(data):,} questions",
+            flush=True,
+        )
         results.append(pubmedqa.run_ours(engine, data, abbreviations, spelling, "oncoguide (SQLite)"))
         engine.dispose()
         baseline = pubmedqa.run_bm25s_documents(data)
@@ -58,10 +63,14 @@ def main() -> None:
                 try:
                     (tmp / "pg").mkdir()
                     engine, report = pubmedqa.ingest_into(url, data, tmp / "pg")
-                    print(f"PostgreSQL: {report.passages:,} passages ingested in {report.seconds:.1f} s "
-                          f"({report.rate:,.0f} passages/s)", flush=True)
-                    results.insert(1, pubmedqa.run_ours(engine, data, abbreviations, spelling,
-                                                        "oncoguide (PostgreSQL)"))
+                    print(
+                        f"PostgreSQL: {report.passages:,} passages ingested in {report.seconds:.1f} s "
+                        f"({report.rate:,.0f} passages/s)",
+                        flush=True,
+                    )
+                    results.insert(
+                        1, pubmedqa.run_ours(engine, data, abbreviations, spelling, "oncoguide (PostgreSQL)")
+                    )
                     engine.dispose()
                 finally:
                     drop_database(admin, "library_quality")
@@ -71,8 +80,10 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print()
-    print(f"{'retrieval of the right abstract':<38} {'Recall@1':>8} {'Recall@5':>8} {'Recall@10':>9} {'MRR@10':>8} "
-          f"{'median ms':>9} {'p95 ms':>8}")
+    print(
+        f"{'retrieval of the right abstract':<38} {'Recall@1':>8} {'Recall@5':>8} {'Recall@10':>9} {'MRR@10':>8} "
+        f"{'median ms':>9} {'p95 ms':>8}"
+    )
     for r in results:
         print(row(r))
     if pg_note:
@@ -81,8 +92,10 @@ def main() -> None:
     for r in results:
         if r.name.startswith("oncoguide"):
             print(verdict(r, baseline))
-    print(f"(whole run {time.perf_counter() - started:.0f} s; latency includes plan() for ours and tokenising "
-          "the query for bm25s)")
+    print(
+        f"(whole run {time.perf_counter() - started:.0f} s; latency includes plan() for ours and tokenising "
+        "the query for bm25s)"
+    )
 
 
 if __name__ == "__main__":

@@ -28,13 +28,23 @@ sys.path.insert(0, str(Path(__file__).parent))
 import pubmedqa  # noqa: E402
 
 SEED = 20240611
-SECTIONS = 10                  # sections per synthetic document; each one passage (kept under 1,000 chars)
+SECTIONS = 10  # sections per synthetic document; each one passage (kept under 1,000 chars)
 DOCS_PER_FILE = 10_000
 QUESTIONS = 200
 TARGET_SIZE = 1_000_000
 TARGETS = {"rate": 5_000, "median": 30.0, "p95": 150.0, "rss": 2048.0}
-SECTION_NAMES = ("Background", "Objective", "Methods", "Patients", "Design", "Measurements", "Results",
-                 "Findings", "Discussion", "Conclusions")
+SECTION_NAMES = (
+    "Background",
+    "Objective",
+    "Methods",
+    "Patients",
+    "Design",
+    "Measurements",
+    "Results",
+    "Findings",
+    "Discussion",
+    "Conclusions",
+)
 
 
 def say(text: str) -> None:
@@ -42,6 +52,7 @@ def say(text: str) -> None:
 
 
 # --- the corpus ---------------------------------------------------------------------------------------
+
 
 def all_sentences(data: dict[str, dict]) -> list[str]:
     from oncoguide.library.split import sentences
@@ -69,18 +80,29 @@ def write_corpus(sentences: list[str], passages: int, folder: Path) -> int:
                         if len(text) <= 1000:
                             break
                     sections.append({"name": name, "text": text})
-                f.write(json.dumps({"title": f"Synthetic document {n + 1}", "sections": sections,
-                                    "year": 1990 + n % 35, "type": "article"}, ensure_ascii=False) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "title": f"Synthetic document {n + 1}",
+                            "sections": sections,
+                            "year": 1990 + n % 35,
+                            "type": "article",
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
     return documents
 
 
 # --- our side -------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Row:
     size: int
     name: str
-    rate: float          # passages/s
+    rate: float  # passages/s
     bytes: int
     median_ms: float
     p95_ms: float
@@ -117,8 +139,12 @@ def ingest_corpus(url: str, folder: Path, expected: int):
 
 def serve(url: str, questions_file: Path) -> dict:
     """The query phase in a fresh process: open the database, run the questions, report latency and peak RSS."""
-    out = subprocess.run([sys.executable, __file__, "--serve", url, "--questions-file", str(questions_file)],
-                         capture_output=True, text=True, timeout=3600)
+    out = subprocess.run(
+        [sys.executable, __file__, "--serve", url, "--questions-file", str(questions_file)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"the query process failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -141,8 +167,16 @@ def _serve_main(url: str, questions_file: Path) -> None:
         seconds.append(time.perf_counter() - t)
     engine.dispose()
     ms = [s * 1000 for s in seconds]
-    print(json.dumps({"median": pubmedqa.pct(ms, 0.5), "p95": pubmedqa.pct(ms, 0.95), "rss_mb": peak_rss_mb(),
-                      "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "median": pubmedqa.pct(ms, 0.5),
+                "p95": pubmedqa.pct(ms, 0.95),
+                "rss_mb": peak_rss_mb(),
+                "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def peak_rss_mb() -> float:
@@ -182,6 +216,7 @@ def stored_passages(engine) -> list[str]:
 
 # --- bm25s -----------------------------------------------------------------------------------------------
 
+
 def run_bm25s(size: int, texts: list[str], questions: list[str], folder: Path) -> Row:
     import bm25s
 
@@ -197,50 +232,73 @@ def run_bm25s(size: int, texts: list[str], questions: list[str], folder: Path) -
         t = time.perf_counter()
         retriever.retrieve(bm25s.tokenize(q, show_progress=False), k=10, show_progress=False)
         ms.append((time.perf_counter() - t) * 1000)
-    return Row(size, "bm25s", len(texts) / seconds, size_bytes, pubmedqa.pct(ms, 0.5), pubmedqa.pct(ms, 0.95),
-               passages=len(texts))
+    return Row(
+        size,
+        "bm25s",
+        len(texts) / seconds,
+        size_bytes,
+        pubmedqa.pct(ms, 0.5),
+        pubmedqa.pct(ms, 0.95),
+        passages=len(texts),
+    )
 
 
 # --- the report --------------------------------------------------------------------------------------------
 
-HEADER = (f"{'passages':>10}  {'engine':<22} {'ingest p/s':>11} {'size MB':>9} {'median ms':>10} {'p95 ms':>9} "
-          f"{'peak RSS MB':>12}")
+HEADER = (
+    f"{'passages':>10}  {'engine':<22} {'ingest p/s':>11} {'size MB':>9} {'median ms':>10} {'p95 ms':>9} "
+    f"{'peak RSS MB':>12}"
+)
 
 
 def show(row: Row) -> str:
     rss = f"{row.rss_mb:>12.0f}" if row.rss_mb is not None else f"{'-':>12}"
-    line = (f"{row.size:>10,}  {row.name:<22} {row.rate:>11,.0f} {row.bytes / 2**20:>9.1f} {row.median_ms:>10.2f} "
-            f"{row.p95_ms:>9.2f} {rss}")
+    line = (
+        f"{row.size:>10,}  {row.name:<22} {row.rate:>11,.0f} {row.bytes / 2**20:>9.1f} {row.median_ms:>10.2f} "
+        f"{row.p95_ms:>9.2f} {rss}"
+    )
     if row.size == TARGET_SIZE and row.name.startswith("oncoguide"):
-        line += (f"   targets: >= {TARGETS['rate']:,} p/s, median <= {TARGETS['median']:.0f} ms, "
-                 f"p95 <= {TARGETS['p95']:.0f} ms, RSS <= {TARGETS['rss']:,.0f} MB")
+        line += (
+            f"   targets: >= {TARGETS['rate']:,} p/s, median <= {TARGETS['median']:.0f} ms, "
+            f"p95 <= {TARGETS['p95']:.0f} ms, RSS <= {TARGETS['rss']:,.0f} MB"
+        )
     return line
 
 
 def ratio(ours: Row, theirs: Row) -> str:
-    return (f"{'':>10}  {'  ratio ours/bm25s':<22} {ours.rate / theirs.rate:>11.2f} {ours.bytes / theirs.bytes:>9.2f} "
-            f"{ours.median_ms / theirs.median_ms:>10.1f} {ours.p95_ms / theirs.p95_ms:>9.1f} {'':>12}")
+    return (
+        f"{'':>10}  {'  ratio ours/bm25s':<22} {ours.rate / theirs.rate:>11.2f} {ours.bytes / theirs.bytes:>9.2f} "
+        f"{ours.median_ms / theirs.median_ms:>10.1f} {ours.p95_ms / theirs.p95_ms:>9.1f} {'':>12}"
+    )
 
 
 def verdicts(row: Row) -> list[str]:
-    checks = [("ingest", row.rate, ">=", TARGETS["rate"], "passages/s"),
-              ("query median", row.median_ms, "<=", TARGETS["median"], "ms"),
-              ("query p95", row.p95_ms, "<=", TARGETS["p95"], "ms")]
+    checks = [
+        ("ingest", row.rate, ">=", TARGETS["rate"], "passages/s"),
+        ("query median", row.median_ms, "<=", TARGETS["median"], "ms"),
+        ("query p95", row.p95_ms, "<=", TARGETS["p95"], "ms"),
+    ]
     if row.rss_mb is not None and row.name == "oncoguide (SQLite)":
         checks.append(("memory while serving", row.rss_mb, "<=", TARGETS["rss"], "MB"))
     out = []
     for what, value, op, target, unit in checks:
         ok = value >= target if op == ">=" else value <= target
-        out.append(f"  {row.name} at {row.size:,} passages, {what}: {value:,.1f} {unit} (target {op} {target:,} "
-                   f"{unit}): {'met' if ok else 'MISSED'}")
+        out.append(
+            f"  {row.name} at {row.size:,} passages, {what}: {value:,.1f} {unit} (target {op} {target:,} "
+            f"{unit}): {'met' if ok else 'MISSED'}"
+        )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="passages per corpus, comma-separated")
-    parser.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run on PostgreSQL (a throwaway cluster)")
+    parser.add_argument(
+        "--postgres",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run on PostgreSQL (a throwaway cluster)",
+    )
     parser.add_argument("--postgres-max", type=int, default=100_000, help="largest size run on PostgreSQL")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--questions-file", type=Path, help=argparse.SUPPRESS)
@@ -258,39 +316,61 @@ def main() -> None:
         return
     abbreviations, spelling = pubmedqa.lexicon()
     questions = [e["QUESTION"] for e in data.values()]
-    spec = {"abbreviations": abbreviations, "spelling": spelling, "warmup": questions[QUESTIONS],
-            "questions": questions[:QUESTIONS]}
+    spec = {
+        "abbreviations": abbreviations,
+        "spelling": spelling,
+        "warmup": questions[QUESTIONS],
+        "questions": questions[:QUESTIONS],
+    }
     sentences = all_sentences(data)
     tmp = Path(tempfile.mkdtemp(prefix="oncoguide-library-scale-"))
     questions_file = tmp / "questions.json"
     questions_file.write_text(json.dumps(spec), encoding="utf-8")
-    say(f"library scale: {len(sentences):,} PubMedQA sentences; documents of {SECTIONS} sections of 2-4 shuffled "
-        f"sentences (seed {SEED}); {QUESTIONS} PubMedQA questions through plan() + search(limit=10)")
+    say(
+        f"library scale: {len(sentences):,} PubMedQA sentences; documents of {SECTIONS} sections of 2-4 shuffled "
+        f"sentences (seed {SEED}); {QUESTIONS} PubMedQA questions through plan() + search(limit=10)"
+    )
     rows: list[Row] = []
     try:
         for size in sizes:
             folder = tmp / f"corpus-{size}"
             t = time.perf_counter()
             documents = write_corpus(sentences, size, folder)
-            say(f"{size:,} passages: {documents:,} documents written in {time.perf_counter() - t:.1f} s; "
-                "ingesting on SQLite")
+            say(
+                f"{size:,} passages: {documents:,} documents written in {time.perf_counter() - t:.1f} s; "
+                "ingesting on SQLite"
+            )
             db = tmp / f"site-{size}.sqlite3"
             engine, report = ingest_corpus(f"sqlite:///{db}", folder, documents * SECTIONS)
-            say(f"  SQLite ingest: {report.passages:,} passages in {report.seconds:.1f} s "
-                f"({report.rate:,.0f} passages/s)")
+            say(
+                f"  SQLite ingest: {report.passages:,} passages in {report.seconds:.1f} s "
+                f"({report.rate:,.0f} passages/s)"
+            )
             texts = stored_passages(engine)
             engine.dispose()
             size_bytes = sqlite_bytes(db)
             served = serve(f"sqlite:///{db}", questions_file)
-            ours = Row(size, "oncoguide (SQLite)", report.rate, size_bytes, served["median"], served["p95"],
-                       served["rss_mb"], report.passages)
-            say(f"  SQLite: {size_bytes / 2**20:,.1f} MB on disk; queries median {ours.median_ms:.2f} ms, "
-                f"p95 {ours.p95_ms:.2f} ms; peak RSS while serving {ours.rss_mb:,.0f} MB")
+            ours = Row(
+                size,
+                "oncoguide (SQLite)",
+                report.rate,
+                size_bytes,
+                served["median"],
+                served["p95"],
+                served["rss_mb"],
+                report.passages,
+            )
+            say(
+                f"  SQLite: {size_bytes / 2**20:,.1f} MB on disk; queries median {ours.median_ms:.2f} ms, "
+                f"p95 {ours.p95_ms:.2f} ms; peak RSS while serving {ours.rss_mb:,.0f} MB"
+            )
             say("  bm25s: indexing the same passages")
             theirs = run_bm25s(size, texts, spec["questions"], tmp / f"bm25s-{size}")
             del texts
-            say(f"  bm25s: {theirs.rate:,.0f} passages/s, {theirs.bytes / 2**20:,.1f} MB saved; queries median "
-                f"{theirs.median_ms:.2f} ms, p95 {theirs.p95_ms:.2f} ms")
+            say(
+                f"  bm25s: {theirs.rate:,.0f} passages/s, {theirs.bytes / 2**20:,.1f} MB saved; queries median "
+                f"{theirs.median_ms:.2f} ms, p95 {theirs.p95_ms:.2f} ms"
+            )
             rows += [ours, theirs]
             db.unlink()
             shutil.rmtree(tmp / f"bm25s-{size}", ignore_errors=True)
@@ -314,9 +394,11 @@ def main() -> None:
             say(ratio(by_name["oncoguide (PostgreSQL)"], by_name["bm25s"]).replace("ours/bm25s", "PG/bm25s  "))
     for note in pg_notes:
         say(note)
-    say("(size: SQLite file + WAL after a checkpoint; PostgreSQL pg_total_relation_size of the library tables; "
+    say(
+        "(size: SQLite file + WAL after a checkpoint; PostgreSQL pg_total_relation_size of the library tables; "
         "bm25s retriever.save(). Peak RSS: VmHWM of the query process, which only opens the database and runs the "
-        "queries; for PostgreSQL the client, not the server. PostgreSQL is VACUUM ANALYZEd after ingest.)")
+        "queries; for PostgreSQL the client, not the server. PostgreSQL is VACUUM ANALYZEd after ingest.)"
+    )
     at_target = [r for r in rows if r.size == TARGET_SIZE and r.name.startswith("oncoguide")]
     if at_target:
         say(f"targets at {TARGET_SIZE:,} passages:")
@@ -334,8 +416,10 @@ def run_postgres(args, sizes: list[int], tmp: Path, questions_file: Path, rows: 
     notes = []
     skipped = [s for s in sizes if s > args.postgres_max]
     if skipped:
-        notes.append(f"PostgreSQL: {', '.join(f'{s:,}' for s in skipped)} passages not run "
-                     f"(--postgres-max {args.postgres_max:,})")
+        notes.append(
+            f"PostgreSQL: {', '.join(f'{s:,}' for s in skipped)} passages not run "
+            f"(--postgres-max {args.postgres_max:,})"
+        )
     if not run:
         return notes
     from pgcluster import Unavailable, cluster, create_database, drop_database, library_bytes
@@ -348,17 +432,29 @@ def run_postgres(args, sizes: list[int], tmp: Path, questions_file: Path, rows: 
                 try:
                     say(f"{size:,} passages: ingesting on PostgreSQL")
                     engine, report = ingest_corpus(url, tmp / f"corpus-{size}", size // SECTIONS * SECTIONS)
-                    say(f"  PostgreSQL ingest: {report.passages:,} passages in {report.seconds:.1f} s "
-                        f"({report.rate:,.0f} passages/s)")
+                    say(
+                        f"  PostgreSQL ingest: {report.passages:,} passages in {report.seconds:.1f} s "
+                        f"({report.rate:,.0f} passages/s)"
+                    )
                     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                         conn.exec_driver_sql("VACUUM ANALYZE")
                     size_bytes = library_bytes(engine)
                     engine.dispose()
                     served = serve(url, questions_file)
-                    row = Row(size, "oncoguide (PostgreSQL)", report.rate, size_bytes, served["median"],
-                              served["p95"], served["rss_mb"], report.passages)
-                    say(f"  PostgreSQL: {size_bytes / 2**20:,.1f} MB; queries median {row.median_ms:.2f} ms, "
-                        f"p95 {row.p95_ms:.2f} ms")
+                    row = Row(
+                        size,
+                        "oncoguide (PostgreSQL)",
+                        report.rate,
+                        size_bytes,
+                        served["median"],
+                        served["p95"],
+                        served["rss_mb"],
+                        report.passages,
+                    )
+                    say(
+                        f"  PostgreSQL: {size_bytes / 2**20:,.1f} MB; queries median {row.median_ms:.2f} ms, "
+                        f"p95 {row.p95_ms:.2f} ms"
+                    )
                     rows.append(row)
                 finally:
                     drop_database(admin, name)

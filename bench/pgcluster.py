@@ -41,14 +41,29 @@ def cluster():
             try:
                 pw = pwd.getpwnam("postgres")
             except KeyError:
-                raise Unavailable("running as root and there is no `postgres` OS user to run the server as") \
-                    from None
+                raise Unavailable("running as root and there is no `postgres` OS user to run the server as") from None
             os.chown(base, pw.pw_uid, pw.pw_gid)
             as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
         data, sockets = base / "data", base / "run"
-        init = subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E",
-                               "UTF8", "--locale=C", "--no-sync"], capture_output=True, text=True, timeout=120,
-                              **as_user)
+        init = subprocess.run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            **as_user,
+        )
         if init.returncode != 0:
             raise Unavailable(f"initdb failed: {(init.stderr or init.stdout).strip()[:300]}")
         sockets.mkdir()
@@ -60,9 +75,25 @@ def cluster():
         try:
             with open(log_path, "w") as log_file:
                 server = subprocess.Popen(
-                    [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-                     "-c", "listen_addresses=127.0.0.1", *options, "-c", "max_connections=100"],
-                    stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent(), **as_user)
+                    [
+                        str(bindir / "postgres"),
+                        "-D",
+                        str(data),
+                        "-p",
+                        str(port),
+                        "-k",
+                        str(sockets),
+                        "-c",
+                        "listen_addresses=127.0.0.1",
+                        *options,
+                        "-c",
+                        "max_connections=100",
+                    ],
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=_stop_with_parent(),
+                    **as_user,
+                )
         except (OSError, subprocess.SubprocessError) as exc:
             raise Unavailable(f"cannot start PostgreSQL: {exc}") from None
         try:

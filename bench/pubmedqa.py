@@ -29,11 +29,18 @@ def load(path: Path = DATA) -> dict[str, dict] | None:
 
 def record(pmid: str, entry: dict) -> dict:
     """The JSON-lines record `ingest()` reads for one abstract."""
-    sections = [{"name": label.title(), "text": context}
-                for label, context in zip(entry["LABELS"], entry["CONTEXTS"], strict=True)]
+    sections = [
+        {"name": label.title(), "text": context}
+        for label, context in zip(entry["LABELS"], entry["CONTEXTS"], strict=True)
+    ]
     sections.append({"name": "Conclusions", "text": entry["LONG_ANSWER"]})
-    return {"title": f"PubMedQA {pmid}", "sections": sections, "pmid": pmid, "year": entry.get("YEAR"),
-            "type": "abstract"}
+    return {
+        "title": f"PubMedQA {pmid}",
+        "sections": sections,
+        "pmid": pmid,
+        "year": entry.get("YEAR"),
+        "type": "abstract",
+    }
 
 
 def write_jsonl(data: dict[str, dict], path: Path) -> Path:
@@ -62,6 +69,7 @@ def lexicon() -> tuple[Mapping[str, Sequence[str]], Mapping[str, str]]:
 
 
 # --- scoring -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Result:
@@ -93,8 +101,15 @@ def score(name: str, rankings: list[list[str]], gold: list[str], seconds: list[f
     n = len(gold)
     ms = [s * 1000 for s in seconds]
     found = [r for r in ranks if r is not None]
-    return Result(name, sum(r <= 1 for r in found) / n, sum(r <= 5 for r in found) / n, len(found) / n,
-                  sum(1 / r for r in found) / n, statistics.median(ms), pct(ms, 0.95))
+    return Result(
+        name,
+        sum(r <= 1 for r in found) / n,
+        sum(r <= 5 for r in found) / n,
+        len(found) / n,
+        sum(1 / r for r in found) / n,
+        statistics.median(ms),
+        pct(ms, 0.95),
+    )
 
 
 def at_least_as_good(ours: Result, baseline: Result) -> dict[str, bool]:
@@ -103,6 +118,7 @@ def at_least_as_good(ours: Result, baseline: Result) -> dict[str, bool]:
 
 
 # --- the runs -------------------------------------------------------------------------------------
+
 
 def ingest_into(url: str, data: dict[str, dict], folder: Path):
     """Write the abstracts as JSON lines in `folder` and ingest them into the site database at `url`;

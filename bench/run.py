@@ -59,10 +59,14 @@ def main() -> None:
     line("ask in-process, median", statistics.median(per_q), "ms", "<= 5 ms")
     line("ask in-process, p95", pct(per_q, 0.95), "ms", "<= 20 ms")
 
-    criteria = [dict(condition="sts", site="extremity", stage="III", resectable="yes", metastases="none"),
-                dict(condition="gist", resectable="no"), dict(condition="dfsp", metastases="disseminated"),
-                dict(condition="sts", site="retroperitoneal", resectable="no"),
-                dict(condition="gist", progression="yes"), dict(condition="sts", site="extremity", stage="III")]
+    criteria = [
+        dict(condition="sts", site="extremity", stage="III", resectable="yes", metastases="none"),
+        dict(condition="gist", resectable="no"),
+        dict(condition="dfsp", metastases="disseminated"),
+        dict(condition="sts", site="retroperitoneal", resectable="no"),
+        dict(condition="gist", progression="yes"),
+        dict(condition="sts", site="extremity", stage="III"),
+    ]
     vignettes = VIGNETTES
     kb.recommend(**criteria[0])
     by_criteria, by_text = [], []

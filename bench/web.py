@@ -50,10 +50,17 @@ def post(url: str, body: dict) -> dict:
 
 def start_server(tmp: Path, site_url: str | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = dict(os.environ, ONCOGUIDE_DB=str(tmp / "kb.sqlite3"),
-               ONCOGUIDE_DATABASE_URL=site_url or f"sqlite:///{tmp / 'site.sqlite3'}")
-    proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        ONCOGUIDE_DB=str(tmp / "kb.sqlite3"),
+        ONCOGUIDE_DATABASE_URL=site_url or f"sqlite:///{tmp / 'site.sqlite3'}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -65,15 +72,26 @@ def start_server(tmp: Path, site_url: str | None = None) -> tuple[subprocess.Pop
     raise SystemExit("the server did not start")
 
 
-def wrk(script: Path, url: str, method: str = "GET", body: dict | None = None, seconds: int = SECONDS,
-        env_extra: dict | None = None) -> dict:
+def wrk(
+    script: Path,
+    url: str,
+    method: str = "GET",
+    body: dict | None = None,
+    seconds: int = SECONDS,
+    env_extra: dict | None = None,
+) -> dict:
     # one load thread: on 2 cores a second wrk thread only takes CPU from the two server workers
     env = dict(os.environ, WRK_METHOD=method, **(env_extra or {}))
     env.pop("WRK_BODY", None)
     if body is not None:
         env["WRK_BODY"] = json.dumps(body)
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["rps"] = result["requests"] / result["seconds"]
     return result
@@ -91,18 +109,33 @@ def main() -> None:
         follow = post(base + "/api/ask", {"question": "what about radiation?", "thread_id": first})["thread_id"]
         cases = [
             ("POST /api/ask (flagship)", "/api/ask", "POST", {"question": FLAGSHIP}, "300 req/s, p95 50 ms"),
-            ("POST /api/ask (patient, follow-up)", "/api/ask", "POST",
-             {"question": "what about radiation?", "audience": "patient", "thread_id": first}, "300 req/s, p95 50 ms"),
+            (
+                "POST /api/ask (patient, follow-up)",
+                "/api/ask",
+                "POST",
+                {"question": "what about radiation?", "audience": "patient", "thread_id": first},
+                "300 req/s, p95 50 ms",
+            ),
             ("GET answer article (clinician)", f"/answer/{first}?audience=clinician", "GET", None, "300 req/s"),
             ("GET answer article (patient, follow-up)", f"/answer/{follow}?audience=patient", "GET", None, "300 req/s"),
             ("GET home", "/", "GET", None, ""),
             ("GET condition page (DFSP)", "/conditions/dfsp", "GET", None, "300 req/s (issue 7)"),
             ("GET algorithm group", "/algorithm/groups/gist-recurrent-or-metastatic", "GET", None, ""),
-            ("GET algorithm finder", "/algorithm/find?condition=gist&site=gastrointestinal&metastases=disseminated",
-             "GET", None, ""),
+            (
+                "GET algorithm finder",
+                "/algorithm/find?condition=gist&site=gastrointestinal&metastases=disseminated",
+                "GET",
+                None,
+                "",
+            ),
             ("GET evidence page", "/evidence/imatinib-dfsp", "GET", None, ""),
-            ("POST /api/recommend", "/api/recommend", "POST",
-             {"condition": "sts", "site": "extremity", "stage": "III", "resectable": "yes"}, ""),
+            (
+                "POST /api/recommend",
+                "/api/recommend",
+                "POST",
+                {"condition": "sts", "site": "extremity", "stage": "III", "resectable": "yes"},
+                "",
+            ),
             ("GET /api/groups", "/api/groups", "GET", None, ""),
             ("GET /api/evidence/imatinib-dfsp", "/api/evidence/imatinib-dfsp?by=dose", "GET", None, ""),
         ]
@@ -111,8 +144,10 @@ def main() -> None:
         print(f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  {'non-2xx':>7}  target")
         for name, path, method, body, target in cases:
             r = wrk(script, base + path, method, body)
-            print(f"{name:<42} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['p99_ms']:>8.2f}  "
-                  f"{r['bad_status'] + r['errors']:>7}  {target}")
+            print(
+                f"{name:<42} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['p99_ms']:>8.2f}  "
+                f"{r['bad_status'] + r['errors']:>7}  {target}"
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=15)

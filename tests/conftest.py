@@ -42,8 +42,9 @@ def run_cli(*args: str, env_extra: dict | None = None, stdin: str | None = None,
     if db is not None:
         env["ONCOGUIDE_DB"] = str(db)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "oncoguide", *args], capture_output=True, text=True,
-                          env=env, input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "oncoguide", *args], capture_output=True, text=True, env=env, input=stdin, timeout=120
+    )
 
 
 @pytest.fixture
@@ -85,9 +86,13 @@ def serving(kb_settings, site_url: str, env_extra: dict | None = None, workers: 
 
     port = free_port()
     env = dict(os.environ, ONCOGUIDE_DB=str(kb_settings.db), ONCOGUIDE_DATABASE_URL=site_url, **(env_extra or {}))
-    proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port),
-                             "--workers", str(workers)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -119,10 +124,13 @@ def live_server(kb_settings, live_site_url):
 
 # --- The site database on SQLite and on PostgreSQL --------------------------------------------------
 
+
 def _postgres_bin() -> Path | None:
     """The directory of the newest installed PostgreSQL server binaries (Debian layout), or None."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if found:
         return found[-1].parent
     initdb = shutil.which("initdb")
@@ -170,8 +178,25 @@ def postgres_cluster():
         os.chown(base, pw.pw_uid, pw.pw_gid)
         as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
     data, sockets = base / "data", base / "run"
-    init = subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                           "--locale=C", "--no-sync"], capture_output=True, text=True, timeout=120, **as_user)
+    init = subprocess.run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **as_user,
+    )
     sockets.mkdir()
     if as_user:
         os.chown(sockets, as_user["user"], as_user["group"])
@@ -185,10 +210,30 @@ def postgres_cluster():
     try:
         with open(log_path, "w") as log_file:
             server = subprocess.Popen(
-                [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off", "-c", "max_connections=100"],
-                stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent(), **as_user)
+                [
+                    str(bindir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(port),
+                    "-k",
+                    str(sockets),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=100",
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_stop_with_parent(),
+                **as_user,
+            )
     except (OSError, subprocess.SubprocessError) as exc:
         shutil.rmtree(base, ignore_errors=True)
         pytest.fail(f"cannot start PostgreSQL: {exc}")
@@ -270,7 +315,10 @@ def login(client, username: str, password: str = ACCOUNT_PASSWORD):
     import re
 
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-    r = client.post("/login", data={"username": username, "password": password, "csrf": token,
-                                    "next": "/review"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": token, "next": "/review"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text[:300]
     return client

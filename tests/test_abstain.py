@@ -9,11 +9,17 @@ import pytest
 from tests.conftest import run_cli
 
 
-@pytest.mark.parametrize("question", [
-    "What is the treatment for diabetes?", "How do I treat my migraine?",
-    "What is the best treatment for breast cancer?",
-    "asdf qwerty zxcv", "What's the weather tomorrow?", "Who won the football match?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the treatment for diabetes?",
+        "How do I treat my migraine?",
+        "What is the best treatment for breast cancer?",
+        "asdf qwerty zxcv",
+        "What's the weather tomorrow?",
+        "Who won the football match?",
+    ],
+)
 def test_out_of_scope_abstains(kb, question):
     a = kb.ask(question)
     assert a.in_scope is False

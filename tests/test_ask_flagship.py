@@ -28,8 +28,16 @@ def test_in_scope_and_titled(answer):
 
 def test_covers_every_required_section(answer):
     ids = [s.id for s in answer.sections]
-    for sid in ("prognosis", "first-line-systemic", "molecular-confirmation", "surgery", "radiotherapy",
-                "second-line", "referral-surveillance", "pitfalls"):
+    for sid in (
+        "prognosis",
+        "first-line-systemic",
+        "molecular-confirmation",
+        "surgery",
+        "radiotherapy",
+        "second-line",
+        "referral-surveillance",
+        "pitfalls",
+    ):
         assert sid in ids, f"missing section {sid}: {ids}"
 
 
@@ -64,8 +72,9 @@ def test_dose_evidence_is_shown_as_a_conflict_with_both_sides_cited(answer):
 
 def test_metastatic_statements_come_before_general_ones(answer, kb):
     for sec in answer.sections:
-        specific = ["metastatic" in kb.contents.claims[st.claim_id].populations for st in sec.statements
-                    if st.kind == "claim"]
+        specific = [
+            "metastatic" in kb.contents.claims[st.claim_id].populations for st in sec.statements if st.kind == "claim"
+        ]
         assert specific == sorted(specific, reverse=True), sec.id
     all_claims = [kb.contents.claims[st.claim_id] for st in answer.statements() if st.kind == "claim"]
     assert any("metastatic" in c.populations for c in all_claims)

@@ -8,9 +8,15 @@ from oncoguide.engine.understand import InputError
 from tests.conftest import run_cli
 
 
-@pytest.mark.parametrize("question, words", [
-    ("", "empty"), ("    ", "empty"), ("x" * 10_240, "too long"), ("DFSP\x1b[31m prognosis", "control character"),
-])
+@pytest.mark.parametrize(
+    "question, words",
+    [
+        ("", "empty"),
+        ("    ", "empty"),
+        ("x" * 10_240, "too long"),
+        ("DFSP\x1b[31m prognosis", "control character"),
+    ],
+)
 def test_cli_refuses_with_message(question, words):
     res = run_cli("ask", question)
     assert res.returncode == 2

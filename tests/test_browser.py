@@ -16,14 +16,23 @@ import pytest
 from tests.conftest import FLAGSHIP
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SHOTS = os.environ.get("SCREENSHOTS")
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 740}}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Chromium is not installed (make test installs Debian's chromium)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (make test installs Debian's chromium)"
+)
 
 
 def expect(target):
@@ -170,15 +179,32 @@ def a11y_pages(base: str) -> list[str]:
     import json
     import urllib.request
 
-    req = urllib.request.Request(base + "/api/ask", data=json.dumps({"question": FLAGSHIP}).encode(),
-                                 headers={"content-type": "application/json"})
+    req = urllib.request.Request(
+        base + "/api/ask",
+        data=json.dumps({"question": FLAGSHIP}).encode(),
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(req) as r:
         turn = json.load(r)["thread_id"]
-    return ["/", f"/answer/{turn}?audience=clinician", f"/answer/{turn}?audience=patient", "/algorithm",
-            "/algorithm/gist", "/algorithm/groups/gist-recurrent-or-metastatic",
-            "/algorithm/find?condition=sts&site=extremity&stage=III&resectable=yes", "/algorithm/find?condition=gist",
-            "/evidence", "/evidence/imatinib-dfsp", "/evidence/dfsp-surgery-recurrence", "/no-such-page", "/login",
-            "/editorial-policy", "/conditions/dfsp", "/conditions/gist", "/join"]
+    return [
+        "/",
+        f"/answer/{turn}?audience=clinician",
+        f"/answer/{turn}?audience=patient",
+        "/algorithm",
+        "/algorithm/gist",
+        "/algorithm/groups/gist-recurrent-or-metastatic",
+        "/algorithm/find?condition=sts&site=extremity&stage=III&resectable=yes",
+        "/algorithm/find?condition=gist",
+        "/evidence",
+        "/evidence/imatinib-dfsp",
+        "/evidence/dfsp-surgery-recurrence",
+        "/no-such-page",
+        "/login",
+        "/editorial-policy",
+        "/conditions/dfsp",
+        "/conditions/gist",
+        "/join",
+    ]
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -191,8 +217,11 @@ def test_no_serious_accessibility_violations(browser, live_server, viewport):
             v.page.goto(live_server + path)
             v.page.add_script_tag(path=str(AXE))
             result = v.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            bad = [f"{x['id']} ({x['impact']}): {x['help']} at {[n['target'] for n in x['nodes']][:3]}"
-                   for x in result["violations"] if x["impact"] in ("serious", "critical")]
+            bad = [
+                f"{x['id']} ({x['impact']}): {x['help']} at {[n['target'] for n in x['nodes']][:3]}"
+                for x in result["violations"]
+                if x["impact"] in ("serious", "critical")
+            ]
             if bad:
                 found[path] = bad
             if path == "/":
@@ -244,8 +273,11 @@ def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_s
     import urllib.request
 
     ensure_account(live_site_url, "dr.axe", "Dr Axe", "reviewer", "a long reviewer passphrase")
-    req = urllib.request.Request(live_server + "/api/ask", data=json.dumps({"question": FLAGSHIP}).encode(),
-                                 headers={"content-type": "application/json"})
+    req = urllib.request.Request(
+        live_server + "/api/ask",
+        data=json.dumps({"question": FLAGSHIP}).encode(),
+        headers={"content-type": "application/json"},
+    )
     urllib.request.urlopen(req).close()
     v = Visit(browser, live_server, "phone", bypass_csp=True)
     found = {}
@@ -257,8 +289,11 @@ def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_s
             v.page.goto(live_server + path)
             v.page.add_script_tag(path=str(AXE))
             result = v.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            bad = [f"{x['id']} ({x['impact']}): {x['help']}" for x in result["violations"]
-                   if x["impact"] in ("serious", "critical")]
+            bad = [
+                f"{x['id']} ({x['impact']}): {x['help']}"
+                for x in result["violations"]
+                if x["impact"] in ("serious", "critical")
+            ]
             if bad:
                 found[path] = bad
     finally:
@@ -272,8 +307,10 @@ def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, 
     from tests.test_experiences import XSS
 
     ensure_account(live_site_url, "mod.browser", "Moderator Mo", "moderator", "a long moderator passphrase")
-    story = ("I found the bump on my back when I was 30. Mohs surgery took two sessions.\n\n"
-             "Happy to talk: call 020 7946 0958 or write to pat.story@example.org.\n\n" + "\n\n".join(XSS))
+    story = (
+        "I found the bump on my back when I was 30. Mohs surgery took two sessions.\n\n"
+        "Happy to talk: call 020 7946 0958 or write to pat.story@example.org.\n\n" + "\n\n".join(XSS)
+    )
     newcomer = Visit(browser, live_server, "phone")
     dialogs: list[str] = []
     newcomer.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

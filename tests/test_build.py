@@ -41,8 +41,7 @@ def test_cli_build_reports_counts(tmp_path):
 
 def test_cli_with_broken_pack_explains(tmp_path, pack_copy):
     (pack_copy / "texts.yaml").write_text("disclaimer_clinician: [unclosed\n")
-    res = run_cli("ask", "DFSP prognosis", db=tmp_path / "kb.sqlite3",
-                  env_extra={"ONCOGUIDE_PACK_DIR": str(pack_copy)})
+    res = run_cli("ask", "DFSP prognosis", db=tmp_path / "kb.sqlite3", env_extra={"ONCOGUIDE_PACK_DIR": str(pack_copy)})
     assert res.returncode == 1
     assert "texts.yaml:" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "kb.sqlite3").exists()

@@ -29,9 +29,15 @@ from tests.fhir_records import hook_request as hook
 SERVICE = "/cds-services/oncoguide-sarcoma"
 
 # The card as the CDS Hooks 2.0 specification defines it (field tables of "CDS Service Response")
-CODING = {"type": "object", "required": ["code", "display"], "properties": {
-    "system": {"type": "string", "minLength": 1}, "code": {"type": "string", "minLength": 1},
-    "display": {"type": "string", "minLength": 1}}}
+CODING = {
+    "type": "object",
+    "required": ["code", "display"],
+    "properties": {
+        "system": {"type": "string", "minLength": 1},
+        "code": {"type": "string", "minLength": 1},
+        "display": {"type": "string", "minLength": 1},
+    },
+}
 CARD = {
     "type": "object",
     "required": ["summary", "indicator", "source"],
@@ -41,16 +47,35 @@ CARD = {
         "summary": {"type": "string", "minLength": 1, "maxLength": 139},
         "detail": {"type": "string", "minLength": 1},
         "indicator": {"enum": ["info", "warning", "critical"]},
-        "source": {"type": "object", "required": ["label"], "additionalProperties": False, "properties": {
-            "label": {"type": "string", "minLength": 1}, "url": {"type": "string", "pattern": "^https?://"},
-            "icon": {"type": "string"}, "topic": CODING}},
+        "source": {
+            "type": "object",
+            "required": ["label"],
+            "additionalProperties": False,
+            "properties": {
+                "label": {"type": "string", "minLength": 1},
+                "url": {"type": "string", "pattern": "^https?://"},
+                "icon": {"type": "string"},
+                "topic": CODING,
+            },
+        },
         "suggestions": {"type": "array", "minItems": 1},
         "selectionBehavior": {"enum": ["at-most-one", "any"]},
         "overrideReasons": {"type": "array", "minItems": 1, "items": CODING},
-        "links": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["label", "url", "type"], "additionalProperties": False, "properties": {
-                "label": {"type": "string", "minLength": 1}, "url": {"type": "string", "pattern": "^https?://"},
-                "type": {"enum": ["absolute", "smart"]}, "appContext": {"type": "string"}}}},
+        "links": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["label", "url", "type"],
+                "additionalProperties": False,
+                "properties": {
+                    "label": {"type": "string", "minLength": 1},
+                    "url": {"type": "string", "pattern": "^https?://"},
+                    "type": {"enum": ["absolute", "smart"]},
+                    "appContext": {"type": "string"},
+                },
+            },
+        },
     },
 }
 RESPONSE = {"type": "object", "required": ["cards"], "properties": {"cards": {"type": "array", "items": CARD}}}
@@ -58,8 +83,12 @@ RESPONSE = {"type": "object", "required": ["cards"], "properties": {"cards": {"t
 
 def call(base: str, path: str, body=None, method: str | None = None, raw: bytes | None = None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(base + path, data=data, method=method or ("POST" if data is not None else "GET"),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        base + path,
+        data=data,
+        method=method or ("POST" if data is not None else "GET"),
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, json.loads(r.read() or b"null"), dict(r.headers)
@@ -117,8 +146,9 @@ def test_metastatic_dfsp_gets_the_metastatic_dfsp_card_with_citations_and_workin
 def test_no_card_when_nothing_applies(live_server):
     diabetes = bundle(condition("dm2", coding(SNOMED, "44054006", "Diabetes mellitus type 2")))
     assert cards_for(live_server, diabetes) == []
-    resolved = bundle(condition("old", coding(SNOMED, "276799004", "Dermatofibrosarcoma protuberans"),
-                                status="resolved"))
+    resolved = bundle(
+        condition("old", coding(SNOMED, "276799004", "Dermatofibrosarcoma protuberans"), status="resolved")
+    )
     assert cards_for(live_server, resolved) == []
     refuted = condition("r", coding(SNOMED, "276799004"))
     refuted["verificationStatus"] = {"coding": [{"code": "refuted"}]}
@@ -149,8 +179,13 @@ def test_a_missing_fact_gets_a_card_saying_what_decides(live_server):
 
 
 def test_a_contradictory_record_gets_a_warning(live_server):
-    deep_dfsp = bundle(condition("d", coding(SNOMED, "276799004", "Dermatofibrosarcoma protuberans"),
-                                 coding(ICD10, "C48.0", "Malignant neoplasm of retroperitoneum")))
+    deep_dfsp = bundle(
+        condition(
+            "d",
+            coding(SNOMED, "276799004", "Dermatofibrosarcoma protuberans"),
+            coding(ICD10, "C48.0", "Malignant neoplasm of retroperitoneum"),
+        )
+    )
     (card,) = cards_for(live_server, deep_dfsp)
     assert card["indicator"] == "warning" and "contradictory" in card["summary"]
     assert "DFSP arises in the skin" in card["detail"]
@@ -164,19 +199,38 @@ def test_missing_prefetch_is_412_as_the_specification_says(live_server):
     assert status == 412
 
 
-@pytest.mark.parametrize("body, status, message", [
-    (hook({"conditions": None}, hook="order-sign"), 400, "hook 'order-sign' is not answered"),
-    ({"hook": "patient-view", "context": {"patientId": "p"}}, 400, "hookInstance: is required"),
-    (hook({"conditions": None}, context={"userId": "Practitioner/x"}), 400, "context.patientId: is required"),
-    (hook({"conditions": None}, fhirAuthorization={"access_token": "t"}, fhirServer=None), 400, "without fhirServer"),
-    ([1, 2], 400, "must be a JSON object"),
-    (hook({"conditions": {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Condition",
-          "code": {"coding": {"code": "x"}}}}]}}), 400,
-     "prefetch.conditions.entry[0].code.coding: must be a JSON array"),
-    (hook({"conditions": bundle(condition("c", coding(SNOMED, "276799004"), patient="someone-else"))}), 400,
-     "not the patient in context"),
-    (hook({"conditions": "Condition?patient=1"}), 400, "prefetch.conditions: must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        (hook({"conditions": None}, hook="order-sign"), 400, "hook 'order-sign' is not answered"),
+        ({"hook": "patient-view", "context": {"patientId": "p"}}, 400, "hookInstance: is required"),
+        (hook({"conditions": None}, context={"userId": "Practitioner/x"}), 400, "context.patientId: is required"),
+        (
+            hook({"conditions": None}, fhirAuthorization={"access_token": "t"}, fhirServer=None),
+            400,
+            "without fhirServer",
+        ),
+        ([1, 2], 400, "must be a JSON object"),
+        (
+            hook(
+                {
+                    "conditions": {
+                        "resourceType": "Bundle",
+                        "entry": [{"resource": {"resourceType": "Condition", "code": {"coding": {"code": "x"}}}}],
+                    }
+                }
+            ),
+            400,
+            "prefetch.conditions.entry[0].code.coding: must be a JSON array",
+        ),
+        (
+            hook({"conditions": bundle(condition("c", coding(SNOMED, "276799004"), patient="someone-else"))}),
+            400,
+            "not the patient in context",
+        ),
+        (hook({"conditions": "Condition?patient=1"}), 400, "prefetch.conditions: must be a JSON object"),
+    ],
+)
 def test_bad_requests_are_refused_with_the_reason(live_server, body, status, message):
     code, answer, _ = call(live_server, SERVICE, body)
     assert code == status and message in answer["error"], answer
@@ -198,11 +252,17 @@ def test_feedback_records_accepted_and_overridden(live_server, live_site_url):
     (first,) = cards_for(live_server, conditions, observations)
     (second,) = cards_for(live_server, conditions, observations)
     reason = first["overrideReasons"][0]
-    feedback = {"feedback": [
-        {"card": first["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-22T10:00:00Z"},
-        {"card": second["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-22T10:05:00Z",
-         "overrideReason": {"reason": reason, "userComment": "Already planned at the sarcoma board."}},
-    ]}
+    feedback = {
+        "feedback": [
+            {"card": first["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-22T10:00:00Z"},
+            {
+                "card": second["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-22T10:05:00Z",
+                "overrideReason": {"reason": reason, "userComment": "Already planned at the sarcoma board."},
+            },
+        ]
+    }
     status, body, _ = call(live_server, f"{SERVICE}/feedback", feedback)
     assert status == 200 and body == {"recorded": 2}
     out = run_cli("cds", "feedback", "--format", "json", env_extra={"ONCOGUIDE_DATABASE_URL": live_site_url})
@@ -214,15 +274,37 @@ def test_feedback_records_accepted_and_overridden(live_server, live_site_url):
     assert "dfsp-metastatic" in text and f"overridden because: {reason['display']}" in text
 
 
-@pytest.mark.parametrize("item, status, message", [
-    ({"card": "00000000-0000-4000-8000-000000000000", "outcome": "accepted",
-      "outcomeTimestamp": "2026-11-22T10:00:00Z"}, 404, "was not issued by the service"),
-    ({"card": "c", "outcome": "liked", "outcomeTimestamp": "2026-11-22T10:00:00Z"}, 400, "'accepted' or 'overridden'"),
-    ({"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}, 400, "not an ISO 8601 timestamp"),
-    ({"card": "c", "outcome": "accepted"}, 400, "outcomeTimestamp: must be a non-empty string"),
-    ({"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-22T10:00:00Z",
-      "overrideReason": {"userComment": "no"}}, 400, "only an overridden card"),
-])
+@pytest.mark.parametrize(
+    "item, status, message",
+    [
+        (
+            {
+                "card": "00000000-0000-4000-8000-000000000000",
+                "outcome": "accepted",
+                "outcomeTimestamp": "2026-11-22T10:00:00Z",
+            },
+            404,
+            "was not issued by the service",
+        ),
+        (
+            {"card": "c", "outcome": "liked", "outcomeTimestamp": "2026-11-22T10:00:00Z"},
+            400,
+            "'accepted' or 'overridden'",
+        ),
+        ({"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}, 400, "not an ISO 8601 timestamp"),
+        ({"card": "c", "outcome": "accepted"}, 400, "outcomeTimestamp: must be a non-empty string"),
+        (
+            {
+                "card": "c",
+                "outcome": "accepted",
+                "outcomeTimestamp": "2026-11-22T10:00:00Z",
+                "overrideReason": {"userComment": "no"},
+            },
+            400,
+            "only an overridden card",
+        ),
+    ],
+)
 def test_bad_feedback_is_refused_and_nothing_is_recorded(live_server, live_site_url, item, status, message):
     conditions, _ = split(metastatic_dfsp())
     (card,) = cards_for(live_server, conditions)

@@ -21,9 +21,15 @@ SERVICE = "/cds-services/oncoguide-sarcoma"
 def test_cards_and_feedback_are_kept_whole_or_not_at_all(site):
     (card,) = site.post(SERVICE, json=hook_request(prefetch(*split(metastatic_dfsp())))).json()["cards"]
     reason = card["overrideReasons"][1]
-    items = [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-22T09:00:00Z"},
-             {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-22T09:01:00+01:00",
-              "overrideReason": {"reason": reason, "userComment": "x" * 2000}}]
+    items = [
+        {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-22T09:00:00Z"},
+        {
+            "card": card["uuid"],
+            "outcome": "overridden",
+            "outcomeTimestamp": "2026-11-22T09:01:00+01:00",
+            "overrideReason": {"reason": reason, "userComment": "x" * 2000},
+        },
+    ]
     r = site.post(f"{SERVICE}/feedback", json={"feedback": items})
     assert r.status_code == 200 and r.json() == {"recorded": 2}
     log = site.app.state.site.cds
@@ -36,8 +42,10 @@ def test_cards_and_feedback_are_kept_whole_or_not_at_all(site):
     stranger = {"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": "2026-11-22T09:02:00Z"}
     r = site.post(f"{SERVICE}/feedback", json={"feedback": [items[0], stranger]})
     assert r.status_code == 404 and len(log.feedback_rows(card["uuid"])) == 2
-    r = site.post(f"{SERVICE}/feedback", json={"feedback": [dict(items[1], overrideReason={
-        "reason": reason, "userComment": "x" * 2001})]})
+    r = site.post(
+        f"{SERVICE}/feedback",
+        json={"feedback": [dict(items[1], overrideReason={"reason": reason, "userComment": "x" * 2001})]},
+    )
     assert r.status_code == 400 and "longer than 2000" in r.json()["error"]
 
 
@@ -47,8 +55,12 @@ def test_a_token_id_is_accepted_once_and_forgotten_when_it_expires(site):
     iss, aud = "https://ehr.example.org/", "http://testserver/cds-services"
     clients = TrustedClients({iss: Client(iss, {"k": public})}, site.app.state.site.cds.engine)
     now = int(time.time())
-    signed = jwt.encode({"iss": iss, "aud": aud, "exp": now + 120, "iat": now, "jti": "call-1"}, key,
-                        algorithm="ES256", headers={"kid": "k", "typ": "JWT"})
+    signed = jwt.encode(
+        {"iss": iss, "aud": aud, "exp": now + 120, "iat": now, "jti": "call-1"},
+        key,
+        algorithm="ES256",
+        headers={"kid": "k", "typ": "JWT"},
+    )
     assert clients.verify(f"Bearer {signed}", [aud])["jti"] == "call-1"
     with pytest.raises(CdsAuthError, match="replay refused"):
         clients.verify(f"Bearer {signed}", [aud])

@@ -32,8 +32,13 @@ def test_out_of_scope_turn_does_not_break_thread(kb):
 
 
 def test_cli_chat_reads_a_conversation(tmp_path):
-    res = run_cli("chat", "--format", "json", stdin="stage 4 DFSP prognosis and treatment\nwhat about radiotherapy?\n",
-                  db=tmp_path / "kb.sqlite3")
+    res = run_cli(
+        "chat",
+        "--format",
+        "json",
+        stdin="stage 4 DFSP prognosis and treatment\nwhat about radiotherapy?\n",
+        db=tmp_path / "kb.sqlite3",
+    )
     assert res.returncode == 0, res.stderr
     decoder = json.JSONDecoder()
     answers, pos, text = [], 0, res.stdout

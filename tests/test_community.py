@@ -13,15 +13,20 @@ from tests.conftest import csrf_of, login
 
 
 def ask(client, question: str, audience: str = "patient"):
-    r = client.post("/ask", data={"question": question, "audience": audience, "csrf": csrf_of(client)},
-                    follow_redirects=False)
+    r = client.post(
+        "/ask", data={"question": question, "audience": audience, "csrf": csrf_of(client)}, follow_redirects=False
+    )
     assert r.status_code == 303
     return r
 
 
 def listed(page: str) -> list[tuple[str, int, int]]:
-    return [(unescape_text(t), int(a), int(h)) for t, a, h in re.findall(
-        r'class="link">([^<]+)</button></form>\s*<span class="count">asked (\d+) times? · (\d+) found', page)]
+    return [
+        (unescape_text(t), int(a), int(h))
+        for t, a, h in re.findall(
+            r'class="link">([^<]+)</button></form>\s*<span class="count">asked (\d+) times? · (\d+) found', page
+        )
+    ]
 
 
 def unescape_text(text: str) -> str:
@@ -68,8 +73,10 @@ def test_helpful_votes_rank_and_count_once_per_member(site):
     assert again.status_code == 409 and "already" in again.text
     assert questions.top("dfsp")[0].text == "Is DFSP hereditary?"  # one vote outranks unasked questions
     anonymous = TestClient(site.app, raise_server_exceptions=False)
-    assert anonymous.post("/conditions/dfsp/helpful", data={"key": target.key,
-                                                            "csrf": csrf_of(anonymous)}).status_code == 401
+    assert (
+        anonymous.post("/conditions/dfsp/helpful", data={"key": target.key, "csrf": csrf_of(anonymous)}).status_code
+        == 401
+    )
     assert member.post("/conditions/dfsp/helpful", data={"key": target.key}).status_code == 403  # no CSRF
     assert member.post("/conditions/dfsp/helpful", data={"key": "nope", "csrf": token}).status_code == 404
 

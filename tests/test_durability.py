@@ -36,8 +36,9 @@ for i in range(int(sys.argv[2])):
 
 
 def start_writer(url: str, count: int = 1_000_000) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WRITER, url, str(count)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, url, str(count)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def read_ids(proc: subprocess.Popen, n: int) -> list[str]:
@@ -175,7 +176,7 @@ def test_restore_refuses_a_corrupt_backup(site_with_data, tmp_path):
     data = bytearray(good.read_bytes())
     page = int.from_bytes(data[16:18], "big")
     assert len(data) // page > 5
-    data[2 * page:len(data) - page] = os.urandom(len(data) - 3 * page)  # keep page 1 (schema): damage the rest
+    data[2 * page : len(data) - page] = os.urandom(len(data) - 3 * page)  # keep page 1 (schema): damage the rest
     corrupt = tmp_path / "corrupt.sqlite3"
     corrupt.write_bytes(bytes(data))
     assert_refused(corrupt, url, path, "is corrupt")

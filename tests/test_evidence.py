@@ -50,18 +50,36 @@ def test_review_adverse_events(ev):
 
 
 def test_recurrence_figures(ev):
-    got = {k: (ev.stats[k].exact.x, ev.stats[k].exact.n) for k in
-           ("recurrence_mohs_paradisi", "recurrence_wle_paradisi", "recurrence_mohs_mayo", "recurrence_wle_mayo")}
-    assert got == {"recurrence_mohs_paradisi": (6, 463), "recurrence_wle_paradisi": (288, 1394),
-                   "recurrence_mohs_mayo": (2, 67), "recurrence_wle_mayo": (28, 91)}
+    got = {
+        k: (ev.stats[k].exact.x, ev.stats[k].exact.n)
+        for k in ("recurrence_mohs_paradisi", "recurrence_wle_paradisi", "recurrence_mohs_mayo", "recurrence_wle_mayo")
+    }
+    assert got == {
+        "recurrence_mohs_paradisi": (6, 463),
+        "recurrence_wle_paradisi": (288, 1394),
+        "recurrence_mohs_mayo": (2, 67),
+        "recurrence_wle_mayo": (28, 91),
+    }
     assert round(100 * ev.stats["recurrence_wle_paradisi"].exact.p, 1) == 20.7
     assert ev.comparisons["recurrence_mohs_vs_wle_mayo"].p_value < 0.001
 
 
 # metafor's dat.bcg (BCG vaccine trials): tpos, tneg, cpos, cneg
-BCG = [(4, 119, 11, 128), (6, 300, 29, 274), (3, 228, 11, 209), (62, 13536, 248, 12619), (33, 5036, 47, 5761),
-       (180, 1361, 372, 1079), (8, 2537, 10, 619), (505, 87886, 499, 87892), (29, 7470, 45, 7232),
-       (17, 1699, 65, 1600), (186, 50448, 141, 27197), (5, 2493, 3, 2338), (27, 16886, 29, 17825)]
+BCG = [
+    (4, 119, 11, 128),
+    (6, 300, 29, 274),
+    (3, 228, 11, 209),
+    (62, 13536, 248, 12619),
+    (33, 5036, 47, 5761),
+    (180, 1361, 372, 1079),
+    (8, 2537, 10, 619),
+    (505, 87886, 499, 87892),
+    (29, 7470, 45, 7232),
+    (17, 1699, 65, 1600),
+    (186, 50448, 141, 27197),
+    (5, 2493, 3, 2338),
+    (27, 16886, 29, 17825),
+]
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +89,13 @@ def bcg():
     return y, v
 
 
-@pytest.mark.parametrize("method, estimate, low, high", [
-    ("EE", -0.4303, -0.5097, -0.3509),   # metafor tests: rma(method="EE") vs Stata metan
-    ("DL", -0.7141, -1.0644, -0.3638),   # metafor tests: rma(method="DL") vs Stata metan
-])
+@pytest.mark.parametrize(
+    "method, estimate, low, high",
+    [
+        ("EE", -0.4303, -0.5097, -0.3509),  # metafor tests: rma(method="EE") vs Stata metan
+        ("DL", -0.7141, -1.0644, -0.3638),  # metafor tests: rma(method="DL") vs Stata metan
+    ],
+)
 def test_meta_analysis_matches_metafor(bcg, method, estimate, low, high):
     r = stats.meta_analysis(*bcg, method=method)
     assert (round(r.estimate, 4), round(r.low, 4), round(r.high, 4)) == (estimate, low, high)
@@ -83,7 +104,7 @@ def test_meta_analysis_matches_metafor(bcg, method, estimate, low, high):
 
 def test_reml_heterogeneity_matches_metafor(bcg):
     r = stats.meta_analysis(*bcg, method="REML")
-    assert abs(r.i2 / 100 - 0.9222139) < 1e-4   # I2 of rma(method="REML") on dat.bcg
+    assert abs(r.i2 / 100 - 0.9222139) < 1e-4  # I2 of rma(method="REML") on dat.bcg
     assert round(r.tau2, 4) == 0.3132
     assert r.pred_low < r.low and r.pred_high > r.high
 
@@ -102,7 +123,7 @@ def test_zero_event_studies_are_corrected_only_for_the_logit():
     result, fixed = stats.meta_proportions([(0, 10), (5, 10), (10, 10), (3, 12)])
     assert fixed == 2 and 0 < stats.expit(result.estimate) < 1
     ci = stats.clopper_pearson(0, 10)
-    assert ci.low == 0 and 0.30 < ci.high < 0.31   # exact upper bound 0.3085
+    assert ci.low == 0 and 0.30 < ci.high < 0.31  # exact upper bound 0.3085
 
 
 def test_exact_and_wilson_intervals():
@@ -133,12 +154,15 @@ def _break_arm(pack, mutate):
     return data["studies"][1]["id"]
 
 
-@pytest.mark.parametrize("mutate, words", [
-    (lambda a: a["counts"].update(pr=30), "exceeds n"),
-    (lambda a: a["counts"].update(sd=-1), "negative count"),
-    (lambda a: a.update(n=0), "n must be positive"),
-    (lambda a: a["counts"].update(pr=14), "add up to"),
-])
+@pytest.mark.parametrize(
+    "mutate, words",
+    [
+        (lambda a: a["counts"].update(pr=30), "exceeds n"),
+        (lambda a: a["counts"].update(sd=-1), "negative count"),
+        (lambda a: a.update(n=0), "n must be positive"),
+        (lambda a: a["counts"].update(pr=14), "add up to"),
+    ],
+)
 def test_bad_study_rows_name_study_and_field(pack_copy, mutate, words):
     study = _break_arm(pack_copy, mutate)
     with pytest.raises(PackError) as info:
@@ -155,8 +179,9 @@ def test_typed_number_that_disagrees_is_refused(pack_copy):
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     with pytest.raises(PackError) as info:
         load_pack(pack_copy)
-    assert any(p.entry == claim["id"] and "disagrees" in p.message and "27/40" in p.message
-               for p in info.value.problems)
+    assert any(
+        p.entry == claim["id"] and "disagrees" in p.message and "27/40" in p.message for p in info.value.problems
+    )
 
 
 def test_unknown_statistic_name_is_refused(pack_copy):
@@ -185,8 +210,8 @@ def test_forest_svg_is_well_formed(ev):
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert root.tag == f"{ns}svg" and root.find(f"{ns}title").text == "Imatinib response"
-    assert len(root.findall(f"{ns}rect")) == 1 + len(rows)      # background + one square per study
-    assert len(root.findall(f"{ns}polygon")) == 1                 # the pooled diamond
+    assert len(root.findall(f"{ns}rect")) == 1 + len(rows)  # background + one square per study
+    assert len(root.findall(f"{ns}polygon")) == 1  # the pooled diamond
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
 
 

@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 from oncoguide.site.experiences import held_reason, mask_contacts
 from tests.conftest import csrf_of, login
 
-STORY = ("The lump on my shoulder grew slowly for six years before anyone took a biopsy.\n\n"
-         "After Mohs surgery it healed well.")
+STORY = (
+    "The lump on my shoulder grew slowly for six years before anyone took a biopsy.\n\n"
+    "After Mohs surgery it healed well."
+)
 
 
 def token_of(client, path="/conditions/dfsp") -> str:
@@ -20,8 +22,9 @@ def token_of(client, path="/conditions/dfsp") -> str:
 
 
 def share(client, body: str, slug: str = "dfsp"):
-    return client.post(f"/conditions/{slug}/experiences", data={"body": body, "csrf": token_of(client)},
-                       follow_redirects=False)
+    return client.post(
+        f"/conditions/{slug}/experiences", data={"body": body, "csrf": token_of(client)}, follow_redirects=False
+    )
 
 
 def member(site, name: str = "reader1") -> TestClient:
@@ -32,30 +35,39 @@ def moderate(site, decision: str, reason: str = "", who: str = "moderator1"):
     mod = member(site, who)
     page = mod.get("/moderation").text
     exp_id = re.search(r'action="/moderation/(\d+)"', page).group(1)
-    return mod.post(f"/moderation/{exp_id}", data={"decision": decision, "reason": reason,
-                                                   "csrf": token_of(mod, "/moderation")}, follow_redirects=False)
+    return mod.post(
+        f"/moderation/{exp_id}",
+        data={"decision": decision, "reason": reason, "csrf": token_of(mod, "/moderation")},
+        follow_redirects=False,
+    )
 
 
-@pytest.mark.parametrize("text, kinds", [
-    ("write to jo.smith+dfsp@example.co.uk please", ["e-mail address"]),
-    ("call me on +44 20 7946 0958", ["phone number"]),
-    ("my number is (555) 123-4567", ["phone number"]),
-    ("I live at 221 Baker Street near the park", ["street address"]),
-    ("treated 2019-03-14, followed 1989-2016, 400 mg daily, stage 4, 5 cm", []),
-])
+@pytest.mark.parametrize(
+    "text, kinds",
+    [
+        ("write to jo.smith+dfsp@example.co.uk please", ["e-mail address"]),
+        ("call me on +44 20 7946 0958", ["phone number"]),
+        ("my number is (555) 123-4567", ["phone number"]),
+        ("I live at 221 Baker Street near the park", ["street address"]),
+        ("treated 2019-03-14, followed 1989-2016, 400 mg daily, stage 4, 5 cm", []),
+    ],
+)
 def test_contact_details_are_masked(text, kinds):
     masked, found = mask_contacts(text)
     assert found == kinds
     assert ("removed]" in masked) == bool(kinds)
 
 
-@pytest.mark.parametrize("text, held", [
-    ("I stopped taking imatinib after two months and feel fine", True),
-    ("Honestly, skip the radiotherapy, it did nothing for me", True),
-    ("A herbal tea cured my DFSP, I swear by it naturally", True),
-    ("My oncologist lowered my imatinib dose because of swelling", False),
-    ("Surgery left a long scar but I am glad I had it", False),
-])
+@pytest.mark.parametrize(
+    "text, held",
+    [
+        ("I stopped taking imatinib after two months and feel fine", True),
+        ("Honestly, skip the radiotherapy, it did nothing for me", True),
+        ("A herbal tea cured my DFSP, I swear by it naturally", True),
+        ("My oncologist lowered my imatinib dose because of swelling", False),
+        ("Surgery left a long scar but I am glad I had it", False),
+    ],
+)
 def test_posts_urging_to_stop_treatment_or_unproven_cures_are_held(text, held):
     assert (held_reason(text) is not None) == held
 
@@ -104,12 +116,15 @@ def test_who_may_post_and_moderate(site):
         assert member(site, who).get("/moderation").status_code == 200, who
 
 
-@pytest.mark.parametrize("body, message", [
-    ("", "the post is empty"),
-    ("too short", "at least 20 characters"),
-    ("x" * 5001, "the limit is 5,000"),
-    ("see http://a.example and http://b.example and http://c.example for my story", "at most 2 links"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("", "the post is empty"),
+        ("too short", "at least 20 characters"),
+        ("x" * 5001, "the limit is 5,000"),
+        ("see http://a.example and http://b.example and http://c.example for my story", "at most 2 links"),
+    ],
+)
 def test_empty_oversized_and_link_heavy_posts_are_refused(site, body, message):
     r = share(member(site), body)
     assert r.status_code == 422 and message in r.text
@@ -129,8 +144,12 @@ def test_three_flags_send_a_post_back_to_the_moderators(site):
     exp_id = site.app.state.site.experiences.published("dfsp")[0].id
     for who in ("contributor1", "reviewer1"):
         client = member(site, who)
-        assert client.post(f"/experiences/{exp_id}/flag", data={"csrf": token_of(client)},
-                           follow_redirects=False).status_code == 303
+        assert (
+            client.post(
+                f"/experiences/{exp_id}/flag", data={"csrf": token_of(client)}, follow_redirects=False
+            ).status_code
+            == 303
+        )
     again = member(site, "reviewer1")
     assert again.post(f"/experiences/{exp_id}/flag", data={"csrf": token_of(again)}).status_code == 409
     assert site.app.state.site.experiences.get(exp_id).status == "approved"
@@ -141,20 +160,39 @@ def test_three_flags_send_a_post_back_to_the_moderators(site):
 
 
 # each would run script if it reached the page as markup; the browser test posts them all too
-XSS = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "<svg/onload=alert(1)>",
-       "<a href=\"javascript:alert(1)\">click</a>", "<iframe src=//evil.example></iframe>",
-       "<body onload=alert(1)>", "<details open ontoggle=alert(1)>", "<input autofocus onfocus=alert(1)>",
-       "'-alert(1)-'", "</textarea><script>alert(1)</script>", "<math><mtext><img src=x onerror=alert(1)>",
-       "<scr<script>ipt>alert(1)</script>", "{{7*7}}{% raw %}{{config}}{% endraw %}",
-       "<img src=x onerror=&#97;&#108;&#101;&#114;&#116;(1)>"]
+XSS = [
+    '<script>alert("x")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "<svg/onload=alert(1)>",
+    '<a href="javascript:alert(1)">click</a>',
+    "<iframe src=//evil.example></iframe>",
+    "<body onload=alert(1)>",
+    "<details open ontoggle=alert(1)>",
+    "<input autofocus onfocus=alert(1)>",
+    "'-alert(1)-'",
+    "</textarea><script>alert(1)</script>",
+    "<math><mtext><img src=x onerror=alert(1)>",
+    "<scr<script>ipt>alert(1)</script>",
+    "{{7*7}}{% raw %}{{config}}{% endraw %}",
+    "<img src=x onerror=&#97;&#108;&#101;&#114;&#116;(1)>",
+]
 
 
 def test_posts_are_rendered_inert(site):
     share(member(site), "My story, with some markup in it: " + " ".join(XSS))
     moderate(site, "approve")
     page = TestClient(site.app).get("/conditions/dfsp").text
-    for raw in ("<script>alert", "<img src=x", "<svg/onload", "<a href=\"javascript", "<iframe", "<details open",
-                "<input autofocus", "<body onload", "<math>"):
+    for raw in (
+        "<script>alert",
+        "<img src=x",
+        "<svg/onload",
+        '<a href="javascript',
+        "<iframe",
+        "<details open",
+        "<input autofocus",
+        "<body onload",
+        "<math>",
+    ):
         assert raw not in page
     assert "&lt;script&gt;alert" in page
     assert "{{7*7}}" in page and "{{config}}" in page  # no template evaluation of user text
@@ -181,8 +219,11 @@ def test_stories_are_paged_newest_first_and_authors_counted_once(site):
 def test_a_story_can_answer_one_of_the_top_questions(site):
     me = member(site)
     top = site.app.state.site.questions.top("dfsp")
-    r = me.post("/conditions/dfsp/experiences", data={"body": STORY, "question": top[0].key, "csrf": token_of(me)},
-                follow_redirects=False)
+    r = me.post(
+        "/conditions/dfsp/experiences",
+        data={"body": STORY, "question": top[0].key, "csrf": token_of(me)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     moderate(site, "approve")
     page = TestClient(site.app).get("/conditions/dfsp").text
@@ -197,8 +238,9 @@ def test_a_story_can_answer_one_of_the_top_questions(site):
 def test_a_post_that_does_not_exist_is_404_for_moderators_and_readers(site):
     mod, reader = member(site, "moderator1"), member(site, "reader1")
     for decision in ("approve", "reject"):
-        r = mod.post("/moderation/987654", data={"decision": decision, "reason": "spam",
-                                                 "csrf": token_of(mod, "/moderation")})
+        r = mod.post(
+            "/moderation/987654", data={"decision": decision, "reason": "spam", "csrf": token_of(mod, "/moderation")}
+        )
         assert r.status_code == 404 and "there is no post 987654" in r.text, r.text[:300]
     r = reader.post("/experiences/987654/flag", data={"csrf": token_of(reader)})
     assert r.status_code == 404
@@ -206,6 +248,7 @@ def test_a_post_that_does_not_exist_is_404_for_moderators_and_readers(site):
     assert share(member(site), STORY).status_code == 303
     assert moderate(site, "approve").status_code == 303
     exp_id = site.app.state.site.experiences.published("dfsp")[0].id
-    again = mod.post(f"/moderation/{exp_id}", data={"decision": "reject", "reason": "late",
-                                                    "csrf": token_of(mod, "/moderation")})
+    again = mod.post(
+        f"/moderation/{exp_id}", data={"decision": "reject", "reason": "late", "csrf": token_of(mod, "/moderation")}
+    )
     assert again.status_code == 409 and "no longer waiting" in again.text

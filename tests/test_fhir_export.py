@@ -76,8 +76,11 @@ def test_plan_definitions_follow_the_algorithm(ex, kb):
         pd = ex.get("PlanDefinition", summary["id"])
         rec = alg.group_detail(summary["id"])
         assert CPG_PROFILE in pd["meta"]["profile"]
-        assert pd["type"]["coding"][0] == {"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type",
-                                           "code": "eca-rule", "display": "ECA Rule"}
+        assert pd["type"]["coding"][0] == {
+            "system": "http://terminology.hl7.org/CodeSystem/plan-definition-type",
+            "code": "eca-rule",
+            "display": "ECA Rule",
+        }
         assert pd["title"] == rec.group.label and pd["description"] == rec.group.definition
         assert len(pd["action"]) == len(rec.steps)
         for action, step, raw in zip(pd["action"], rec.steps, rec.raw_steps, strict=True):
@@ -99,8 +102,10 @@ def test_plan_definitions_follow_the_algorithm(ex, kb):
 
 def test_metastatic_dfsp_recommends_imatinib_with_its_activity_definition(ex, kb):
     pd = ex.get("PlanDefinition", "dfsp-metastatic")
-    assert "metastases in ('regional-nodes', 'oligometastatic', 'disseminated')" in \
-        pd["action"][0]["condition"][0]["expression"]["expression"]
+    assert (
+        "metastases in ('regional-nodes', 'oligometastatic', 'disseminated')"
+        in pd["action"][0]["condition"][0]["expression"]["expression"]
+    )
     (imatinib,) = [a for a in pd["action"] if a["title"] == "imatinib"]
     assert strength_of(imatinib) == "strong"
     (option,) = imatinib["action"]
@@ -148,8 +153,9 @@ def test_citations_carry_the_source_identifiers(ex, kb):
         assert art["title"] == [{"text": src.title}]
         assert f"Level {src.level} " in art["classification"][1]["classifier"][0]["text"]
     nd = ex.get("Citation", "navarrete-dechent-2019")["citedArtifact"]
-    assert {"system": "https://pubmed.ncbi.nlm.nih.gov", "value": "30601909"} in \
-        [{k: i[k] for k in ("system", "value")} for i in nd["identifier"]]
+    assert {"system": "https://pubmed.ncbi.nlm.nih.gov", "value": "30601909"} in [
+        {k: i[k] for k in ("system", "value")} for i in nd["identifier"]
+    ]
     form = nd["publicationForm"][0]
     assert form["publishedIn"]["title"] == "JAMA Dermatology" and form["articleDate"] == "2019"
     assert (form["volume"], form["issue"], form["pageString"]) == ("155", "3", "361-369")
@@ -220,9 +226,14 @@ def test_fhir_endpoints(client, kb):
     assert sorted(e["resource"]["id"] for e in r.json()["entry"]) == ["lowe-2017", "navarrete-dechent-2019"]
     r = client.get("/fhir/Bundle/oncoguide")
     assert r.status_code == 200 and len(r.json()["entry"]) == sum(ex.counts().values())
-    for path, code in [("/fhir/PlanDefinition/no-such-group", "not-found"), ("/fhir/Evidence/nope", "not-found"),
-                       ("/fhir/Patient", "not-supported"), ("/fhir/Patient/1", "not-supported"),
-                       ("/fhir/Bundle/other", "not-found"), ("/fhir/a/b/c", "not-found")]:
+    for path, code in [
+        ("/fhir/PlanDefinition/no-such-group", "not-found"),
+        ("/fhir/Evidence/nope", "not-found"),
+        ("/fhir/Patient", "not-supported"),
+        ("/fhir/Patient/1", "not-supported"),
+        ("/fhir/Bundle/other", "not-found"),
+        ("/fhir/a/b/c", "not-found"),
+    ]:
         r = client.get(path)
         assert r.status_code == 404, path
         assert r.headers["content-type"].startswith("application/fhir+json")
@@ -244,8 +255,9 @@ def test_cli_export_writes_one_file_per_resource(kb, kb_settings, tmp_path):
         assert f"{n} {rtype}" in res.stdout
     files = sorted(p.name for p in out.iterdir())
     assert len(files) == sum(ex.counts().values()) + 1 and "bundle.json" in files
-    assert json.loads((out / "PlanDefinition-dfsp-metastatic.json").read_text()) == \
-        ex.get("PlanDefinition", "dfsp-metastatic")
+    assert json.loads((out / "PlanDefinition-dfsp-metastatic.json").read_text()) == ex.get(
+        "PlanDefinition", "dfsp-metastatic"
+    )
     validate(json.loads((out / "bundle.json").read_text()))
     res = run_cli("fhir", "export", "--out", str(out / "bundle.json"), db=kb_settings.db)
     assert res.returncode != 0 and "not a folder" in res.stderr and "Traceback" not in res.stderr

@@ -43,10 +43,10 @@ def test_a_metastatic_dfsp_bundle_yields_the_metastatic_dfsp_recommendations(kb_
 
 
 def test_the_api_takes_the_same_bundle_and_answers_as_the_cli(client, kb_settings):
-    cli = json.loads(run_cli("recommend", "--fhir", str(METASTATIC_DFSP), "--format", "json",
-                             db=kb_settings.db).stdout)
-    r = client.post("/api/recommend", content=METASTATIC_DFSP.read_bytes(),
-                    headers={"content-type": "application/fhir+json"})
+    cli = json.loads(run_cli("recommend", "--fhir", str(METASTATIC_DFSP), "--format", "json", db=kb_settings.db).stdout)
+    r = client.post(
+        "/api/recommend", content=METASTATIC_DFSP.read_bytes(), headers={"content-type": "application/fhir+json"}
+    )
     assert r.status_code == 200 and r.json() == cli
     assert client.post("/api/recommend", json=metastatic_dfsp()).json() == cli
 
@@ -76,35 +76,51 @@ def test_n0_m0_means_no_spread_and_a_negative_genetic_test_sets_no_genotype(kb):
         condition("g", coding(SNOMED, "420120006")),
         observation("n", coding(LOINC, "21906-3"), {"coding": [coding("http://cancerstaging.org", "cN0")]}),
         observation("m", coding(LOINC, "21907-1"), {"text": "cM0"}),
-        observation("v", coding(LOINC, "69548-6"), {"text": "KIT mutation not detected"}))
+        observation("v", coding(LOINC, "69548-6"), {"text": "KIT mutation not detected"}),
+    )
     reading = read_fhir(kb, record)
     (patient,) = reading.patients
     assert patient.facts["metastases"] == {"none"} and patient.genotype is None
     assert any("negative result" in line for line in reading.ignored)
 
 
-@pytest.mark.parametrize("record, message", [
-    (bundle(condition("a", coding(SNOMED, "276799004")), condition("b", coding(SNOMED, "420120006"))),
-     "more than one condition (dfsp, gist)"),
-    (bundle(condition("a", coding(SNOMED, "44054006", "Diabetes mellitus type 2"))),
-     "no Condition coded as DFSP"),
-    (bundle(condition("a", coding(SNOMED, "276799004")), condition("b", coding(ICD10, "C78.0"), patient="p2")),
-     "more than one patient (Patient/p2, Patient/pat-1)"),
-    ({"resourceType": "Bundle", "entry": ["not an entry"]}, "bundle.entry[0]: must be a JSON object"),
-    ({"resourceType": "Bundle", "entry": [{"resource": {"code": {}}}]},
-     "bundle.entry[0].resource.resourceType: must be a non-empty string"),
-    (bundle(condition("a", coding(SNOMED, "276799004"), coding(SNOMED, "420120006"))),
-     "Condition/a.code: codes for different conditions"),
-    (bundle(condition("a", coding(ICD10, "C49.1"), coding(ICD10, "C48.0"))),
-     "Condition/a.code: the codes give site extremity and retroperitoneal"),
-    (bundle(condition("a", coding(SNOMED, "276799004")),
-            observation("s1", coding(LOINC, "21908-9"), {"text": "Stage II"}),
-            observation("s2", coding(LOINC, "21902-2"), {"text": "Stage IV"})),
-     "more than one stage group (II, IV)"),
-    (bundle(condition("a", coding(SNOMED, "276799004"), coding(ICD10, "C48.0"))),
-     "DFSP arises in the skin"),
-    ({"resourceType": "OperationOutcome"}, "is an OperationOutcome"),
-])
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        (
+            bundle(condition("a", coding(SNOMED, "276799004")), condition("b", coding(SNOMED, "420120006"))),
+            "more than one condition (dfsp, gist)",
+        ),
+        (bundle(condition("a", coding(SNOMED, "44054006", "Diabetes mellitus type 2"))), "no Condition coded as DFSP"),
+        (
+            bundle(condition("a", coding(SNOMED, "276799004")), condition("b", coding(ICD10, "C78.0"), patient="p2")),
+            "more than one patient (Patient/p2, Patient/pat-1)",
+        ),
+        ({"resourceType": "Bundle", "entry": ["not an entry"]}, "bundle.entry[0]: must be a JSON object"),
+        (
+            {"resourceType": "Bundle", "entry": [{"resource": {"code": {}}}]},
+            "bundle.entry[0].resource.resourceType: must be a non-empty string",
+        ),
+        (
+            bundle(condition("a", coding(SNOMED, "276799004"), coding(SNOMED, "420120006"))),
+            "Condition/a.code: codes for different conditions",
+        ),
+        (
+            bundle(condition("a", coding(ICD10, "C49.1"), coding(ICD10, "C48.0"))),
+            "Condition/a.code: the codes give site extremity and retroperitoneal",
+        ),
+        (
+            bundle(
+                condition("a", coding(SNOMED, "276799004")),
+                observation("s1", coding(LOINC, "21908-9"), {"text": "Stage II"}),
+                observation("s2", coding(LOINC, "21902-2"), {"text": "Stage IV"}),
+            ),
+            "more than one stage group (II, IV)",
+        ),
+        (bundle(condition("a", coding(SNOMED, "276799004"), coding(ICD10, "C48.0"))), "DFSP arises in the skin"),
+        ({"resourceType": "OperationOutcome"}, "is an OperationOutcome"),
+    ],
+)
 def test_records_that_cannot_be_read_are_refused_with_the_reason(client, record, message):
     r = client.post("/api/recommend", json=record)
     assert r.status_code == 422 and message in r.json()["error"], r.json()
@@ -112,11 +128,14 @@ def test_records_that_cannot_be_read_are_refused_with_the_reason(client, record,
 
 def test_cli_errors_are_one_line_with_exit_status_2(kb_settings, tmp_path):
     two = tmp_path / "two.json"
-    two.write_text(json.dumps(bundle(condition("a", coding(SNOMED, "276799004")),
-                                     condition("b", coding(SNOMED, "420120006")))))
-    for args, message in [(["--fhir", str(two)], "more than one condition"),
-                          (["--fhir", str(tmp_path / "missing.json")], "cannot be read"),
-                          (["--fhir", str(METASTATIC_DFSP), "--condition", "dfsp"], "leave out the vignette")]:
+    two.write_text(
+        json.dumps(bundle(condition("a", coding(SNOMED, "276799004")), condition("b", coding(SNOMED, "420120006"))))
+    )
+    for args, message in [
+        (["--fhir", str(two)], "more than one condition"),
+        (["--fhir", str(tmp_path / "missing.json")], "cannot be read"),
+        (["--fhir", str(METASTATIC_DFSP), "--condition", "dfsp"], "leave out the vignette"),
+    ]:
         out = run_cli("recommend", *args, db=kb_settings.db)
         assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
         assert len(out.stderr.strip().splitlines()) == 1
@@ -126,12 +145,39 @@ def test_cli_errors_are_one_line_with_exit_status_2(kb_settings, tmp_path):
     assert out.returncode == 2 and "not valid JSON" in out.stderr and "line 1" in out.stderr
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-                        st.sampled_from(["resourceType", "entry", "resource", "code", "coding", "system", "subject",
-                                         "reference", "clinicalStatus", "bodySite", "stage", "summary", "text",
-                                         "valueCodeableConcept", "component", "id", "status", "display"]),
-                        inner, max_size=5), max_leaves=25)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceType",
+                    "entry",
+                    "resource",
+                    "code",
+                    "coding",
+                    "system",
+                    "subject",
+                    "reference",
+                    "clinicalStatus",
+                    "bodySite",
+                    "stage",
+                    "summary",
+                    "text",
+                    "valueCodeableConcept",
+                    "component",
+                    "id",
+                    "status",
+                    "display",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
 TYPES = st.sampled_from(["Bundle", "Condition", "Observation", "Patient", "OperationOutcome"])
 
 
@@ -156,10 +202,12 @@ def test_every_code_in_the_pack_reads_as_what_it_says(kb):
             sets = entry.sets
             res = condition("x", coding(book.systems[name], code))
             if "condition" not in sets and "metastases" not in sets:  # a site: on a DFSP or sarcoma Condition
-                res = condition("x", coding(SNOMED, "276799004"), bodySite=[{"coding": [
-                    coding(book.systems[name], code)]}])
-            record = bundle(res) if "metastases" not in sets else bundle(condition("p", coding(SNOMED, "276799004")),
-                                                                         res)
+                res = condition(
+                    "x", coding(SNOMED, "276799004"), bodySite=[{"coding": [coding(book.systems[name], code)]}]
+                )
+            record = (
+                bundle(res) if "metastases" not in sets else bundle(condition("p", coding(SNOMED, "276799004")), res)
+            )
             (patient,) = read_fhir(kb, record).patients
             expected = {**({"condition": "dfsp"} if "condition" not in sets else {}), **sets}
             assert patient.condition == expected["condition"], entry
@@ -172,8 +220,10 @@ def test_each_groups_card_links_to_an_answer_about_that_group(kb):
     for group in kb.algorithm.group_list():
         rec = kb.algorithm.group_detail(group.id)
         answer = kb.ask(card_question(rec, kb.contents.lexicon.conditions))
-        assert answer.in_scope and answer.understood["condition"] == group.condition and answer.sections, \
-            (group.id, answer.title)
+        assert answer.in_scope and answer.understood["condition"] == group.condition and answer.sections, (
+            group.id,
+            answer.title,
+        )
         spread = any(w in group.id for w in ("metastatic", "stage-4", "disseminated"))
         assert ("Metastatic" in answer.title) == spread, (group.id, answer.title)
 

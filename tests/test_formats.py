@@ -18,8 +18,18 @@ def flagship(kb):
 
 def test_json_has_documented_fields(flagship):
     data = json.loads(render(flagship, "json"))
-    for key in ("question", "in_scope", "audience", "title", "bottom_line", "sections", "references",
-                "conflicts", "follow_up_questions", "reading_grade"):
+    for key in (
+        "question",
+        "in_scope",
+        "audience",
+        "title",
+        "bottom_line",
+        "sections",
+        "references",
+        "conflicts",
+        "follow_up_questions",
+        "reading_grade",
+    ):
         assert key in data
     st = data["sections"][0]["statements"][0]
     assert isinstance(st["text"], str) and all(isinstance(n, int) for n in st["citations"])
@@ -51,8 +61,7 @@ def test_unknown_format_is_refused(flagship):
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
 def test_cli_formats(fmt, tmp_path):
-    res = run_cli("ask", "Is DFSP hereditary?", "--format", fmt, "--audience", "patient",
-                  db=tmp_path / "kb.sqlite3")
+    res = run_cli("ask", "Is DFSP hereditary?", "--format", fmt, "--audience", "patient", db=tmp_path / "kb.sqlite3")
     assert res.returncode == 0, res.stderr
     if fmt == "json":
         data = json.loads(res.stdout)

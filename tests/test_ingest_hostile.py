@@ -32,11 +32,18 @@ def env(tmp_path, kb_settings) -> dict:
 
 def ingest_cli(*args: str, env: dict, cap_memory: bool = False, timeout: float = 90) -> subprocess.CompletedProcess:
     """`oncoguide ingest ARGS` as a user runs it; subprocess.TimeoutExpired fails the test if it hangs."""
+
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
-    return subprocess.run([sys.executable, "-m", "oncoguide", "ingest", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=timeout, preexec_fn=limit if cap_memory else None)
+    return subprocess.run(
+        [sys.executable, "-m", "oncoguide", "ingest", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=timeout,
+        preexec_fn=limit if cap_memory else None,
+    )
 
 
 def line_for(out: str, name: str) -> str:
@@ -46,6 +53,7 @@ def line_for(out: str, name: str) -> str:
 
 
 # ---- YAML front matter -----------------------------------------------------------------------------------------
+
 
 def alias_bomb() -> str:
     """About 500 bytes of nested aliases standing for 9**9 (387 million) strings."""
@@ -61,17 +69,23 @@ def test_a_yaml_alias_bomb_is_refused_at_once_with_a_line(tmp_path, env):
     (folder / "good.md").write_text(f"---\ntitle: Wart care\n---\n{GOOD}")
     r = ingest_cli(str(folder), env=env, cap_memory=True, timeout=60)
     assert "Traceback" not in r.stderr and r.returncode == 1, r.stderr
-    assert line_for(r.stdout, "bomb.md") == (f"failed   {folder / 'bomb.md'}: bad front matter on line 2: "
-                                             "YAML anchors and aliases (& and *) are refused")
+    assert line_for(r.stdout, "bomb.md") == (
+        f"failed   {folder / 'bomb.md'}: bad front matter on line 2: YAML anchors and aliases (& and *) are refused"
+    )
     assert "good.md: 1 new document(s)" in line_for(r.stdout, "good.md")
 
 
-@pytest.mark.parametrize("front, expected", [
-    ("---\nname: &n Ann\nauthor: *n\n---\nBody.\n", "bad front matter on line 2: YAML anchors and aliases"),
-    ("---\ntitle: fine\nbase: &b {a: 1}\n---\nBody.\n", "bad front matter on line 3: YAML anchors and aliases"),
-    ("---\ntitle: fine\n" + "keyword: wart\n" * 6000 + "---\nBody.\n",
-     "is not closed within 65536 characters (the limit for front matter)"),
-])
+@pytest.mark.parametrize(
+    "front, expected",
+    [
+        ("---\nname: &n Ann\nauthor: *n\n---\nBody.\n", "bad front matter on line 2: YAML anchors and aliases"),
+        ("---\ntitle: fine\nbase: &b {a: 1}\n---\nBody.\n", "bad front matter on line 3: YAML anchors and aliases"),
+        (
+            "---\ntitle: fine\n" + "keyword: wart\n" * 6000 + "---\nBody.\n",
+            "is not closed within 65536 characters (the limit for front matter)",
+        ),
+    ],
+)
 def test_front_matter_refuses_aliases_and_size(tmp_path, front, expected):
     path = tmp_path / "note.md"
     path.write_text(front)
@@ -209,6 +223,7 @@ def test_a_lone_surrogate_in_json_lines_is_stored_as_a_replacement(tmp_path, env
 
 # ---- names -----------------------------------------------------------------------------------------------------
 
+
 def test_names_with_control_characters_or_bad_bytes_cannot_forge_lines(tmp_path, env):
     folder = tmp_path / "names"
     folder.mkdir()
@@ -229,13 +244,19 @@ def test_names_with_control_characters_or_bad_bytes_cannot_forge_lines(tmp_path,
 
     report = json.loads(ingest_cli(str(folder), "--format", "json", env=env, timeout=60).stdout)
     assert {f["path"] for f in report["files"]} == {str(forged), raw, str(broken)}  # JSON escapes: exact names
-    listing = subprocess.run([sys.executable, "-m", "oncoguide", "documents", "list", "--format", "json"],
-                             capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+    listing = subprocess.run(
+        [sys.executable, "-m", "oncoguide", "documents", "list", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     sources = {d["source"] for d in json.loads(listing.stdout)}
     assert sources == {f"{folder}/evil\\nfailed   forged.txt", f"{folder}/caf\\xe9 \\x1b[2Kbidi\\u202etxt.md"}
 
 
 # ---- the rest of the double-checks -----------------------------------------------------------------------------
+
 
 def test_empty_files_and_files_that_vanish_or_grow_get_a_line(tmp_path, env):
     from oncoguide.library.files import read_regular

@@ -41,8 +41,13 @@ def test_no_confirmed_review_is_lost_when_the_server_is_killed(kb_settings, tmp_
 
     port = free_port()
     env = dict(os.environ, ONCOGUIDE_DB=str(kb_settings.db), ONCOGUIDE_DATABASE_URL=url)
-    server = subprocess.Popen([sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "oncoguide", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -51,12 +56,19 @@ def test_no_confirmed_review_is_lost_when_the_server_is_killed(kb_settings, tmp_
                 break
             except OSError:
                 time.sleep(0.1)
-        questions = ["Is DFSP contagious?", "Is DFSP inherited?", "What is the first-line treatment for "
-                     "metastatic GIST?", "How often does DFSP come back after Mohs surgery?"]
+        questions = [
+            "Is DFSP contagious?",
+            "Is DFSP inherited?",
+            "What is the first-line treatment for metastatic GIST?",
+            "How often does DFSP come back after Mohs surgery?",
+        ]
         for q in questions:
             call(base, "/api/ask", {"question": q})
-        queue = json.load(urllib.request.urlopen(urllib.request.Request(
-            base + "/api/articles", headers={"authorization": f"Bearer {token}"})))
+        queue = json.load(
+            urllib.request.urlopen(
+                urllib.request.Request(base + "/api/articles", headers={"authorization": f"Bearer {token}"})
+            )
+        )
         # each question makes an article per audience, and the server made the condition pages' own
         articles = [a["id"] for a in queue["submitted"] if a["question"] in questions and a["audience"] == "clinician"]
         assert len(articles) == len(questions)
@@ -69,8 +81,12 @@ def test_no_confirmed_review_is_lost_when_the_server_is_killed(kb_settings, tmp_
             while not stop.is_set():
                 to = CYCLE[step % len(CYCLE)]
                 try:
-                    out = call(base, f"/api/articles/{art_id}/transition",
-                               {"to": to, "comment": f"decision {step}", "revision": revision}, token)
+                    out = call(
+                        base,
+                        f"/api/articles/{art_id}/transition",
+                        {"to": to, "comment": f"decision {step}", "revision": revision},
+                        token,
+                    )
                 except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                     return  # the server is gone
                 confirmed.append((art_id, out["status"], out["revision"]))
@@ -95,10 +111,17 @@ def test_no_confirmed_review_is_lost_when_the_server_is_killed(kb_settings, tmp_
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        logged = set(conn.execute("SELECT article_id, to_status FROM review_events WHERE user_id IS NOT NULL "
-                                  "ORDER BY id").fetchall())
-        counts = {a: n for a, n in conn.execute(
-            "SELECT article_id, count(*) FROM review_events WHERE user_id IS NOT NULL GROUP BY article_id")}
+        logged = set(
+            conn.execute(
+                "SELECT article_id, to_status FROM review_events WHERE user_id IS NOT NULL ORDER BY id"
+            ).fetchall()
+        )
+        counts = {
+            a: n
+            for a, n in conn.execute(
+                "SELECT article_id, count(*) FROM review_events WHERE user_id IS NOT NULL GROUP BY article_id"
+            )
+        }
         revisions = dict(conn.execute("SELECT id, revision FROM articles").fetchall())
     finally:
         conn.close()

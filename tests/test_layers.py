@@ -97,8 +97,11 @@ def imports(known: dict[str, Path]) -> list[Import]:
 
 def upward(found: list[Import]) -> set[str]:
     """Imports of another unit on the same layer or a higher one."""
-    return {f"upward: {i.importer} -> {i.imported}" for i in found
-            if unit(i.importer) != unit(i.imported) and LAYER_OF[unit(i.imported)] <= LAYER_OF[unit(i.importer)]}
+    return {
+        f"upward: {i.importer} -> {i.imported}"
+        for i in found
+        if unit(i.importer) != unit(i.imported) and LAYER_OF[unit(i.imported)] <= LAYER_OF[unit(i.importer)]
+    }
 
 
 def cycles(edges: set[tuple[str, str]]) -> set[str]:
@@ -186,7 +189,8 @@ def test_imports_run_down_the_layers_without_cycles():
     where = {f"upward: {i.importer} -> {i.imported}": f"{i.importer}:{i.line}" for i in imports(modules())}
     new = sorted(found - KNOWN_VIOLATIONS)
     assert not new, "imports against the layer order or in a cycle:\n" + "\n".join(
-        f"{v}  ({where[v]})" if v in where else v for v in new)
+        f"{v}  ({where[v]})" if v in where else v for v in new
+    )
 
 
 def test_known_violations_still_occur():

@@ -22,15 +22,37 @@ from tests.conftest import csrf_of, run_cli
 
 # invented records in our own words (not quotations of real papers)
 RECORDS = [
-    {"title": "Cryotherapy for plantar warts in adults", "pmid": "99999901", "year": 2018, "type": "article",
-     "sections": [{"name": "Background", "text": "Plantar warts are common. Freezing with liquid nitrogen is "
-                                                 "a usual first treatment in clinics."},
-                  {"name": "Results", "text": "Cryotherapy cleared plantar warts in 40 of 100 adults after "
-                                              "three sessions, with blistering as the main harm."}]},
-    {"title": "Dermatofibrosarcoma protuberans in a teaching hospital", "doi": "10.9999/test.2", "year": 2021,
-     "type": "abstract",
-     "sections": [{"name": "Abstract", "text": "We reviewed 12 patients with DFSP treated with Mohs surgery; "
-                                               "none had recurrence after two years."}]},
+    {
+        "title": "Cryotherapy for plantar warts in adults",
+        "pmid": "99999901",
+        "year": 2018,
+        "type": "article",
+        "sections": [
+            {
+                "name": "Background",
+                "text": "Plantar warts are common. Freezing with liquid nitrogen is "
+                "a usual first treatment in clinics.",
+            },
+            {
+                "name": "Results",
+                "text": "Cryotherapy cleared plantar warts in 40 of 100 adults after "
+                "three sessions, with blistering as the main harm.",
+            },
+        ],
+    },
+    {
+        "title": "Dermatofibrosarcoma protuberans in a teaching hospital",
+        "doi": "10.9999/test.2",
+        "year": 2021,
+        "type": "abstract",
+        "sections": [
+            {
+                "name": "Abstract",
+                "text": "We reviewed 12 patients with DFSP treated with Mohs surgery; "
+                "none had recurrence after two years.",
+            }
+        ],
+    },
 ]
 MARKDOWN = """---
 title: Notes on wart care at home
@@ -49,10 +71,13 @@ def library_folder(tmp_path: Path) -> Path:
     (folder / "warts.md").write_text(MARKDOWN)
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\n")  # truncated
     (folder / "junk.txt").write_bytes(os.urandom(2000).replace(b"\x00", b"\x01") + b"\x00\x00")
-    (folder / "latin1.txt").write_bytes("Verruca care: caf\u00e9 staff noted pi\u00f1a-shaped warts rarely.\n"
-                                        .encode("cp1252"))
-    (folder / "entities.xml").write_text('<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a SYSTEM "file:///etc/passwd">]>'
-                                         "\n<PubmedArticleSet>&a;</PubmedArticleSet>\n")
+    (folder / "latin1.txt").write_bytes(
+        "Verruca care: caf\u00e9 staff noted pi\u00f1a-shaped warts rarely.\n".encode("cp1252")
+    )
+    (folder / "entities.xml").write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a SYSTEM "file:///etc/passwd">]>'
+        "\n<PubmedArticleSet>&a;</PubmedArticleSet>\n"
+    )
     (folder / "picture.png").write_bytes(b"\x89PNG\r\n")
     with open(folder / "huge.txt", "wb") as f:  # sparse: nothing is written to disk
         f.truncate(200 * 1024 * 1024)
@@ -73,8 +98,13 @@ def test_ingest_a_mixed_folder_then_again(tmp_path, site_env):
     out = r.stdout
     assert "ingested" in out and "records.jsonl: 2 new document(s)" in out
     assert "warts.md: 1 new document(s)" in out and "latin1.txt: 1 new document(s)" in out
-    for name, reason in (("broken.pdf", "failed"), ("junk.txt", "binary data"), ("huge.txt", "the limit is"),
-                         ("entities.xml", "entit"), ("picture.png", "skipped")):
+    for name, reason in (
+        ("broken.pdf", "failed"),
+        ("junk.txt", "binary data"),
+        ("huge.txt", "the limit is"),
+        ("entities.xml", "entit"),
+        ("picture.png", "skipped"),
+    ):
         line = next(x for x in out.splitlines() if name in x)
         assert reason in line, line
     assert "root:" not in out + r.stderr  # the external entity was never read
@@ -118,10 +148,18 @@ def test_search_marks_matches_and_expands_abbreviations(tmp_path, site_env):
     assert hits[0]["document"]["doi"] == "10.9999/test.2" and "DFSP" in hits[0]["text"]  # found by its abbreviation
     a, b = hits[0]["marks"][0]
     assert hits[0]["text"][a:b] == "DFSP"
-    assert json.loads(run_cli("search", "warts", "--year-from", "2019", "--format", "json",
-                              env_extra=env).stdout)[0]["document"]["year"] == 2020
-    assert json.loads(run_cli("search", "warts", "--type", "article", "--format", "json",
-                              env_extra=env).stdout)[0]["document"]["type"] == "article"
+    assert (
+        json.loads(run_cli("search", "warts", "--year-from", "2019", "--format", "json", env_extra=env).stdout)[0][
+            "document"
+        ]["year"]
+        == 2020
+    )
+    assert (
+        json.loads(run_cli("search", "warts", "--type", "article", "--format", "json", env_extra=env).stdout)[0][
+            "document"
+        ]["type"]
+        == "article"
+    )
     bad = run_cli("search", "warts", "--type", "poem", env_extra=env)
     assert bad.returncode == 2 and "unknown type" in bad.stderr
     empty = run_cli("search", "what is the", env_extra=env)
@@ -144,8 +182,7 @@ def test_answers_quote_the_library_when_the_pack_has_nothing(tmp_path, site_env)
     assert doc_passages[first["start"]] == first["text"]  # quoted exactly, at its offsets
     text = run_cli("ask", "How well does cryotherapy treat plantar warts?", env_extra=env).stdout
     assert "From the library: quoted exactly, not reviewed" in text and "characters" in text
-    nothing = json.loads(run_cli("ask", "What is the airspeed of a swallow?", "--format", "json",
-                                 env_extra=env).stdout)
+    nothing = json.loads(run_cli("ask", "What is the airspeed of a swallow?", "--format", "json", env_extra=env).stdout)
     assert nothing["excerpts"] == [] and not nothing["in_scope"]  # nothing relevant: the pack's own abstention
     curated = json.loads(run_cli("ask", "Is DFSP inherited?", "--format", "json", env_extra=env).stdout)
     assert curated["in_scope"] and curated["excerpts"] == []  # curated claims answer it: no excerpts
@@ -187,12 +224,22 @@ def test_an_interrupted_ingest_leaves_whole_documents_and_resumes(tmp_path, site
     for f in range(30):
         with open(folder / f"part{f:02d}.jsonl", "w") as out:
             for d in range(300):
-                sections = [{"name": f"Part {s}", "text": f"Record {f}-{d}-{s} describes a slow skin tumour "
-                                                         f"seen in clinic number {d * 7 + s}."} for s in range(3)]
+                sections = [
+                    {
+                        "name": f"Part {s}",
+                        "text": f"Record {f}-{d}-{s} describes a slow skin tumour seen in clinic number {d * 7 + s}.",
+                    }
+                    for s in range(3)
+                ]
                 out.write(json.dumps({"title": f"Record {f}-{d}", "sections": sections}) + "\n")
                 expected += 1
-    proc = subprocess.Popen([sys.executable, "-m", "oncoguide", "ingest", str(folder)],
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oncoguide", "ingest", str(folder)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     engine = connect(url)
     library = Library(engine)
     deadline = time.monotonic() + 60
@@ -207,8 +254,12 @@ def test_an_interrupted_ingest_leaves_whole_documents_and_resumes(tmp_path, site
     with engine.connect() as conn:  # every stored document has all of its passages
         from sqlalchemy import text
 
-        short = conn.execute(text("SELECT count(*) FROM library_documents d WHERE d.passages != "
-                                  "(SELECT count(*) FROM library_passages p WHERE p.document_id = d.id)")).scalar()
+        short = conn.execute(
+            text(
+                "SELECT count(*) FROM library_documents d WHERE d.passages != "
+                "(SELECT count(*) FROM library_passages p WHERE p.document_id = d.id)"
+            )
+        ).scalar()
         indexed = conn.execute(text("SELECT count(*) FROM library_fts WHERE library_fts MATCH 'tumour'")).scalar()
     assert short == 0 and indexed == passages
     again = run_cli("ingest", str(folder), "--format", "json", env_extra=env)

@@ -22,8 +22,9 @@ from oncoguide.library.textclean import normalise_text
 FIXTURES = Path(__file__).parent / "fixtures" / "library"
 
 
-def make_pdf(path: Path, pages: list[str], title: str | None = None, author: str | None = None,
-             user_password: str | None = None) -> Path:
+def make_pdf(
+    path: Path, pages: list[str], title: str | None = None, author: str | None = None, user_password: str | None = None
+) -> Path:
     """A small PDF with one block of text per page (fpdf2, at test time)."""
     pdf = FPDF()
     if title:
@@ -45,7 +46,7 @@ def check_offsets(doc: ParsedDocument, max_chars: int = 1000) -> list:
     text = doc.text
     for ordinal, p in enumerate(passages):
         assert p.ordinal == ordinal
-        assert text[p.start:p.end] == p.text
+        assert text[p.start : p.end] == p.text
         assert p.text and p.text == p.text.strip()
     return passages
 
@@ -58,13 +59,18 @@ def message(path: Path) -> str:
 
 # ---- each format ----------------------------------------------------------------------------------------------
 
+
 def test_html_takes_main_text_headings_and_citation_metadata():
     [doc] = parse(FIXTURES / "skin_tumour.html")
     assert doc.format == "html" and doc.type == "article"
     assert doc.title == "A slow-growing skin tumour: notes for readers"
     assert doc.authors == ("Invented, Alex", "Madeup, Sam")
-    assert (doc.journal, doc.year, doc.pmid, doc.doi) == ("Journal of Test Fixtures", 2021, "99999981",
-                                                          "10.9999/test.html.1")
+    assert (doc.journal, doc.year, doc.pmid, doc.doi) == (
+        "Journal of Test Fixtures",
+        2021,
+        "99999981",
+        "10.9999/test.html.1",
+    )
     assert doc.licence == "CC BY 4.0 (test data)"
     assert [s.name for s in doc.sections] == ["A slow-growing skin tumour", "Treatment", "Outlook"]
     assert "grows over many years & rarely spreads." in doc.text
@@ -78,18 +84,23 @@ def test_html_takes_main_text_headings_and_citation_metadata():
 
 def test_html_without_main_falls_back_to_article_then_body(tmp_path):
     page = tmp_path / "page.htm"
-    page.write_text("<html><head><title>Invented page &ndash; test</title></head><body>"
-                    "<nav>Menu</nav><article><p>Short teaser.</p></article>"
-                    "<article><h3>Invented heading</h3><p>The longer article about a fictional lump wins.</p>"
-                    "<p>It has a second paragraph.</p></article><footer>Foot</footer></body></html>")
+    page.write_text(
+        "<html><head><title>Invented page &ndash; test</title></head><body>"
+        "<nav>Menu</nav><article><p>Short teaser.</p></article>"
+        "<article><h3>Invented heading</h3><p>The longer article about a fictional lump wins.</p>"
+        "<p>It has a second paragraph.</p></article><footer>Foot</footer></body></html>"
+    )
     [doc] = parse(page)
     assert doc.title == "Invented page – test" and doc.type == "web page" and doc.authors == ()
     assert [(s.name, s.text) for s in doc.sections] == [
-        ("Invented heading", "The longer article about a fictional lump wins.\n\nIt has a second paragraph.")]
+        ("Invented heading", "The longer article about a fictional lump wins.\n\nIt has a second paragraph.")
+    ]
     body = tmp_path / "body.html"
-    body.write_text("<body><h1>Only a heading one</h1><div>First line<div>nested line</div></div>"
-                    "<script>hidden()</script><p style='display: none'>gone</p>"
-                    "<meta name='dc.type' content='Guideline'></body>")
+    body.write_text(
+        "<body><h1>Only a heading one</h1><div>First line<div>nested line</div></div>"
+        "<script>hidden()</script><p style='display: none'>gone</p>"
+        "<meta name='dc.type' content='Guideline'></body>"
+    )
     [doc] = parse(body)
     assert doc.title == "Only a heading one" and doc.type == "guideline"
     assert doc.sections == (Section("Only a heading one", "First line\nnested line"),)
@@ -100,8 +111,13 @@ def test_markdown_front_matter_headings_and_markup():
     assert doc.format == "markdown"
     assert doc.title == "Notes on an invented tumour"
     assert doc.authors == ("Example, Pat", "Sample, Lee")
-    assert (doc.journal, doc.year, doc.pmid, doc.doi, doc.type) == ("Test Notes Quarterly", 2019, "99999971",
-                                                                    "10.9999/test.md.1", "review")
+    assert (doc.journal, doc.year, doc.pmid, doc.doi, doc.type) == (
+        "Test Notes Quarterly",
+        2019,
+        "99999971",
+        "10.9999/test.md.1",
+        "review",
+    )
     assert doc.licence == "written for tests, no rights reserved"
     assert [s.name for s in doc.sections] == ["An invented tumour", "Diagnosis", "Follow-up"]
     first = doc.sections[0].text
@@ -128,9 +144,11 @@ def test_plain_text_is_normalised_with_first_line_as_title():
     [doc] = parse(FIXTURES / "clinic_note.txt")
     assert doc.format == "text" and doc.type == "note" and doc.title == "Clinic visit summary"
     assert len(doc.sections) == 1 and doc.sections[0].name == ""
-    assert doc.text == ("Clinic visit summary\n\nThe patient, an invented person for this test, has a small lump on "
-                        "the shoulder. It has been there for two years.\n\nThe plan is to remove it under local "
-                        "anaesthetic.")
+    assert doc.text == (
+        "Clinic visit summary\n\nThe patient, an invented person for this test, has a small lump on "
+        "the shoulder. It has been there for two years.\n\nThe plan is to remove it under local "
+        "anaesthetic."
+    )
 
 
 def test_plain_text_long_first_line_gives_the_file_stem(tmp_path):
@@ -154,17 +172,20 @@ def test_pubmed_xml_one_document_per_article_with_abstract():
     assert review.source.endswith("pubmed_set.xml#1") and review.extra["skipped_without_abstract"] == 1
     assert guideline.type == "guideline" and guideline.year == 2018 and guideline.journal == "Test Guid J"
     assert guideline.doi == "10.9999/guide.2018" and guideline.sections == (
-        Section("Abstract", "Fictional panel advice: remove the lump and check the edges."),)
+        Section("Abstract", "Fictional panel advice: remove the lump and check the edges."),
+    )
     assert guideline.source.endswith("#2")
 
 
 def test_pubmed_single_article_root_and_plain_type(tmp_path):
     path = tmp_path / "one.xml"
-    path.write_text("<PubmedArticle><MedlineCitation><PMID>99999994</PMID><Article><Journal><Title>T</Title>"
-                    "<JournalIssue><PubDate><Year>1799</Year></PubDate></JournalIssue></Journal>"
-                    "<ArticleTitle>Test only</ArticleTitle><ArticleDate><Year>2001</Year></ArticleDate>"
-                    "<Abstract><AbstractText>Invented words.</AbstractText></Abstract></Article></MedlineCitation>"
-                    "</PubmedArticle>")
+    path.write_text(
+        "<PubmedArticle><MedlineCitation><PMID>99999994</PMID><Article><Journal><Title>T</Title>"
+        "<JournalIssue><PubDate><Year>1799</Year></PubDate></JournalIssue></Journal>"
+        "<ArticleTitle>Test only</ArticleTitle><ArticleDate><Year>2001</Year></ArticleDate>"
+        "<Abstract><AbstractText>Invented words.</AbstractText></Abstract></Article></MedlineCitation>"
+        "</PubmedArticle>"
+    )
     [doc] = parse(path)
     assert doc.type == "abstract" and doc.year is None and doc.pmid == "99999994"
 
@@ -176,15 +197,21 @@ def test_jsonl_records_with_text_or_sections():
     assert first.type == "guideline" and first.extra["source"] == "https://example.org/first"
     assert first.source.endswith("records.jsonl#1")
     assert second.source.endswith("records.jsonl#3")  # numbered by line; the blank line 2 is skipped
-    assert second.sections == (Section("Summary", "The summary of a fictional study."),
-                               Section("", "A section given as a plain string."))
+    assert second.sections == (
+        Section("Summary", "The summary of a fictional study."),
+        Section("", "A section given as a plain string."),
+    )
     assert second.year is None  # 1750 is out of range
     assert second.doi == "10.9999/jsonl.2" and second.type == "other" and second.journal == "Imaginary Medicine"
 
 
 def test_pdf_pages_and_metadata(tmp_path):
-    path = make_pdf(tmp_path / "paper.pdf", ["An invented tumour grows slowly. " * 30, "Second page on margins."],
-                    title="An invented PDF title", author="Writer, Test; Other, Person")
+    path = make_pdf(
+        tmp_path / "paper.pdf",
+        ["An invented tumour grows slowly. " * 30, "Second page on margins."],
+        title="An invented PDF title",
+        author="Writer, Test; Other, Person",
+    )
     [doc] = parse(path)
     assert doc.format == "pdf" and doc.title == "An invented PDF title"
     assert doc.authors == ("Writer, Test", "Other, Person")
@@ -195,8 +222,9 @@ def test_pdf_pages_and_metadata(tmp_path):
 
 
 def test_pdf_without_info_uses_first_line_and_skips_blank_pages(tmp_path):
-    path = make_pdf(tmp_path / "bare.pdf", ["Heading of an invented leaflet\nThe body of the leaflet.", " ",
-                                            "Last page."])
+    path = make_pdf(
+        tmp_path / "bare.pdf", ["Heading of an invented leaflet\nThe body of the leaflet.", " ", "Last page."]
+    )
     [doc] = parse(path)
     assert doc.title == "Heading of an invented leaflet"
     assert [s.name for s in doc.sections] == ["Page 1", "Page 3"]
@@ -213,13 +241,14 @@ def test_pypdf_warnings_stay_off_the_terminal(tmp_path, capfd):
     data = make_pdf(tmp_path / "ok.pdf", ["Recoverable invented text."]).read_bytes()
     head, _, tail = data.rpartition(b"startxref\n")
     damaged = tmp_path / "damaged.pdf"
-    damaged.write_bytes(head + b"startxref\n999999" + tail[tail.index(b"\n"):])
+    damaged.write_bytes(head + b"startxref\n999999" + tail[tail.index(b"\n") :])
     [doc] = parse(damaged)  # pypdf recovers, and would warn on stderr
     assert "Recoverable invented text." in doc.text
     assert capfd.readouterr().err == ""
 
 
 # ---- offsets ---------------------------------------------------------------------------------------------------
+
 
 def all_fixture_documents(tmp_path: Path) -> list[ParsedDocument]:
     docs = [doc for path in sorted(FIXTURES.iterdir()) for doc in parse(path)]
@@ -239,21 +268,34 @@ def test_offsets_hold_for_every_passage_of_every_fixture(tmp_path, max_chars):
 
 # ---- the splitter ----------------------------------------------------------------------------------------------
 
+
 def test_sentences_do_not_split_on_abbreviations_or_decimals():
-    text = ("A lump grew, e.g. on the arm. Smith et al. saw 3.5 cm lesions (see Fig. 2). Was it benign? "
-            '"Yes." J. Doe vs. R. Roe agreed, i.e. mostly. 12 people took part.\n\nno full stop here\nnext line')
+    text = (
+        "A lump grew, e.g. on the arm. Smith et al. saw 3.5 cm lesions (see Fig. 2). Was it benign? "
+        '"Yes." J. Doe vs. R. Roe agreed, i.e. mostly. 12 people took part.\n\nno full stop here\nnext line'
+    )
     found = [text[a:b] for a, b in sentences(text)]
-    assert found == ["A lump grew, e.g. on the arm.", "Smith et al. saw 3.5 cm lesions (see Fig. 2).",
-                     "Was it benign?", '"Yes."', "J. Doe vs. R. Roe agreed, i.e. mostly.", "12 people took part.",
-                     "no full stop here\nnext line"]
+    assert found == [
+        "A lump grew, e.g. on the arm.",
+        "Smith et al. saw 3.5 cm lesions (see Fig. 2).",
+        "Was it benign?",
+        '"Yes."',
+        "J. Doe vs. R. Roe agreed, i.e. mostly.",
+        "12 people took part.",
+        "no full stop here\nnext line",
+    ]
 
 
 def test_split_groups_whole_sentences_within_sections():
-    doc = ParsedDocument("t", (Section("One", "First sentence here. Second one is here. Third."),
-                               Section("Two", "Other section.")))
+    doc = ParsedDocument(
+        "t", (Section("One", "First sentence here. Second one is here. Third."), Section("Two", "Other section."))
+    )
     passages = split(doc, max_chars=45)
     assert [(p.section, p.text) for p in passages] == [
-        ("One", "First sentence here. Second one is here."), ("One", "Third."), ("Two", "Other section.")]
+        ("One", "First sentence here. Second one is here."),
+        ("One", "Third."),
+        ("Two", "Other section."),
+    ]
     assert passages[-1].start == len("First sentence here. Second one is here. Third.") + len(SECTION_GAP)
 
 
@@ -270,13 +312,38 @@ def test_split_of_whitespace_only_section_gives_nothing():
     assert [(p.section, p.text, p.start) for p in split(doc)] == [("b", "Text.", len("  \n ") + 2 + 1)]
 
 
-WORDS = st.sampled_from(["tumour", "skin", "slow", "e.g.", "et", "al.", "Fig.", "3.5", "vs.", "i.e.", "Dr.", "(see",
-                         "2)", '"quoted"', "ÉLAN", "naïve", "J.", "x", "U.S.", "12", "[ref]"])
-SENTENCE = st.tuples(st.lists(st.one_of(WORDS, st.text("abcdefgh", min_size=1, max_size=70)), min_size=1, max_size=25),
-                     st.sampled_from([".", "!", "?", "", '."', ".)"])).map(
-    lambda t: " ".join(t[0])[:1].upper() + " ".join(t[0])[1:] + t[1])
-SECTION_TEXT = st.tuples(st.lists(SENTENCE, max_size=8), st.sampled_from([" ", "  ", "\n", "\n\n", " \t "]),
-                         st.sampled_from(["", " ", "\n"])).map(lambda t: t[2] + t[1].join(t[0]) + t[2])
+WORDS = st.sampled_from(
+    [
+        "tumour",
+        "skin",
+        "slow",
+        "e.g.",
+        "et",
+        "al.",
+        "Fig.",
+        "3.5",
+        "vs.",
+        "i.e.",
+        "Dr.",
+        "(see",
+        "2)",
+        '"quoted"',
+        "ÉLAN",
+        "naïve",
+        "J.",
+        "x",
+        "U.S.",
+        "12",
+        "[ref]",
+    ]
+)
+SENTENCE = st.tuples(
+    st.lists(st.one_of(WORDS, st.text("abcdefgh", min_size=1, max_size=70)), min_size=1, max_size=25),
+    st.sampled_from([".", "!", "?", "", '."', ".)"]),
+).map(lambda t: " ".join(t[0])[:1].upper() + " ".join(t[0])[1:] + t[1])
+SECTION_TEXT = st.tuples(
+    st.lists(SENTENCE, max_size=8), st.sampled_from([" ", "  ", "\n", "\n\n", " \t "]), st.sampled_from(["", " ", "\n"])
+).map(lambda t: t[2] + t[1].join(t[0]) + t[2])
 SECTIONS = st.lists(st.tuples(st.sampled_from(["", "Background", "Page 2"]), SECTION_TEXT), min_size=1, max_size=5)
 
 
@@ -303,6 +370,7 @@ def test_split_properties(sections, max_chars):
 
 
 # ---- bad input -------------------------------------------------------------------------------------------------
+
 
 def test_truncated_pdf(tmp_path):
     data = make_pdf(tmp_path / "ok.pdf", ["Invented text on one page."]).read_bytes()
@@ -429,34 +497,44 @@ def test_malformed_and_foreign_xml(tmp_path):
     tricky.write_text("<catalogue><!-- <PubmedArticle> --><item>x</item></catalogue>")
     assert "only PubMed XML" in message(tricky)
     no_abstract = tmp_path / "none.xml"
-    no_abstract.write_text("<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>99999997</PMID><Article>"
-                           "<ArticleTitle>No abstract</ArticleTitle></Article></MedlineCitation></PubmedArticle>"
-                           "</PubmedArticleSet>")
+    no_abstract.write_text(
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>99999997</PMID><Article>"
+        "<ArticleTitle>No abstract</ArticleTitle></Article></MedlineCitation></PubmedArticle>"
+        "</PubmedArticleSet>"
+    )
     assert message(no_abstract) == "no PubmedArticle with an abstract (of 1 articles)"
 
 
-@pytest.mark.parametrize("lines, expected", [
-    (['{"title": "ok", "text": "Fine."}', "", '{"title": "broken", "text": "x",}'],
-     "line 3: not valid JSON (at character 33: Expecting property name enclosed in double quotes)"),
-    (['{"title": "ok", "text": "Fine."}', '{"text": "no title"}'], "line 2: 'title' is missing"),
-    (['["a list"]'], "line 1: expected a JSON object, found list"),
-    (['{"title": "t"}'], "line 1: needs 'text' (a string) or 'sections' (a list)"),
-    (['{"title": "t", "text": "  "}'], "line 1: no text"),
-    (['{"title": "t", "sections": [42]}'], "line 1: section 1 must be a string or {\"name\": ..., \"text\": ...}"),
-    (['{"title": "t", "text": "x", "authors": [1]}'], "line 1: 'authors' must be a string or a list of strings"),
-])
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        (
+            ['{"title": "ok", "text": "Fine."}', "", '{"title": "broken", "text": "x",}'],
+            "line 3: not valid JSON (at character 33: Expecting property name enclosed in double quotes)",
+        ),
+        (['{"title": "ok", "text": "Fine."}', '{"text": "no title"}'], "line 2: 'title' is missing"),
+        (['["a list"]'], "line 1: expected a JSON object, found list"),
+        (['{"title": "t"}'], "line 1: needs 'text' (a string) or 'sections' (a list)"),
+        (['{"title": "t", "text": "  "}'], "line 1: no text"),
+        (['{"title": "t", "sections": [42]}'], 'line 1: section 1 must be a string or {"name": ..., "text": ...}'),
+        (['{"title": "t", "text": "x", "authors": [1]}'], "line 1: 'authors' must be a string or a list of strings"),
+    ],
+)
 def test_jsonl_bad_line_fails_the_whole_file(tmp_path, lines, expected):
     path = tmp_path / "records.ndjson"
     path.write_text("\n".join(lines) + "\n")
     assert message(path) == expected
 
 
-@pytest.mark.parametrize("front, expected", [
-    ("---\ntitle: fine\nauthors: [unclosed\n---\nBody.\n", "bad front matter on line 3: expected ',' or ']'"),
-    ("---\ntitle: fine\n  bad: indent\n---\nBody.\n", "bad front matter on line 3"),
-    ("---\n- just\n- a list\n---\nBody.\n", "bad front matter on line 2: expected 'key: value' lines"),
-    ("---\ntitle: never closed\n\nBody.\n", "never closed"),
-])
+@pytest.mark.parametrize(
+    "front, expected",
+    [
+        ("---\ntitle: fine\nauthors: [unclosed\n---\nBody.\n", "bad front matter on line 3: expected ',' or ']'"),
+        ("---\ntitle: fine\n  bad: indent\n---\nBody.\n", "bad front matter on line 3"),
+        ("---\n- just\n- a list\n---\nBody.\n", "bad front matter on line 2: expected 'key: value' lines"),
+        ("---\ntitle: never closed\n\nBody.\n", "never closed"),
+    ],
+)
 def test_markdown_bad_front_matter(tmp_path, front, expected):
     path = tmp_path / "note.md"
     path.write_text(front)
@@ -491,8 +569,11 @@ def test_unknown_suffix_missing_file_and_directory(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from([".txt", ".md", ".html", ".jsonl", ".xml", ".pdf"]), st.binary(max_size=600),
-       st.sampled_from([b"", b"%PDF-1.4\n", b"<PubmedArticleSet>", b"---\n", b'{"title":']))
+@given(
+    st.sampled_from([".txt", ".md", ".html", ".jsonl", ".xml", ".pdf"]),
+    st.binary(max_size=600),
+    st.sampled_from([b"", b"%PDF-1.4\n", b"<PubmedArticleSet>", b"---\n", b'{"title":']),
+)
 def test_junk_gives_documents_or_parse_error_only(tmp_path_factory, suffix, junk, prefix):
     path = tmp_path_factory.mktemp("junk") / f"junk{suffix}"
     path.write_bytes(prefix + junk + (b"\n%%EOF\n" if prefix.startswith(b"%PDF") else b""))
@@ -507,19 +588,44 @@ def test_junk_gives_documents_or_parse_error_only(tmp_path_factory, suffix, junk
 
 # ---- metadata clean-up -----------------------------------------------------------------------------------------
 
+
 def test_metadata_cleaners():
     assert [clean_year(v) for v in (2020, "2020/03/01", "Nov 1999", 1799, "2101", True, None, "abc")] == [
-        2020, 2020, 1999, None, None, None, None, None]
+        2020,
+        2020,
+        1999,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
     assert [clean_pmid(v) for v in (99999998, "PMID: 99999998", "12a", "", None)] == [
-        "99999998", "99999998", None, None, None]
+        "99999998",
+        "99999998",
+        None,
+        None,
+        None,
+    ]
     assert [clean_doi(v) for v in ("https://doi.org/10.9999/AbC.1", "doi: 10.9999/X.", "10.99/short", None)] == [
-        "10.9999/abc.1", "10.9999/x", None, None]
+        "10.9999/abc.1",
+        "10.9999/x",
+        None,
+        None,
+    ]
     assert [clean_type(v) for v in ("Practice Guideline", "Systematic Review", "web page", "poem", None)] == [
-        "guideline", "review", "web page", "other", "other"]
+        "guideline",
+        "review",
+        "web page",
+        "other",
+        "other",
+    ]
 
 
 def test_html_declared_charset_is_used_when_not_utf8(tmp_path):
     path = tmp_path / "sjis.html"
-    path.write_bytes('<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
-                     '</head><body><p>皮膚の腫瘍（テスト用の文章）。</p></body></html>'.encode("shift_jis"))
+    path.write_bytes(
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+        "</head><body><p>皮膚の腫瘍（テスト用の文章）。</p></body></html>".encode("shift_jis")
+    )
     assert parse(path)[0].text == "皮膚の腫瘍（テスト用の文章）。"

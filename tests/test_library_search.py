@@ -17,23 +17,52 @@ SPELLING = {"tumour": "tumor", "tumours": "tumors"}
 
 # invented test documents (not quotations of any paper)
 DOCS = [
-    ("Slow skin tumour outcomes", 2019, "article",
-     [("Background", "Dermatofibrosarcoma protuberans is an uncommon skin tumour that grows slowly."),
-      ("Results", "After wide excision, local recurrence was seen in a small share of patients.")]),
-    ("Kinase inhibitor response", 2021, "review",
-     [("Abstract", "Imatinib shrank DFSP in many patients whose tumour carried the fusion gene."),
-      ("Conclusion", "Responses lasted for months; resistance appeared in some.")]),
-    ("Stomach wall tumours", 2015, "article",
-     [("Abstract", "Gastrointestinal stromal tumors of the stomach were treated with surgery alone."),
-      ("Results", "Mitotic count predicted relapse after surgery.")]),
-    ("Radiation after surgery", 2012, "guideline",
-     [("Recommendation", "Radiotherapy may follow surgery when margins are close or positive.")]),
+    (
+        "Slow skin tumour outcomes",
+        2019,
+        "article",
+        [
+            ("Background", "Dermatofibrosarcoma protuberans is an uncommon skin tumour that grows slowly."),
+            ("Results", "After wide excision, local recurrence was seen in a small share of patients."),
+        ],
+    ),
+    (
+        "Kinase inhibitor response",
+        2021,
+        "review",
+        [
+            ("Abstract", "Imatinib shrank DFSP in many patients whose tumour carried the fusion gene."),
+            ("Conclusion", "Responses lasted for months; resistance appeared in some."),
+        ],
+    ),
+    (
+        "Stomach wall tumours",
+        2015,
+        "article",
+        [
+            ("Abstract", "Gastrointestinal stromal tumors of the stomach were treated with surgery alone."),
+            ("Results", "Mitotic count predicted relapse after surgery."),
+        ],
+    ),
+    (
+        "Radiation after surgery",
+        2012,
+        "guideline",
+        [("Recommendation", "Radiotherapy may follow surgery when margins are close or positive.")],
+    ),
 ]
 
 
 def parsed(title, year, kind, sections) -> tuple[ParsedDocument, list[Passage]]:
-    doc = ParsedDocument(title=title, sections=tuple(Section(n, t) for n, t in sections), authors=("Test A", "Test B"),
-                         year=year, type=kind, format="text", source=f"{title}.txt")
+    doc = ParsedDocument(
+        title=title,
+        sections=tuple(Section(n, t) for n, t in sections),
+        authors=("Test A", "Test B"),
+        year=year,
+        type=kind,
+        format="text",
+        source=f"{title}.txt",
+    )
     passages, pos = [], 0
     for i, s in enumerate(doc.sections):
         start = doc.text.index(s.text, pos)
@@ -78,7 +107,7 @@ def test_matches_are_marked_at_their_offsets(library):
     assert [hit.text[a:b] for a, b in hit.marks] == ["Imatinib"]
     assert hit.highlighted("**", "**").startswith("**Imatinib** shrank")
     doc_text = parsed(*DOCS[1])[0].text
-    assert doc_text[hit.start:hit.end] == hit.text  # the passage is quoted exactly from its document
+    assert doc_text[hit.start : hit.end] == hit.text  # the passage is quoted exactly from its document
 
 
 def test_british_and_american_spellings_match(library):
@@ -109,8 +138,9 @@ def test_removed_documents_leave_no_trace(library):
 
 
 def test_a_document_that_fails_half_way_is_not_stored(library):
-    doc, passages = parsed("Broken", 2020, "article", [("A", "First part about imatinib resistance."),
-                                                       ("B", "Second part.")])
+    doc, passages = parsed(
+        "Broken", 2020, "article", [("A", "First part about imatinib resistance."), ("B", "Second part.")]
+    )
     broken = [passages[0], Passage(1, "B", passages[1].start, passages[1].end, None)]  # NOT NULL fails
     with pytest.raises(Exception):  # noqa: B017 - the database's own integrity error, whichever driver
         library.add(doc, broken)
@@ -118,8 +148,9 @@ def test_a_document_that_fails_half_way_is_not_stored(library):
     assert [h.document.title for h in find(library, "resistance")] == ["Kinase inhibitor response"]
 
 
-@pytest.mark.parametrize("question, message", [("the what of which?", "no words to search for"),
-                                               ("x" * 2001, "the limit is 2,000")])
+@pytest.mark.parametrize(
+    "question, message", [("the what of which?", "no words to search for"), ("x" * 2001, "the limit is 2,000")]
+)
 def test_queries_that_cannot_be_run(question, message):
     with pytest.raises(SearchError, match=message):
         plan(question, ABBREVIATIONS)

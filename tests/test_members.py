@@ -21,8 +21,9 @@ from tests.test_experiences import STORY, member, moderate, share, token_of
 
 
 def set_country(client, code: str):
-    return client.post("/account/country", data={"country": code, "csrf": token_of(client, "/account")},
-                       follow_redirects=False)
+    return client.post(
+        "/account/country", data={"country": code, "csrf": token_of(client, "/account")}, follow_redirects=False
+    )
 
 
 def map_table(page: str) -> dict[str, str]:
@@ -46,8 +47,18 @@ def test_the_map_is_drawn_from_the_shipped_outlines():
         assert 0 <= x <= m.width and 0 <= y <= m.height, o.code
 
 
-@pytest.mark.parametrize("n, band_, text", [(0, 0, "0"), (1, 1, "fewer than 5"), (4, 1, "fewer than 5"),
-                                            (5, 2, "5"), (19, 2, "19"), (20, 3, "20"), (1234, 4, "1,234")])
+@pytest.mark.parametrize(
+    "n, band_, text",
+    [
+        (0, 0, "0"),
+        (1, 1, "fewer than 5"),
+        (4, 1, "fewer than 5"),
+        (5, 2, "5"),
+        (19, 2, "19"),
+        (20, 3, "20"),
+        (1234, 4, "1,234"),
+    ],
+)
 def test_small_counts_are_never_shown_exactly(n, band_, text):
     assert band(n) == band_ and shown(n) == text
 
@@ -69,7 +80,7 @@ def test_members_share_change_and_remove_their_country(site):
 
     assert set_country(me, "CA").status_code == 303  # changeable
     assert map_table(TestClient(site.app).get("/conditions/dfsp").text) == {"France": "5", "Canada": "fewer than 5"}
-    assert set_country(me, "").status_code == 303    # removable
+    assert set_country(me, "").status_code == 303  # removable
     assert map_table(TestClient(site.app).get("/conditions/dfsp").text) == {"France": "5"}
     with site.app.state.site.accounts.engine.connect() as conn:
         assert conn.execute(select(users.c.country).where(users.c.username == "reader1")).scalar() is None
@@ -89,14 +100,32 @@ def test_unknown_countries_are_refused(site, code):
 def test_joining_can_share_a_country(site):
     client = TestClient(site.app)
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/join").text).group(1)
-    r = client.post("/join", data={"username": "kiwi.new", "display_name": "Kiwi", "password": "a fine long phrase",
-                                   "country": "NZ", "csrf": token, "next": "/conditions/dfsp"}, follow_redirects=False)
+    r = client.post(
+        "/join",
+        data={
+            "username": "kiwi.new",
+            "display_name": "Kiwi",
+            "password": "a fine long phrase",
+            "country": "NZ",
+            "csrf": token,
+            "next": "/conditions/dfsp",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert site.app.state.site.accounts.get("kiwi.new").country == "NZ"
     other = TestClient(site.app)
     token = re.search(r'name="csrf" value="([^"]+)"', other.get("/join").text).group(1)
-    bad = other.post("/join", data={"username": "kiwi.two", "display_name": "Kiwi", "password": "a fine long phrase",
-                                    "country": "Atlantis", "csrf": token})
+    bad = other.post(
+        "/join",
+        data={
+            "username": "kiwi.two",
+            "display_name": "Kiwi",
+            "password": "a fine long phrase",
+            "country": "Atlantis",
+            "csrf": token,
+        },
+    )
     assert bad.status_code == 422 and site.app.state.site.accounts.get("kiwi.two") is None
 
 
@@ -121,15 +150,18 @@ def test_flags_are_limited_per_account(site, monkeypatch):
     moderate(site, "approve")
     first, second = (e.id for e in site.app.state.site.experiences.published("dfsp"))
     flagger = member(site, "contributor1")
-    assert flagger.post(f"/experiences/{first}/flag", data={"csrf": token_of(flagger)},
-                        follow_redirects=False).status_code == 303
+    assert (
+        flagger.post(f"/experiences/{first}/flag", data={"csrf": token_of(flagger)}, follow_redirects=False).status_code
+        == 303
+    )
     r = flagger.post(f"/experiences/{second}/flag", data={"csrf": token_of(flagger)})
     assert r.status_code == 429 and "report 1 posts a day" in r.text
 
 
 def delete_account(client, posts: str, password: str = ACCOUNT_PASSWORD):
-    return client.post("/account/delete", data={"posts": posts, "password": password,
-                                                "csrf": token_of(client, "/account")})
+    return client.post(
+        "/account/delete", data={"posts": posts, "password": password, "csrf": token_of(client, "/account")}
+    )
 
 
 @pytest.mark.parametrize("posts", ["remove", "anonymise"])
@@ -164,8 +196,10 @@ def test_account_deletion_needs_the_password_and_a_choice(site):
     assert r.status_code == 422 and "password is wrong" in r.text
     r = delete_account(me, "everything")
     assert r.status_code == 422 and "choose whether" in r.text
-    assert site.app.state.site.accounts.get("reader1") is not None and len(site.app.state.site.experiences.mine(
-        site.app.state.site.accounts.get("reader1"))) == 1
+    assert (
+        site.app.state.site.accounts.get("reader1") is not None
+        and len(site.app.state.site.experiences.mine(site.app.state.site.accounts.get("reader1"))) == 1
+    )
 
 
 def test_editorial_accounts_cannot_delete_themselves(site):

@@ -22,8 +22,11 @@ STAFF = "looks like the name of a member of staff"
 def join(site, username: str, display_name: str = "A new member"):
     client = TestClient(site.app, raise_server_exceptions=False)
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/join").text).group(1)
-    return client.post("/join", data={"username": username, "display_name": display_name,
-                                      "password": "a fine long passphrase", "csrf": token}, follow_redirects=False)
+    return client.post(
+        "/join",
+        data={"username": username, "display_name": display_name, "password": "a fine long passphrase", "csrf": token},
+        follow_redirects=False,
+    )
 
 
 def count_users(site) -> int:
@@ -31,29 +34,32 @@ def count_users(site) -> int:
         return conn.execute(select(func.count()).select_from(users)).scalar_one()
 
 
-@pytest.mark.parametrize("username, display_name, message", [
-    ("\u0430dm1", "A new member", RULE),             # Cyrillic а: not in the safe set
-    ("\u0410DMIN1", "A new member", RULE),           # Cyrillic А, capitals
-    ("ａｄｍｉｎ１", "A new member", TAKEN),              # full-width: NFKC makes it admin1, which exists
-    ("ADMIN1", "A new member", TAKEN),               # case
-    ("Reviewer1", "A new member", TAKEN),
-    ("ad\x00min", "A new member", RULE),             # NUL
-    ("\u202eadmin", "A new member", RULE),           # right-to-left override
-    ("adm\u200bin1", "A new member", RULE),          # zero-width space inside
-    ("ab", "A new member", RULE),                    # too short
-    ("a" * 33, "A new member", RULE),                # too long
-    ("member.one", "\u202eDr Admin", "text-direction controls"),
-    ("member.one", "Dr\u2066 Lee\u2069", "text-direction controls"),  # isolates
-    ("member.one", "Dr\x00Lee", "control characters"),
-    ("member.one", "Dr\nLee", "control characters"),
-    ("member.one", "\u200b\u200b", "empty once invisible characters are removed"),
-    ("member.one", "\u200d\ufeff\u2060", "empty once invisible characters are removed"),
-    ("member.one", "Dr \u0410dmin", STAFF),          # Cyrillic А in a staff member's display name
-    ("member.one", "ＤＲ ＡＤＭＩＮ", STAFF),            # full-width capitals
-    ("member.one", "dr.admin", STAFF),               # spacing and punctuation do not tell names apart
-    ("member.one", "Reviewer1", STAFF),              # a staff username as a display name
-    ("dr-admin", "", STAFF),                         # the username alone (it is the display name too)
-])
+@pytest.mark.parametrize(
+    "username, display_name, message",
+    [
+        ("\u0430dm1", "A new member", RULE),  # Cyrillic а: not in the safe set
+        ("\u0410DMIN1", "A new member", RULE),  # Cyrillic А, capitals
+        ("ａｄｍｉｎ１", "A new member", TAKEN),  # full-width: NFKC makes it admin1, which exists
+        ("ADMIN1", "A new member", TAKEN),  # case
+        ("Reviewer1", "A new member", TAKEN),
+        ("ad\x00min", "A new member", RULE),  # NUL
+        ("\u202eadmin", "A new member", RULE),  # right-to-left override
+        ("adm\u200bin1", "A new member", RULE),  # zero-width space inside
+        ("ab", "A new member", RULE),  # too short
+        ("a" * 33, "A new member", RULE),  # too long
+        ("member.one", "\u202eDr Admin", "text-direction controls"),
+        ("member.one", "Dr\u2066 Lee\u2069", "text-direction controls"),  # isolates
+        ("member.one", "Dr\x00Lee", "control characters"),
+        ("member.one", "Dr\nLee", "control characters"),
+        ("member.one", "\u200b\u200b", "empty once invisible characters are removed"),
+        ("member.one", "\u200d\ufeff\u2060", "empty once invisible characters are removed"),
+        ("member.one", "Dr \u0410dmin", STAFF),  # Cyrillic А in a staff member's display name
+        ("member.one", "ＤＲ ＡＤＭＩＮ", STAFF),  # full-width capitals
+        ("member.one", "dr.admin", STAFF),  # spacing and punctuation do not tell names apart
+        ("member.one", "Reviewer1", STAFF),  # a staff username as a display name
+        ("dr-admin", "", STAFF),  # the username alone (it is the display name too)
+    ],
+)
 def test_names_that_imitate_staff_or_hide_characters_are_refused(site, username, display_name, message):
     before = count_users(site)
     r = join(site, username, display_name)
@@ -99,16 +105,29 @@ def test_existing_accounts_keep_working_through_the_migration(site_url):
     old_users = table("users", *[column(c.name) for c in users.columns if c.name not in ("id", "username_key")])
     hashed = HASHER.hash(ACCOUNT_PASSWORD)
     with engine.begin() as conn:
-        for name, role in (("Ann.Lee", "reviewer"), ("ann.lee", "reader"), ("\u0410nn.Lee", "reader"),
-                           ("Bob", "editor")):
-            conn.execute(old_users.insert().values(username=name, display_name=name, role=role, password_hash=hashed,
-                                                   disabled=False, created=datetime.now(UTC)))
+        for name, role in (
+            ("Ann.Lee", "reviewer"),
+            ("ann.lee", "reader"),
+            ("\u0410nn.Lee", "reader"),
+            ("Bob", "editor"),
+        ):
+            conn.execute(
+                old_users.insert().values(
+                    username=name,
+                    display_name=name,
+                    role=role,
+                    password_hash=hashed,
+                    disabled=False,
+                    created=datetime.now(UTC),
+                )
+            )
     upgrade(engine)
     with engine.connect() as conn:
         keys = dict(conn.execute(select(users.c.username, users.c.username_key).order_by(users.c.id)).all())
     assert keys["Ann.Lee"] == name_key("ann.lee") and keys["Bob"] == name_key("bob")
     assert keys["ann.lee"].startswith(name_key("ann.lee") + "#") and keys["\u0410nn.Lee"].startswith(
-        name_key("ann.lee") + "#")
+        name_key("ann.lee") + "#"
+    )
     accounts = Accounts(engine)
     for name in keys:  # each signs in with its exact username
         assert accounts.authenticate(name, ACCOUNT_PASSWORD).username == name

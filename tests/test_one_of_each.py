@@ -35,8 +35,14 @@ def test_text_html_and_card_carry_the_same_reference(kb):
         page = str(reference_html(src))
         card = parts.markdown(md)
         shown = {"text": text, "html": _visible(page), "card": _unmarked(card)}
-        expected = [src.authors.rstrip("."), src.title.rstrip("."), str(src.year), src.journal or "",
-                    src.pmid or "", src.doi or ""]
+        expected = [
+            src.authors.rstrip("."),
+            src.title.rstrip("."),
+            str(src.year),
+            src.journal or "",
+            src.pmid or "",
+            src.doi or "",
+        ]
         for name, rendering in shown.items():
             for value in expected:
                 assert value in rendering, (src.id, name, value)

@@ -35,8 +35,10 @@ def test_every_operation_answers_as_documented(api_schema, mode):
     assert len(operations) >= 14
     failed = []
     for operation in operations:
-        @settings(max_examples=CASES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=CASES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
         def run(case):
             case.call_and_validate(checks=CHECKS)

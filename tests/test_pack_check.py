@@ -36,11 +36,18 @@ def test_real_pack_is_valid():
 
 
 def test_unknown_source_is_named(pack_copy):
-    path, cid = _edit_first_claim(pack_copy, lambda c: c["citations"].append(
-        {"source": "no-such-source-2099", "locator": "p. 1"}))
+    path, cid = _edit_first_claim(
+        pack_copy, lambda c: c["citations"].append({"source": "no-such-source-2099", "locator": "p. 1"})
+    )
     problems = _problems(pack_copy)
-    assert any(p.entry == cid and p.field.startswith("citations") and "no-such-source-2099" in p.message
-               and p.file == f"claims/{path.name}" and p.line > 0 for p in problems)
+    assert any(
+        p.entry == cid
+        and p.field.startswith("citations")
+        and "no-such-source-2099" in p.message
+        and p.file == f"claims/{path.name}"
+        and p.line > 0
+        for p in problems
+    )
 
 
 def test_claim_without_citation(pack_copy):
@@ -50,8 +57,10 @@ def test_claim_without_citation(pack_copy):
 
 
 def test_patient_text_above_grade_8(pack_copy):
-    hard = ("Dermatofibrosarcoma protuberans demonstrates considerable locoregional infiltrative "
-            "propensity necessitating comprehensive histopathological margin evaluation.")
+    hard = (
+        "Dermatofibrosarcoma protuberans demonstrates considerable locoregional infiltrative "
+        "propensity necessitating comprehensive histopathological margin evaluation."
+    )
     path, cid = _edit_first_claim(pack_copy, lambda c: c.update(patient=hard))
     problems = _problems(pack_copy)
     hit = [p for p in problems if p.entry == cid and p.field == "patient"]
@@ -116,8 +125,9 @@ def test_store_holds_every_claim_and_citation(pack_copy, tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from claims").fetchone()[0] == len(pack.claims)
         assert conn.execute("select count(*) from citations").fetchone()[0] == report.citations
-        orphan = conn.execute("select count(*) from citations c left join sources s on s.id = c.source_id "
-                              "where s.id is null").fetchone()[0]
+        orphan = conn.execute(
+            "select count(*) from citations c left join sources s on s.id = c.source_id where s.id is null"
+        ).fetchone()[0]
         assert orphan == 0
         assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
 
@@ -134,6 +144,7 @@ def test_unknown_drug_in_regimen(pack_copy):
     def mutate(data):
         step = next(st for st in data[2]["steps"] if st.get("options"))
         step["options"][0]["regimens"].append(["unobtainium"])
+
     data = _edit_first_group(pack_copy, mutate)
     problems = _problems(pack_copy)
     assert any(p.entry == data[2]["id"] and "unknown drug 'unobtainium'" in p.message for p in problems)
@@ -148,6 +159,7 @@ def test_step_without_citation(pack_copy):
 def test_overlapping_groups(pack_copy):
     def mutate(data):
         data[1]["criteria"] = [dict(data[0]["criteria"][0])]  # stage II group now claims stage I patients
+
     data = _edit_first_group(pack_copy, mutate)
     problems = _problems(pack_copy)
     assert any(p.entry == data[1]["id"] and "overlaps group" in p.message for p in problems)
@@ -163,6 +175,7 @@ def test_unknown_genotype_on_an_option(pack_copy):
     def mutate(data):
         step = next(st for st in data[2]["steps"] if st.get("options"))
         step["options"][0]["genotypes"] = ["kit-exon99"]
+
     data = _edit_first_group(pack_copy, mutate)
     problems = _problems(pack_copy)
     assert any(p.entry == data[2]["id"] and "unknown genotype 'kit-exon99'" in p.message for p in problems)

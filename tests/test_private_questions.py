@@ -14,15 +14,17 @@ from sqlalchemy import insert, inspect, select
 from oncoguide.site.db import alembic_config, asked_questions, downgrade, engine_for, question_votes, upgrade
 from tests.conftest import FLAGSHIP, csrf_of, login
 
-PII = ("My name is Jane Smith, 07700 900123, I live at 12 High Street Leeds. My DFSP came back after surgery, "
-       "what now?")
+PII = "My name is Jane Smith, 07700 900123, I live at 12 High Street Leeds. My DFSP came back after surgery, what now?"
 PRIVATE_WORDS = ("Jane", "Smith", "07700", "900123", "High Street", "Leeds", PII)
 TYPO = "dfsp treatmnt in kids"
 
 
 def ask(client, question: str, audience: str = "patient", thread_id: str = "") -> str:
-    r = client.post("/ask", data={"question": question, "audience": audience, "thread_id": thread_id,
-                                  "csrf": csrf_of(client)}, follow_redirects=False)
+    r = client.post(
+        "/ask",
+        data={"question": question, "audience": audience, "thread_id": thread_id, "csrf": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text[:300]
     return r.headers["location"]
 
@@ -37,8 +39,17 @@ def public_pages(site) -> dict[str, str]:
     member = login(TestClient(site.app, raise_server_exceptions=False), "reader1")
     pages = {}
     for who, client in (("anonymous", reader), ("member", member)):
-        for path in ("/", "/conditions/dfsp", "/conditions/sts", "/conditions/gist", "/api/groups",
-                     "/api/groups?condition=dfsp", "/openapi.json", "/docs", "/algorithm/dfsp"):
+        for path in (
+            "/",
+            "/conditions/dfsp",
+            "/conditions/sts",
+            "/conditions/gist",
+            "/api/groups",
+            "/api/groups?condition=dfsp",
+            "/openapi.json",
+            "/docs",
+            "/algorithm/dfsp",
+        ):
             r = client.get(path)
             assert r.status_code == 200, (path, r.status_code)
             pages[f"{who} {path}"] = r.text
@@ -141,8 +152,9 @@ def test_editors_promote_in_their_own_wording_or_delete(site):
     editor = login(TestClient(site.app, raise_server_exceptions=False), "editor1")
     token = token_of(editor, "/review/questions")
     path = f"/review/questions/{typo.key}"
-    assert editor.post(path, data={"action": "promote", "wording": "How is DFSP treated in children?"}
-                       ).status_code == 403  # no CSRF token
+    assert (
+        editor.post(path, data={"action": "promote", "wording": "How is DFSP treated in children?"}).status_code == 403
+    )  # no CSRF token
     refused = editor.post(path, data={"action": "promote", "wording": "How do I bake bread?", "csrf": token})
     assert refused.status_code == 422 and "not understood as a question the pack answers" in refused.text
     r = editor.post(path, data={"action": "promote", "wording": "How is DFSP treated in children?", "csrf": token})
@@ -172,8 +184,11 @@ def test_unmatched_questions_are_deleted_after_the_retention_period(site):
 
     def kept(key: str, age: timedelta) -> None:
         with questions.engine.begin() as conn:
-            conn.execute(insert(unmatched_table()).values(query_key=key, condition="dfsp", text=f"question {key}",
-                                                            asks=1, first_seen=now - age, last_seen=now))
+            conn.execute(
+                insert(unmatched_table()).values(
+                    query_key=key, condition="dfsp", text=f"question {key}", asks=1, first_seen=now - age, last_seen=now
+                )
+            )
 
     kept("old", timedelta(days=days, hours=1))
     kept("recent", timedelta(days=days - 1))
@@ -193,9 +208,16 @@ def test_the_server_purges_expired_questions_at_start(web_settings, monkeypatch)
 
     engine = connect(web_settings.database_url)
     with engine.begin() as conn:
-        conn.execute(insert(unmatched_table()).values(
-            query_key="expired", condition="gist", text="question", asks=1,
-            first_seen=datetime.now(UTC) - timedelta(days=8), last_seen=datetime.now(UTC)))
+        conn.execute(
+            insert(unmatched_table()).values(
+                query_key="expired",
+                condition="gist",
+                text="question",
+                asks=1,
+                first_seen=datetime.now(UTC) - timedelta(days=8),
+                last_seen=datetime.now(UTC),
+            )
+        )
     monkeypatch.setenv("ONCOGUIDE_DB", str(web_settings.db))
     monkeypatch.setenv("ONCOGUIDE_DATABASE_URL", web_settings.database_url)
     monkeypatch.setenv("ONCOGUIDE_QUESTION_RETENTION_DAYS", "7")
@@ -215,22 +237,47 @@ def test_migration_0008_removes_the_raw_questions_stored_before(site_url):
         command.upgrade(config, "0007")
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        user_id = conn.execute(insert(users).values(username="ann", display_name="Ann", role="reader",
-                                                    password_hash="x", disabled=False, created=now)
-                               ).inserted_primary_key[0]
-        conn.execute(insert(asked_questions), [
-            {"query_key": "raw", "condition": "dfsp", "text": PII, "asks": 3, "helpful": 1, "seeded": False,
-             "last_asked": now, "score": 6},
-            {"query_key": "faq", "condition": "dfsp", "text": "Is DFSP contagious?", "asks": 2, "helpful": 1,
-             "seeded": True, "last_asked": now, "score": 5}])
-        conn.execute(insert(question_votes), [{"query_key": "raw", "user_id": user_id, "at": now},
-                                              {"query_key": "faq", "user_id": user_id, "at": now}])
+        user_id = conn.execute(
+            insert(users).values(
+                username="ann", display_name="Ann", role="reader", password_hash="x", disabled=False, created=now
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(asked_questions),
+            [
+                {
+                    "query_key": "raw",
+                    "condition": "dfsp",
+                    "text": PII,
+                    "asks": 3,
+                    "helpful": 1,
+                    "seeded": False,
+                    "last_asked": now,
+                    "score": 6,
+                },
+                {
+                    "query_key": "faq",
+                    "condition": "dfsp",
+                    "text": "Is DFSP contagious?",
+                    "asks": 2,
+                    "helpful": 1,
+                    "seeded": True,
+                    "last_asked": now,
+                    "score": 5,
+                },
+            ],
+        )
+        conn.execute(
+            insert(question_votes),
+            [{"query_key": "raw", "user_id": user_id, "at": now}, {"query_key": "faq", "user_id": user_id, "at": now}],
+        )
     engine.dispose()
     upgrade(site_url)
     engine = engine_for(site_url)
     with engine.connect() as conn:
         assert conn.execute(select(asked_questions.c.query_key, asked_questions.c.text)).all() == [
-            ("faq", "Is DFSP contagious?")]
+            ("faq", "Is DFSP contagious?")
+        ]
         assert conn.execute(select(question_votes.c.query_key)).scalars().all() == ["faq"]
         assert conn.execute(select(unmatched_table())).all() == []
     downgrade(engine, "0007")
@@ -246,12 +293,15 @@ def test_the_question_masker_removes_names_places_dates_and_identifying_numbers(
         "I'm Jane and my DFSP is stage 4, 5 cm across": "I'm [name removed] and my DFSP is stage 4, 5 cm across",
         "Mrs Patel asks: is exon 11 GIST worse?": "[name removed] asks: is exon 11 GIST worse?",
         "my name is jane smith and i have dfsp": "my name is [name removed] and i have dfsp",
-        "Dr. Okafor found DFSP on 12/03/2024, postcode LS1 4AB":
-            "[name removed] found DFSP on [date removed], postcode [postcode removed]",
-        "My son Tom is 7, patient number 4412093, diagnosed 3 March 2021":
-            "My son [name removed] is [number removed], patient number [number removed], diagnosed [date removed]",
-        "We live in Leeds, mail me at jane@example.org or www.example.org/jane":
-            "We live in [place removed], mail me at [e-mail removed] or [link removed]",
+        "Dr. Okafor found DFSP on 12/03/2024, postcode LS1 4AB": (
+            "[name removed] found DFSP on [date removed], postcode [postcode removed]"
+        ),
+        "My son Tom is 7, patient number 4412093, diagnosed 3 March 2021": (
+            "My son [name removed] is [number removed], patient number [number removed], diagnosed [date removed]"
+        ),
+        "We live in Leeds, mail me at jane@example.org or www.example.org/jane": (
+            "We live in [place removed], mail me at [e-mail removed] or [link removed]"
+        ),
     }
     for typed, masked in cases.items():
         assert mask_question(typed)[0] == masked, typed

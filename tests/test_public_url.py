@@ -17,8 +17,9 @@ FORGED = {"host": "evil.example"}
 
 @pytest.fixture
 def public_client(web_settings):
-    with TestClient(create_app(web_settings.model_copy(update={"public_url": PUBLIC})),
-                    raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(web_settings.model_copy(update={"public_url": PUBLIC})), raise_server_exceptions=False
+    ) as c:
         yield c
 
 
@@ -26,16 +27,36 @@ def test_trusted_clients_without_a_public_url_refuse_to_start(web_settings, tmp_
     from oncoguide.settings import SettingsError
 
     clients = tmp_path / "clients.json"
-    clients.write_text(json.dumps({"clients": [{"iss": "https://ehr.example/", "jwks": {"keys": [
-        {"kty": "EC", "crv": "P-256", "kid": "a", "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
-         "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}]}}]}))
+    clients.write_text(
+        json.dumps(
+            {
+                "clients": [
+                    {
+                        "iss": "https://ehr.example/",
+                        "jwks": {
+                            "keys": [
+                                {
+                                    "kty": "EC",
+                                    "crv": "P-256",
+                                    "kid": "a",
+                                    "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+                                    "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",
+                                }
+                            ]
+                        },
+                    }
+                ]
+            }
+        )
+    )
     with pytest.raises(SettingsError, match="ONCOGUIDE_CDS_CLIENTS is set but ONCOGUIDE_PUBLIC_URL is not"):
         create_app(web_settings.model_copy(update={"cds_clients": clients, "public_url": None}))
 
 
 def test_card_links_use_the_public_url_not_the_host_header(public_client):
-    r = public_client.post("/cds-services/oncoguide-sarcoma", json=hook_request(prefetch(*split(metastatic_dfsp()))),
-                           headers=FORGED)
+    r = public_client.post(
+        "/cds-services/oncoguide-sarcoma", json=hook_request(prefetch(*split(metastatic_dfsp()))), headers=FORGED
+    )
     assert r.status_code == 200, r.text
     card = r.json()["cards"][0]
     urls = [link["url"] for link in card["links"]] + [card["source"]["url"]]

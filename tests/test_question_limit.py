@@ -19,8 +19,9 @@ def raised(monkeypatch, kb_settings, tmp_path):
     from oncoguide.web.app import create_app
 
     monkeypatch.setenv("ONCOGUIDE_MAX_QUESTION_CHARS", str(LIMIT))
-    settings = Settings(db=kb_settings.db, pack_dir=kb_settings.pack_dir,
-                        database_url=f"sqlite:///{tmp_path / 'site.sqlite3'}")
+    settings = Settings(
+        db=kb_settings.db, pack_dir=kb_settings.pack_dir, database_url=f"sqlite:///{tmp_path / 'site.sqlite3'}"
+    )
     assert settings.max_question_chars == LIMIT
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
@@ -35,8 +36,9 @@ def test_a_raised_limit_lets_a_longer_question_through_the_api(raised):
 
 
 def test_a_raised_limit_lets_a_longer_question_through_the_form(raised):
-    r = raised.post("/ask", data={"question": LONG, "audience": "patient", "csrf": csrf_of(raised)},
-                    follow_redirects=False)
+    r = raised.post(
+        "/ask", data={"question": LONG, "audience": "patient", "csrf": csrf_of(raised)}, follow_redirects=False
+    )
     assert r.status_code == 303, r.text[:300]
 
 

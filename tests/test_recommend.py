@@ -13,50 +13,83 @@ from oncoguide.algorithm.groups import CriteriaError
 from tests.conftest import run_cli
 
 VIGNETTES = {
-    "sts-ext-stage-1": ["45-year-old with a 4 cm low-grade liposarcoma of the thigh, no metastases",
-                        "low-grade sarcoma of the forearm measuring 7 cm without metastases"],
+    "sts-ext-stage-1": [
+        "45-year-old with a 4 cm low-grade liposarcoma of the thigh, no metastases",
+        "low-grade sarcoma of the forearm measuring 7 cm without metastases",
+    ],
     "sts-ext-stage-2-resectable": [
         "3 cm high-grade sarcoma of the upper arm, resectable, no metastases",
-        "high-grade soft tissue sarcoma of the calf, 4.5 cm, operable, no distant metastases"],
+        "high-grade soft tissue sarcoma of the calf, 4.5 cm, operable, no distant metastases",
+    ],
     "sts-ext-stage-3-resectable": [
         "62-year-old with an 8 cm deep high-grade sarcoma of the thigh, no metastases, resectable",
         "stage III leiomyosarcoma of the leg that can be removed, no metastases",
-        "resectable stage IV sarcoma of the thigh with regional lymph node metastases"],
-    "sts-ext-stage-3-unresectable": ["unresectable 12 cm high-grade sarcoma of the thigh, no metastases",
-                                     "stage III sarcoma of the shoulder, inoperable, no distant metastases"],
-    "sts-ext-stage-4-oligometastatic": ["thigh sarcoma with a single lung metastasis",
-                                        "extremity soft tissue sarcoma with oligometastatic disease"],
-    "sts-ext-stage-4-disseminated": ["leg sarcoma with multiple lung metastases",
-                                     "widely metastatic sarcoma of the arm"],
-    "sts-ext-recurrent": ["local recurrence of a thigh sarcoma, no metastases",
-                          "recurrent soft tissue sarcoma of the forearm"],
-    "sts-rp-resectable": ["resectable retroperitoneal liposarcoma",
-                          "recurrent retroperitoneal sarcoma that can be removed, no metastases"],
-    "sts-rp-unresectable": ["unresectable retroperitoneal sarcoma",
-                            "inoperable intra-abdominal sarcoma without metastases"],
-    "sts-rp-metastatic-limited": ["retroperitoneal leiomyosarcoma with a solitary liver metastasis",
-                                  "oligometastatic retroperitoneal sarcoma"],
-    "sts-rp-disseminated": ["retroperitoneal sarcoma with widespread metastases",
-                            "disseminated intra-abdominal sarcoma"],
-    "gist-resectable-minimal-morbidity": ["3 cm gastric GIST, resectable with minimal morbidity",
-                                          "small bowel GIST, operable with low morbidity"],
-    "gist-resectable-significant-morbidity": ["resectable gastric GIST that would require total gastrectomy",
-                                              "duodenal GIST, operable but with significant morbidity"],
+        "resectable stage IV sarcoma of the thigh with regional lymph node metastases",
+    ],
+    "sts-ext-stage-3-unresectable": [
+        "unresectable 12 cm high-grade sarcoma of the thigh, no metastases",
+        "stage III sarcoma of the shoulder, inoperable, no distant metastases",
+    ],
+    "sts-ext-stage-4-oligometastatic": [
+        "thigh sarcoma with a single lung metastasis",
+        "extremity soft tissue sarcoma with oligometastatic disease",
+    ],
+    "sts-ext-stage-4-disseminated": [
+        "leg sarcoma with multiple lung metastases",
+        "widely metastatic sarcoma of the arm",
+    ],
+    "sts-ext-recurrent": [
+        "local recurrence of a thigh sarcoma, no metastases",
+        "recurrent soft tissue sarcoma of the forearm",
+    ],
+    "sts-rp-resectable": [
+        "resectable retroperitoneal liposarcoma",
+        "recurrent retroperitoneal sarcoma that can be removed, no metastases",
+    ],
+    "sts-rp-unresectable": [
+        "unresectable retroperitoneal sarcoma",
+        "inoperable intra-abdominal sarcoma without metastases",
+    ],
+    "sts-rp-metastatic-limited": [
+        "retroperitoneal leiomyosarcoma with a solitary liver metastasis",
+        "oligometastatic retroperitoneal sarcoma",
+    ],
+    "sts-rp-disseminated": [
+        "retroperitoneal sarcoma with widespread metastases",
+        "disseminated intra-abdominal sarcoma",
+    ],
+    "gist-resectable-minimal-morbidity": [
+        "3 cm gastric GIST, resectable with minimal morbidity",
+        "small bowel GIST, operable with low morbidity",
+    ],
+    "gist-resectable-significant-morbidity": [
+        "resectable gastric GIST that would require total gastrectomy",
+        "duodenal GIST, operable but with significant morbidity",
+    ],
     "gist-unresectable": ["unresectable gastric GIST", "inoperable small bowel GIST without metastases"],
     "gist-progressive": ["metastatic GIST progressing on imatinib", "gastric GIST resistant to imatinib"],
-    "gist-recurrent-or-metastatic": ["GIST with multiple liver metastases",
-                                     "recurrent gastric GIST after resection, no metastases"],
-    "dfsp-localized": ["primary DFSP of the back, resectable",
-                       "newly diagnosed dermatofibrosarcoma protuberans on the shoulder, can be removed"],
-    "dfsp-margin-positive": ["DFSP excised with positive margins",
-                             "dermatofibrosarcoma protuberans after incomplete excision"],
-    "dfsp-unresectable": ["unresectable DFSP of the chest wall",
-                          "dermatofibrosarcoma protuberans of the scalp that cannot be removed"],
+    "gist-recurrent-or-metastatic": [
+        "GIST with multiple liver metastases",
+        "recurrent gastric GIST after resection, no metastases",
+    ],
+    "dfsp-localized": [
+        "primary DFSP of the back, resectable",
+        "newly diagnosed dermatofibrosarcoma protuberans on the shoulder, can be removed",
+    ],
+    "dfsp-margin-positive": [
+        "DFSP excised with positive margins",
+        "dermatofibrosarcoma protuberans after incomplete excision",
+    ],
+    "dfsp-unresectable": [
+        "unresectable DFSP of the chest wall",
+        "dermatofibrosarcoma protuberans of the scalp that cannot be removed",
+    ],
     "dfsp-metastatic": ["DFSP with lung metastases", "stage 4 dermatofibrosarcoma protuberans"],
-    "dfsp-fibrosarcomatous": ["resectable fibrosarcomatous DFSP of the thigh",
-                              "FS-DFSP, operable, no metastases"],
-    "dfsp-recurrent": ["recurrent DFSP of the back, resectable",
-                       "dermatofibrosarcoma protuberans that came back after excision, can be removed"],
+    "dfsp-fibrosarcomatous": ["resectable fibrosarcomatous DFSP of the thigh", "FS-DFSP, operable, no metastases"],
+    "dfsp-recurrent": [
+        "recurrent DFSP of the back, resectable",
+        "dermatofibrosarcoma protuberans that came back after excision, can be removed",
+    ],
 }
 
 
@@ -97,8 +130,7 @@ def test_every_step_is_cited_and_drugs_are_known(kb, groups):
             assert st.citations
             for opt in st.options:
                 for regimen in opt.regimens:
-                    assert set(regimen) <= drugs | {a.lower() for d in kb.contents.algorithm.drugs
-                                                    for a in d.also}
+                    assert set(regimen) <= drugs | {a.lower() for d in kb.contents.algorithm.drugs for a in d.also}
 
 
 def test_missing_resectability_is_asked_not_guessed(kb):
@@ -121,14 +153,17 @@ def test_single_candidate_with_unstated_fact_still_asks(kb):
     assert [m.dimension for m in rec.missing] == ["resectable"]
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(condition="sts", site="extremity", stage="I", metastases="disseminated"), "stage I-III"),
-    (dict(condition="gist", site="extremity", resectable="yes"), "GIST"),
-    (dict(condition="sts", stage="IV", metastases="none", site="extremity"), "stage IV"),
-    (dict(condition="sts", stage="V"), "stage 'V'"),
-    (dict(condition="lymphoma"), "unknown condition"),
-    (dict(condition="sts", colour="red"), "unknown criterion"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(condition="sts", site="extremity", stage="I", metastases="disseminated"), "stage I-III"),
+        (dict(condition="gist", site="extremity", resectable="yes"), "GIST"),
+        (dict(condition="sts", stage="IV", metastases="none", site="extremity"), "stage IV"),
+        (dict(condition="sts", stage="V"), "stage 'V'"),
+        (dict(condition="lymphoma"), "unknown condition"),
+        (dict(condition="sts", colour="red"), "unknown criterion"),
+    ],
+)
 def test_contradictory_or_invalid_criteria_are_refused(kb, kwargs, words):
     with pytest.raises(CriteriaError, match=words):
         kb.recommend(**kwargs)
@@ -151,8 +186,7 @@ CHECKLISTS = sorted((Path(__file__).parent / "data").glob("checklist-*.yaml"))
 def test_content_covers_the_source_checklist(groups, path):
     for item in yaml.safe_load(path.read_text()):
         g = groups[item["group"]]
-        pack_regimens = {frozenset(d.lower() for d in r) for st in g.steps for o in st.options
-                         for r in o.regimens}
+        pack_regimens = {frozenset(d.lower() for d in r) for st in g.steps for o in st.options for r in o.regimens}
         for step in item["steps"]:
             for regimen in step.get("regimens", []):
                 assert frozenset(d.lower() for d in regimen) in pack_regimens, (item["group"], regimen)
@@ -163,16 +197,30 @@ def test_content_covers_the_source_checklist(groups, path):
 
 
 def test_cli_recommend_json():
-    res = run_cli("recommend", "--condition", "sts", "--site", "extremity", "--stage", "III",
-                  "--resectable", "yes", "--metastases", "none", "--format", "json")
+    res = run_cli(
+        "recommend",
+        "--condition",
+        "sts",
+        "--site",
+        "extremity",
+        "--stage",
+        "III",
+        "--resectable",
+        "yes",
+        "--metastases",
+        "none",
+        "--format",
+        "json",
+    )
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["group"]["id"] == "sts-ext-stage-3-resectable"
     step = data["steps"][0]
     assert set(step) >= {"name", "tier", "timing", "applies_when", "rationale", "options", "citations"}
     assert {s["tier"] for s in data["steps"]} <= {"all", "some"}
-    assert data["references"] and all(n in {r["n"] for r in data["references"]}
-                                      for s in data["steps"] for n in s["citations"])
+    assert data["references"] and all(
+        n in {r["n"] for r in data["references"]} for s in data["steps"] for n in s["citations"]
+    )
 
 
 def test_cli_recommend_missing_and_errors():
@@ -218,13 +266,16 @@ def test_mutation_marks_the_regimen_options_for_that_genotype(kb):
     assert {o.matches for o in _options(plain)} == {None}
 
 
-@pytest.mark.parametrize("text, genotype", [
-    ("metastatic gastric GIST with a PDGFRA D842V mutation", "pdgfra-d842v"),
-    ("metastatic GIST of the small bowel, KIT exon 9 mutation", "kit-exon9"),
-    ("metastatic SDH-deficient GIST of the stomach", "sdh-deficient"),
-    ("metastatic GIST of the stomach with an exon 11 KIT mutation", "kit"),
-    ("metastatic GIST of the stomach", None),
-])
+@pytest.mark.parametrize(
+    "text, genotype",
+    [
+        ("metastatic gastric GIST with a PDGFRA D842V mutation", "pdgfra-d842v"),
+        ("metastatic GIST of the small bowel, KIT exon 9 mutation", "kit-exon9"),
+        ("metastatic SDH-deficient GIST of the stomach", "sdh-deficient"),
+        ("metastatic GIST of the stomach with an exon 11 KIT mutation", "kit"),
+        ("metastatic GIST of the stomach", None),
+    ],
+)
 def test_genotype_is_read_from_a_vignette(kb, text, genotype):
     assert kb.recommend(text).genotype == genotype
 

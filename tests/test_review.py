@@ -28,8 +28,11 @@ def session_csrf(client) -> str:
 
 def reviewer_post(client, art_id, to, comment=""):
     revision = client.app.state.site.reviews.get(art_id).revision
-    return client.post(f"/review/articles/{art_id}", data={"to": to, "comment": comment, "revision": revision,
-                                                           "csrf": session_csrf(client)}, follow_redirects=False)
+    return client.post(
+        f"/review/articles/{art_id}",
+        data={"to": to, "comment": comment, "revision": revision, "csrf": session_csrf(client)},
+        follow_redirects=False,
+    )
 
 
 def test_asking_creates_one_submitted_article_per_normalised_question(site):
@@ -37,8 +40,10 @@ def test_asking_creates_one_submitted_article_per_normalised_question(site):
     site.post("/api/ask", json={"question": "stage IV DFSP - prognosis and treatment?"})
     queue = site.app.state.site.reviews.queue()
     # one article per normalised question and audience: the patient variant readers can switch to is one too
-    assert sorted((a["audience"], a["id"] == art_id) for a in queue["submitted"]) == [("clinician", True),
-                                                                                      ("patient", False)]
+    assert sorted((a["audience"], a["id"] == art_id) for a in queue["submitted"]) == [
+        ("clinician", True),
+        ("patient", False),
+    ]
     art = site.app.state.site.reviews.get(art_id)
     assert art.version == 1 and art.events[0]["to_status"] == "submitted" and art.events[0]["user_id"] is None
     assert art.basis["claims"] and art.basis["sources"]
@@ -52,8 +57,10 @@ def test_reviewer_takes_an_answer_to_approved_and_readers_see_who(site):
     art = site.app.state.site.reviews.get(art_id)
     assert art.status == "approved"
     assert [(e["from_status"], e["to_status"], e["username"]) for e in art.events] == [
-        (None, "submitted", None), ("submitted", "under-review", "reviewer1"),
-        ("under-review", "approved", "reviewer1")]
+        (None, "submitted", None),
+        ("submitted", "under-review", "reviewer1"),
+        ("under-review", "approved", "reviewer1"),
+    ]
     reader = TestClient(site.app)
     loc = reader.post("/ask", data={"question": FLAGSHIP, "csrf": csrf_of(reader)}, follow_redirects=False)
     page = reader.get(loc.headers["location"]).text
@@ -102,8 +109,10 @@ def test_two_reviewers_on_the_same_version_one_wins_one_is_told(site):
         except ReviewError as exc:  # wrong: the loser must be told of the conflict, not of an invalid move
             results.append(f"not a conflict: {exc}")
 
-    threads = [threading.Thread(target=decide, args=(r1, "approved", "fine")),
-               threading.Thread(target=decide, args=(r2, "changes-requested", "not fine"))]
+    threads = [
+        threading.Thread(target=decide, args=(r1, "approved", "fine")),
+        threading.Thread(target=decide, args=(r2, "changes-requested", "not fine")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -120,8 +129,10 @@ def test_stale_revision_in_the_browser_gets_409(site):
     login(site, "reviewer1")
     old = site.app.state.site.reviews.get(art_id).revision
     reviewer_post(site, art_id, "under-review")
-    r = site.post(f"/review/articles/{art_id}", data={"to": "approved", "comment": "", "revision": old,
-                                                      "csrf": session_csrf(site)})
+    r = site.post(
+        f"/review/articles/{art_id}",
+        data={"to": "approved", "comment": "", "revision": old, "csrf": session_csrf(site)},
+    )
     assert r.status_code == 409 and "someone else acted" in r.text
 
 
@@ -134,15 +145,24 @@ def test_the_race_loser_gets_409_with_the_documented_message_in_the_browser_and_
     first, second = login(TestClient(site.app), "reviewer1"), login(TestClient(site.app), "reviewer2")
     revision = reviews.get(art_id).revision
     for client in (first, second):  # both opened the page at the same revision and press "Start review"
-        r = client.post(f"/review/articles/{art_id}", data={"to": "under-review", "revision": revision,
-                                                            "csrf": session_csrf(client)}, follow_redirects=False)
+        r = client.post(
+            f"/review/articles/{art_id}",
+            data={"to": "under-review", "revision": revision, "csrf": session_csrf(client)},
+            follow_redirects=False,
+        )
         if client is first:
             assert r.status_code == 303
     assert r.status_code == 409 and CONFLICT in r.text
     tokens = [site.app.state.site.accounts.create_token(name, "race") for name in ("reviewer1", "reviewer2")]
     revision = reviews.get(art_id).revision
-    answers = [site.post(f"/api/articles/{art_id}/transition", json={"to": "approved", "revision": revision},
-                         headers={"authorization": f"Bearer {t}"}) for t in tokens]
+    answers = [
+        site.post(
+            f"/api/articles/{art_id}/transition",
+            json={"to": "approved", "revision": revision},
+            headers={"authorization": f"Bearer {t}"},
+        )
+        for t in tokens
+    ]
     assert answers[0].status_code == 200
     assert answers[1].status_code == 409 and answers[1].json() == {"error": CONFLICT}
     moves = [(e["from_status"], e["to_status"]) for e in reviews.get(art_id).events]
@@ -161,17 +181,22 @@ def test_changing_a_claim_flags_the_approved_article_for_re_review(site, kb_sett
     text = path.read_text()
     start = text.index(f"id: {claim_id}\n")
     path.write_text(text[:start] + text[start:].replace("clinician: ", "clinician: REVISED ", 1))
-    changed = kb_settings.model_copy(update={"db": tmp_path / "kb2.sqlite3", "pack_dir": pack_copy,
-                                             "database_url": site_url})
+    changed = kb_settings.model_copy(
+        update={"db": tmp_path / "kb2.sqlite3", "pack_dir": pack_copy, "database_url": site_url}
+    )
     with TestClient(create_app(changed)) as after:
         art = after.app.state.site.reviews.get(art_id)
         assert art.status == "needs-re-review"
-        assert [c.id for c in art.changes] == [claim_id] and any("REVISED" in line for c in art.changes
-                                                               for line in c.diff)
+        assert [c.id for c in art.changes] == [claim_id] and any(
+            "REVISED" in line for c in art.changes for line in c.diff
+        )
         assert after.app.state.site.reviews.refresh() == 1
         assert after.app.state.site.reviews.queue()["needs-re-review"][0]["id"] == art_id
-        reader_page = after.get(after.post("/ask", data={"question": FLAGSHIP, "csrf": csrf_of(after)},
-                                           follow_redirects=False).headers["location"]).text
+        reader_page = after.get(
+            after.post("/ask", data={"question": FLAGSHIP, "csrf": csrf_of(after)}, follow_redirects=False).headers[
+                "location"
+            ]
+        ).text
         assert "Needs re-review" in reader_page
 
 

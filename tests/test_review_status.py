@@ -13,13 +13,22 @@ from oncoguide.site.questions import OVERVIEW
 from oncoguide.site.threads import ask_in_thread
 from tests.conftest import FLAGSHIP, csrf_of, login
 
-NO_STATUS = ("review-steps", "Article review status", "Pending review", "Submitted", "Under review", "Approved",
-             "cites its source", "Review status")
+NO_STATUS = (
+    "review-steps",
+    "Article review status",
+    "Pending review",
+    "Submitted",
+    "Under review",
+    "Approved",
+    "cites its source",
+    "Review status",
+)
 
 
 def ask(client, question: str, audience: str = "clinician") -> str:
-    r = client.post("/ask", data={"question": question, "audience": audience, "csrf": csrf_of(client)},
-                    follow_redirects=False)
+    r = client.post(
+        "/ask", data={"question": question, "audience": audience, "csrf": csrf_of(client)}, follow_redirects=False
+    )
     assert r.status_code == 303, r.text[:300]
     return r.headers["location"]
 
@@ -35,8 +44,11 @@ def current_step(page: str) -> str:
 def move(client, art_id: int, to: str, comment: str = "") -> None:
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/review").text).group(1)
     revision = client.app.state.site.reviews.get(art_id).revision
-    r = client.post(f"/review/articles/{art_id}", data={"to": to, "comment": comment, "revision": revision,
-                                                        "csrf": token}, follow_redirects=False)
+    r = client.post(
+        f"/review/articles/{art_id}",
+        data={"to": to, "comment": comment, "revision": revision, "csrf": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text[:500]
 
 
@@ -61,21 +73,26 @@ def test_each_audience_variant_is_an_article_a_reviewer_can_approve(site):
 
 def test_api_and_link_questions_make_both_articles_too(site):
     site.post("/api/ask", json={"question": "Is DFSP contagious?", "audience": "patient"})
-    r = site.get("/ask", params={"question": "Does imatinib work for DFSP that cannot be removed?"},
-                 follow_redirects=False)
+    r = site.get(
+        "/ask", params={"question": "Does imatinib work for DFSP that cannot be removed?"}, follow_redirects=False
+    )
     assert r.status_code == 303
     queue = site.app.state.site.reviews.queue()["submitted"]
     audiences = sorted((a["question"], a["audience"]) for a in queue)
-    assert audiences == [("Does imatinib work for DFSP that cannot be removed?", "clinician"),
-                         ("Does imatinib work for DFSP that cannot be removed?", "patient"),
-                         ("Is DFSP contagious?", "clinician"), ("Is DFSP contagious?", "patient")]
+    assert audiences == [
+        ("Does imatinib work for DFSP that cannot be removed?", "clinician"),
+        ("Does imatinib work for DFSP that cannot be removed?", "patient"),
+        ("Is DFSP contagious?", "clinician"),
+        ("Is DFSP contagious?", "patient"),
+    ]
 
 
 def test_a_variant_without_an_article_shows_no_status(site):
     state = site.app.state
     # a turn stored before articles were made for every audience: neither variant has an article
-    turn, _answer, _earlier = ask_in_thread(state.site, state.site.threads, "What is the outlook for GIST?",
-                                            "clinician")
+    turn, _answer, _earlier = ask_in_thread(
+        state.site, state.site.threads, "What is the outlook for GIST?", "clinician"
+    )
     for audience in ("clinician", "patient"):
         page = site.get(f"/answer/{turn}?audience={audience}").text
         assert "Bottom line" in page or "In short" in page

@@ -41,8 +41,11 @@ def test_authorisation_matrix_for_state_changing_routes(site, who):
     client = as_(site, who)
     token = page_csrf(client)
     revision = site.app.state.site.reviews.get(art_id).revision
-    review = client.post(f"/review/articles/{art_id}", data={"to": "under-review", "revision": revision,
-                                                             "csrf": token}, follow_redirects=False)
+    review = client.post(
+        f"/review/articles/{art_id}",
+        data={"to": "under-review", "revision": revision, "csrf": token},
+        follow_redirects=False,
+    )
     expected = 303 if who in MAY_START_REVIEW else 401 if who == "anonymous" else 403
     assert review.status_code == expected, (who, review.text[:200])
     assert site.app.state.site.reviews.get(art_id).status == ("under-review" if expected == 303 else "submitted")
@@ -62,8 +65,11 @@ def test_authorisation_matrix_for_the_review_api_with_tokens(site, who):
     art_id = new_article(site)
     token = site.app.state.site.accounts.create_token(f"{who}1", "test")
     revision = site.app.state.site.reviews.get(art_id).revision
-    r = site.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": revision},
-                  headers={"authorization": f"Bearer {token}"})
+    r = site.post(
+        f"/api/articles/{art_id}/transition",
+        json={"to": "under-review", "revision": revision},
+        headers={"authorization": f"Bearer {token}"},
+    )
     assert r.status_code == (200 if who in MAY_START_REVIEW else 403), r.text
     anon = TestClient(site.app, raise_server_exceptions=False)
     assert anon.post(f"/api/articles/{art_id}/transition", json={"to": "approved", "revision": 1}).status_code == 401
@@ -80,40 +86,67 @@ def test_csrf_missing_or_wrong_is_refused_everywhere(site):
             data = {} if token is None else {"csrf": token}
             assert client.post("/ask", data={"question": "Is DFSP contagious?", **data}).status_code == 403
             assert client.post("/logout", data=data).status_code == 403
-            assert client.post("/login", data={"username": "reviewer1", "password": ACCOUNT_PASSWORD,
-                                               **data}).status_code == 403
-            assert client.post(f"/review/articles/{art_id}", data={"to": "under-review", "revision": 1,
-                                                                   **data}).status_code == 403
+            assert (
+                client.post("/login", data={"username": "reviewer1", "password": ACCOUNT_PASSWORD, **data}).status_code
+                == 403
+            )
+            assert (
+                client.post(
+                    f"/review/articles/{art_id}", data={"to": "under-review", "revision": 1, **data}
+                ).status_code
+                == 403
+            )
     # a signed-in browser's session cookie alone cannot drive the review API either
     r = reviewer.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": 1})
     assert r.status_code == 403
     assert site.app.state.site.reviews.get(art_id).status == "submitted"
     # the header htmx sends is accepted in place of the form field
-    ok = reviewer.post("/ask", data={"question": "Is DFSP contagious?"}, headers={"x-csrf-token": page_csrf(reviewer)},
-                       follow_redirects=False)
+    ok = reviewer.post(
+        "/ask",
+        data={"question": "Is DFSP contagious?"},
+        headers={"x-csrf-token": page_csrf(reviewer)},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
 
 
-@pytest.mark.parametrize("authorization, status", [
-    ("Basic cmV2aWV3ZXIxOnh4eA==", 403), ("Basic xxx", 403), ("Digest username=x", 403), ("bearer", 403),
-    ("Bearer junk", 401), ("Bearer og_not-a-real-token", 401), ("BEARER   ", 401),
-])
+@pytest.mark.parametrize(
+    "authorization, status",
+    [
+        ("Basic cmV2aWV3ZXIxOnh4eA==", 403),
+        ("Basic xxx", 403),
+        ("Digest username=x", 403),
+        ("bearer", 403),
+        ("Bearer junk", 401),
+        ("Bearer og_not-a-real-token", 401),
+        ("BEARER   ", 401),
+    ],
+)
 def test_a_session_with_another_authorization_header_still_needs_its_csrf_token(site, authorization, status):
     art_id = new_article(site)
     reviewer = as_(site, "reviewer")
     revision = site.app.state.site.reviews.get(art_id).revision
-    r = reviewer.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": revision},
-                      headers={"authorization": authorization})
+    r = reviewer.post(
+        f"/api/articles/{art_id}/transition",
+        json={"to": "under-review", "revision": revision},
+        headers={"authorization": authorization},
+    )
     assert r.status_code == status, r.text
-    form = reviewer.post(f"/review/articles/{art_id}", data={"to": "under-review", "revision": revision},
-                         headers={"authorization": authorization})
+    form = reviewer.post(
+        f"/review/articles/{art_id}",
+        data={"to": "under-review", "revision": revision},
+        headers={"authorization": authorization},
+    )
     assert form.status_code == status, form.text[:200]
     art = site.app.state.site.reviews.get(art_id)
     assert art.status == "submitted" and art.revision == revision and len(art.events) == 1
     # with its CSRF header the same session may act (a non-Bearer header does not change who acts)
     if status == 403:
-        ok = reviewer.post(f"/api/articles/{art_id}/transition", json={"to": "under-review", "revision": revision},
-                           headers={"authorization": authorization, "x-csrf-token": page_csrf(reviewer)})
+        ok = reviewer.post(
+            f"/api/articles/{art_id}/transition",
+            json={"to": "under-review", "revision": revision},
+            headers={"authorization": authorization, "x-csrf-token": page_csrf(reviewer)},
+        )
         assert ok.status_code == 200 and site.app.state.site.reviews.get(art_id).events[-1]["username"] == "reviewer1"
 
 
@@ -121,8 +154,11 @@ def test_a_valid_api_token_acts_as_its_own_user_not_the_session(site):
     art_id = new_article(site)
     reader = as_(site, "reader")  # signed in as a reader, calling with a reviewer's token
     token = site.app.state.site.accounts.create_token("reviewer2", "ci")
-    r = reader.post(f"/api/articles/{art_id}/transition", headers={"authorization": f"Bearer {token}"},
-                    json={"to": "under-review", "revision": site.app.state.site.reviews.get(art_id).revision})
+    r = reader.post(
+        f"/api/articles/{art_id}/transition",
+        headers={"authorization": f"Bearer {token}"},
+        json={"to": "under-review", "revision": site.app.state.site.reviews.get(art_id).revision},
+    )
     assert r.status_code == 200
     assert site.app.state.site.reviews.get(art_id).events[-1]["username"] == "reviewer2"
 
@@ -145,17 +181,28 @@ def test_login_rotates_the_session_id(site):
 
 def test_session_cookie_flags(site):
     secure = TestClient(site.app, base_url="https://testserver", raise_server_exceptions=False)
-    r = secure.post("/login", data={"username": "editor1", "password": ACCOUNT_PASSWORD, "csrf": csrf_of(secure)},
-                    follow_redirects=False)
+    r = secure.post(
+        "/login",
+        data={"username": "editor1", "password": ACCOUNT_PASSWORD, "csrf": csrf_of(secure)},
+        follow_redirects=False,
+    )
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie
 
 
-@pytest.mark.parametrize("password, ok", [
-    ("short7!", False), ("password1", False), ("qwertyuiop", False), ("reviewer9-longer-pass", False),
-    ("correct horse battery staple", True), ("é" * 8 + " unicode ok", True), ("x" * 64 + " still fine", True),
-    ("y" * 129, False),
-])
+@pytest.mark.parametrize(
+    "password, ok",
+    [
+        ("short7!", False),
+        ("password1", False),
+        ("qwertyuiop", False),
+        ("reviewer9-longer-pass", False),
+        ("correct horse battery staple", True),
+        ("é" * 8 + " unicode ok", True),
+        ("x" * 64 + " still fine", True),
+        ("y" * 129, False),
+    ],
+)
 def test_password_rules(password, ok):
     if ok:
         check_password(password, "reviewer9")
@@ -167,8 +214,7 @@ def test_password_rules(password, ok):
 def test_failed_logins_back_off_then_the_right_password_waits_too(site):
     client = TestClient(site.app, raise_server_exceptions=False)
     for _ in range(5):
-        r = client.post("/login", data={"username": "admin1", "password": "not the password",
-                                        "csrf": csrf_of(client)})
+        r = client.post("/login", data={"username": "admin1", "password": "not the password", "csrf": csrf_of(client)})
         assert r.status_code == 401 and "wrong username or password" in r.text
     r = client.post("/login", data={"username": "admin1", "password": ACCOUNT_PASSWORD, "csrf": csrf_of(client)})
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
@@ -218,8 +264,13 @@ def test_api_tokens_are_stored_hashed_and_die_with_the_account(site):
     assert site.get("/api/articles", headers={"authorization": f"Bearer {token}"}).status_code == 401
 
 
-XSS = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "<svg onload=alert(1)>",
-       "javascript:alert(1)", "{{7*7}}"]
+XSS = [
+    '<script>alert("x")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "<svg onload=alert(1)>",
+    "javascript:alert(1)",
+    "{{7*7}}",
+]
 
 
 def test_review_comments_are_rendered_inert(site):
@@ -237,11 +288,21 @@ def test_users_cli_adds_lists_sets_roles_and_disables(tmp_path, kb_settings):
     from tests.conftest import run_cli
 
     env = {"ONCOGUIDE_DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}"}
-    r = run_cli("users", "add", "dr.lee", "--role", "reviewer", "--name", "Dr Lee", "--password-stdin",
-                env_extra=env, stdin="a sensible long passphrase\n", db=kb_settings.db)
+    r = run_cli(
+        "users",
+        "add",
+        "dr.lee",
+        "--role",
+        "reviewer",
+        "--name",
+        "Dr Lee",
+        "--password-stdin",
+        env_extra=env,
+        stdin="a sensible long passphrase\n",
+        db=kb_settings.db,
+    )
     assert r.returncode == 0, r.stderr
-    weak = run_cli("users", "add", "dr.weak", "--password-stdin", env_extra=env, stdin="password\n",
-                   db=kb_settings.db)
+    weak = run_cli("users", "add", "dr.weak", "--password-stdin", env_extra=env, stdin="password\n", db=kb_settings.db)
     assert weak.returncode == 2 and "too common" in weak.stderr
     assert run_cli("users", "set-role", "dr.lee", "editor", env_extra=env, db=kb_settings.db).returncode == 0
     assert run_cli("users", "set-role", "dr.lee", "pope", env_extra=env, db=kb_settings.db).returncode == 2
@@ -284,9 +345,11 @@ def test_every_review_move_by_every_role(site, who):
         if frm == "needs-re-review":  # reached only by a pack change: see test_review.py
             continue
         bring(reviews, admin, art_id, frm)
-        r = client.post(f"/review/articles/{art_id}", data={"to": to, "comment": "because", "csrf": token,
-                                                            "revision": reviews.get(art_id).revision},
-                        follow_redirects=False)
+        r = client.post(
+            f"/review/articles/{art_id}",
+            data={"to": to, "comment": "because", "csrf": token, "revision": reviews.get(art_id).revision},
+            follow_redirects=False,
+        )
         allowed = who in roles
         assert r.status_code == (303 if allowed else 401 if who == "anonymous" else 403), (who, frm, to)
         assert reviews.get(art_id).status == (to if allowed else frm), (who, frm, to)
@@ -295,16 +358,33 @@ def test_every_review_move_by_every_role(site, who):
 def test_anyone_can_join_as_a_member_but_not_as_anything_more(site):
     client = TestClient(site.app, raise_server_exceptions=False)
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/join").text).group(1)
-    weak = client.post("/join", data={"username": "newbie", "display_name": "New", "password": "password1",
-                                      "csrf": token})
+    weak = client.post(
+        "/join", data={"username": "newbie", "display_name": "New", "password": "password1", "csrf": token}
+    )
     assert weak.status_code == 422 and "too common" in weak.text
-    taken = client.post("/join", data={"username": "reviewer1", "display_name": "X", "password": "a fine passphrase",
-                                       "csrf": token})
+    taken = client.post(
+        "/join", data={"username": "reviewer1", "display_name": "X", "password": "a fine passphrase", "csrf": token}
+    )
     assert taken.status_code == 422 and "taken" in taken.text
-    assert client.post("/join", data={"username": "newbie", "display_name": "New", "password": "a fine passphrase",
-                                      "role": "admin"}).status_code == 403  # no CSRF token
-    ok = client.post("/join", data={"username": "newbie", "display_name": "New", "password": "a fine passphrase",
-                                    "role": "admin", "csrf": token, "next": "//evil.example/"}, follow_redirects=False)
+    assert (
+        client.post(
+            "/join",
+            data={"username": "newbie", "display_name": "New", "password": "a fine passphrase", "role": "admin"},
+        ).status_code
+        == 403
+    )  # no CSRF token
+    ok = client.post(
+        "/join",
+        data={
+            "username": "newbie",
+            "display_name": "New",
+            "password": "a fine passphrase",
+            "role": "admin",
+            "csrf": token,
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/"  # no open redirect
     assert site.app.state.site.accounts.get("newbie").role == "reader"
     assert "Sign out New" in client.get("/").text

@@ -71,8 +71,9 @@ def test_an_oversized_request_head_is_refused_with_431(server):
     assert got.startswith(b"HTTP/1.1 431 "), got[:200]
     # a head within the limit is served as before
     with socket.create_connection(address(base), timeout=GENEROUS) as sock:
-        sock.sendall(b"GET /api/groups HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 4000 + b"\r\n"
-                     b"Connection: close\r\n\r\n")
+        sock.sendall(
+            b"GET /api/groups HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 4000 + b"\r\nConnection: close\r\n\r\n"
+        )
         got, _ = read_until_closed(sock, GENEROUS)
     assert got.startswith(b"HTTP/1.1 200 ")
 
@@ -112,9 +113,11 @@ def test_keep_alive_survives_refusals(server):
     conn = http.client.HTTPConnection(*address(base), timeout=GENEROUS)
     try:
         # refusals that read the whole request keep the connection open
-        for method, path, body in (("GET", "/review/articles/100000000000000000000", None),
-                                   ("POST", "/api/ask", json.dumps({"question": 1})),
-                                   ("POST", "/api/ask", "[" * 5000 + "]" * 5000)):
+        for method, path, body in (
+            ("GET", "/review/articles/100000000000000000000", None),
+            ("POST", "/api/ask", json.dumps({"question": 1})),
+            ("POST", "/api/ask", "[" * 5000 + "]" * 5000),
+        ):
             conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
             r = conn.getresponse()
             r.read()
@@ -157,8 +160,12 @@ def big_cds_call(megabytes: float = 3.4) -> bytes:
     hba1c = coding(LOINC, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood")
     size, i = 0, 0
     while size < megabytes * 1_000_000:
-        resource = observation(f"hba1c-{i}", hba1c, effectiveDateTime=f"{2005 + i % 20}-01-01T09:00:00Z",
-                               valueQuantity={"value": 5.4, "unit": "%", "code": "%"})
+        resource = observation(
+            f"hba1c-{i}",
+            hba1c,
+            effectiveDateTime=f"{2005 + i % 20}-01-01T09:00:00Z",
+            valueQuantity={"value": 5.4, "unit": "%", "code": "%"},
+        )
         resource["code"]["coding"] += [coding(f"urn:local:{k}", f"A1C{k}", "HbA1c") for k in range(30)]
         observations["entry"].append({"resource": resource})
         size += len(json.dumps(resource))
@@ -180,8 +187,9 @@ def test_heavy_cds_callers_do_not_stall_other_requests(server):
         conn = http.client.HTTPConnection(host, port, timeout=120)
         for _ in range(ROUNDS):
             start = time.monotonic()
-            conn.request("POST", "/cds-services/oncoguide-sarcoma", body=body,
-                         headers={"Content-Type": "application/json"})
+            conn.request(
+                "POST", "/cds-services/oncoguide-sarcoma", body=body, headers={"Content-Type": "application/json"}
+            )
             r = conn.getresponse()
             data = r.read()
             with lock:

@@ -17,8 +17,19 @@ from oncoguide.site.threads import ThreadError, ThreadStore, turn_id
 from tests.conftest import run_cli
 
 # the library's full-text index is dialect-specific DDL in migration 0006, outside the shared metadata
-FULL_TEXT = {"library_fts", "library_fts_data", "library_fts_idx", "library_fts_docsize", "library_fts_config",
-             "library_fts_content", "library_terms", "library_stats", "tsv", "tsv_len", "ix_library_passages_tsv"}
+FULL_TEXT = {
+    "library_fts",
+    "library_fts_data",
+    "library_fts_idx",
+    "library_fts_docsize",
+    "library_fts_config",
+    "library_fts_content",
+    "library_terms",
+    "library_stats",
+    "tsv",
+    "tsv_len",
+    "ix_library_passages_tsv",
+}
 
 
 def schema_differences(url: str) -> list:
@@ -70,8 +81,15 @@ def test_constraints_hold(site_url):
     upgrade(site_url)
     engine = engine_for(site_url)
     now = datetime.now(UTC)
-    user = dict(username="ann", username_key="ann", display_name="Ann", role="reviewer", password_hash="x",
-                disabled=False, created=now)
+    user = dict(
+        username="ann",
+        username_key="ann",
+        display_name="Ann",
+        role="reviewer",
+        password_hash="x",
+        disabled=False,
+        created=now,
+    )
     with engine.begin() as conn:
         conn.execute(users.insert().values(**user))
     with pytest.raises(IntegrityError), engine.begin() as conn:
@@ -99,12 +117,15 @@ def test_downgrade_and_upgrade_again(site_url):
 def test_a_database_made_before_migrations_keeps_its_threads(site_url):
     """Before migrations, ThreadStore made the turns table with create_all; upgrading adopts it."""
     legacy = MetaData()
-    Table("turns", legacy,
-          Column("id", String(16), primary_key=True),
-          Column("parent", String(16), nullable=True, index=True),
-          Column("depth", Integer, nullable=False),
-          Column("question", Text, nullable=False),
-          Column("created", DateTime(timezone=True), nullable=False))
+    Table(
+        "turns",
+        legacy,
+        Column("id", String(16), primary_key=True),
+        Column("parent", String(16), nullable=True, index=True),
+        Column("depth", Integer, nullable=False),
+        Column("question", Text, nullable=False),
+        Column("created", DateTime(timezone=True), nullable=False),
+    )
     engine = engine_for(site_url)
     legacy.create_all(engine)
     engine.dispose()

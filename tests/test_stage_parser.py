@@ -18,10 +18,35 @@ from oncoguide.algorithm.stage import (
     vignette_stage,
 )
 
-STAGE_WORDS = st.sampled_from(["stage", "Stage", "STAGE", "IV", "iii", "4", "four", "T2", "N0", "M1",
-                               "pT3", "cM0", "a", "b1", "IIIB", " ", ",", "stage4", "T2N0M1", "x"])
-TEXTS = st.one_of(st.text(max_size=80), st.lists(STAGE_WORDS, max_size=12).map(" ".join),
-                  st.lists(STAGE_WORDS, max_size=12).map("".join))
+STAGE_WORDS = st.sampled_from(
+    [
+        "stage",
+        "Stage",
+        "STAGE",
+        "IV",
+        "iii",
+        "4",
+        "four",
+        "T2",
+        "N0",
+        "M1",
+        "pT3",
+        "cM0",
+        "a",
+        "b1",
+        "IIIB",
+        " ",
+        ",",
+        "stage4",
+        "T2N0M1",
+        "x",
+    ]
+)
+TEXTS = st.one_of(
+    st.text(max_size=80),
+    st.lists(STAGE_WORDS, max_size=12).map(" ".join),
+    st.lists(STAGE_WORDS, max_size=12).map("".join),
+)
 
 
 @given(TEXTS)

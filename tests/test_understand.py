@@ -15,28 +15,46 @@ def parse(kb):
     return lambda text, audience="clinician": kb.understand(text, audience)
 
 
-@pytest.mark.parametrize("text", [
-    "What is DFSP?", "tell me about dermatofibrosarcoma", "Darier-Ferrand tumour treatment",
-    "dermatofibrosarcoma protuberans outlook", "What is a Bednar tumor?", "FS-DFSP survival",
-    "is dermatofibrosarcome protuberans curable",  # typo
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What is DFSP?",
+        "tell me about dermatofibrosarcoma",
+        "Darier-Ferrand tumour treatment",
+        "dermatofibrosarcoma protuberans outlook",
+        "What is a Bednar tumor?",
+        "FS-DFSP survival",
+        "is dermatofibrosarcome protuberans curable",  # typo
+    ],
+)
 def test_dfsp_names(parse, text):
     assert parse(text).condition == "dfsp"
 
 
-@pytest.mark.parametrize("text, condition", [
-    ("How is a GIST treated?", "gist"), ("gastrointestinal stromal tumour adjuvant imatinib", "gist"),
-    ("retroperitoneal sarcoma surgery", "sts"), ("soft-tissue sarcoma of the thigh", "sts"),
-    ("leiomyosarcoma second line options", "sts"),
-])
+@pytest.mark.parametrize(
+    "text, condition",
+    [
+        ("How is a GIST treated?", "gist"),
+        ("gastrointestinal stromal tumour adjuvant imatinib", "gist"),
+        ("retroperitoneal sarcoma surgery", "sts"),
+        ("soft-tissue sarcoma of the thigh", "sts"),
+        ("leiomyosarcoma second line options", "sts"),
+    ],
+)
 def test_other_conditions(parse, text, condition):
     assert parse(text).condition == condition
 
 
-@pytest.mark.parametrize("text", [
-    "stage 4 DFSP", "Stage IV dermatofibrosarcoma", "metastatic DFSP", "DFSP that has spread to the lungs",
-    "dfsp metastasised to lung",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stage 4 DFSP",
+        "Stage IV dermatofibrosarcoma",
+        "metastatic DFSP",
+        "DFSP that has spread to the lungs",
+        "dfsp metastasised to lung",
+    ],
+)
 def test_metastatic_extent(parse, text):
     assert "metastatic" in parse(text).populations
 
@@ -48,31 +66,42 @@ def test_stage_iv_is_noted(parse):
     assert any("stage IV" in n for n in q.notes)
 
 
-@pytest.mark.parametrize("text, population", [
-    ("inoperable DFSP", "unresectable"), ("DFSP that cannot be removed", "unresectable"),
-    ("locally advanced dermatofibrosarcoma", "locally-advanced"), ("recurrent DFSP", "recurrent"),
-    ("my DFSP came back", "recurrent"), ("DFSP in children", "children"), ("DFSP while pregnant", "pregnancy"),
-    ("DFSP with positive margins", "margin-positive"), ("localised DFSP", "localized"),
-])
+@pytest.mark.parametrize(
+    "text, population",
+    [
+        ("inoperable DFSP", "unresectable"),
+        ("DFSP that cannot be removed", "unresectable"),
+        ("locally advanced dermatofibrosarcoma", "locally-advanced"),
+        ("recurrent DFSP", "recurrent"),
+        ("my DFSP came back", "recurrent"),
+        ("DFSP in children", "children"),
+        ("DFSP while pregnant", "pregnancy"),
+        ("DFSP with positive margins", "margin-positive"),
+        ("localised DFSP", "localized"),
+    ],
+)
 def test_populations(parse, text, population):
     assert population in parse(text).populations
 
 
-@pytest.mark.parametrize("text, intent", [
-    ("What is the life expectancy with DFSP?", "prognosis"),
-    ("Will DFSP kill me", "prognosis"),
-    ("Is DFSP hereditary?", "inheritance"),
-    ("does dfsp run in families", "inheritance"),
-    ("Is DFSP contagious?", "contagion"),
-    ("Is there any natural treatment for DFSP?", "complementary-therapy"),
-    ("what does DFSP look like", "symptoms"),
-    ("imatinib dose for dfsp", "dosing"),
-    ("side effects of imatinib in DFSP", "adverse-effects"),
-    ("radiotherapy for DFSP", "radiotherapy"),
-    ("radiation therapy for DFSP", "radiotherapy"),
-    ("how is DFSP diagnosed", "diagnosis"),
-    ("What is the prognosis of DFSP?", "prognosis"),
-])
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("What is the life expectancy with DFSP?", "prognosis"),
+        ("Will DFSP kill me", "prognosis"),
+        ("Is DFSP hereditary?", "inheritance"),
+        ("does dfsp run in families", "inheritance"),
+        ("Is DFSP contagious?", "contagion"),
+        ("Is there any natural treatment for DFSP?", "complementary-therapy"),
+        ("what does DFSP look like", "symptoms"),
+        ("imatinib dose for dfsp", "dosing"),
+        ("side effects of imatinib in DFSP", "adverse-effects"),
+        ("radiotherapy for DFSP", "radiotherapy"),
+        ("radiation therapy for DFSP", "radiotherapy"),
+        ("how is DFSP diagnosed", "diagnosis"),
+        ("What is the prognosis of DFSP?", "prognosis"),
+    ],
+)
 def test_intents(parse, text, intent):
     assert intent in parse(text).intents
 
@@ -89,8 +118,10 @@ def test_british_and_american_spelling_agree(parse):
     assert {"metastatic", "children"} <= a.populations
 
 
-@pytest.mark.parametrize("typo, fixed", [("prognossis", "prognosis"), ("imatinb", "imatinib"),
-                                         ("hereditery", "hereditary"), ("treatement", "treatment")])
+@pytest.mark.parametrize(
+    "typo, fixed",
+    [("prognossis", "prognosis"), ("imatinb", "imatinib"), ("hereditery", "hereditary"), ("treatement", "treatment")],
+)
 def test_small_typos_are_corrected(parse, typo, fixed):
     q = parse(f"DFSP {typo}")
     assert (typo, fixed) in q.corrections
@@ -129,8 +160,10 @@ def test_follow_up_with_new_condition_starts_afresh(parse):
     assert second.condition == "gist" and not second.populations
 
 
-@pytest.mark.parametrize("bad, words", [("", "empty"), ("   \n\t ", "empty"), ("x" * 10_240, "too long"),
-                                         ("DFSP\x07 prognosis", "control character")])
+@pytest.mark.parametrize(
+    "bad, words",
+    [("", "empty"), ("   \n\t ", "empty"), ("x" * 10_240, "too long"), ("DFSP\x07 prognosis", "control character")],
+)
 def test_unusable_questions_raise_clear_errors(bad, words):
     with pytest.raises(InputError, match=words):
         clean_question(bad, 1000)

@@ -39,19 +39,23 @@ def test_recommend_matches_the_cli(client, kb_settings):
     body = {"condition": "sts", "site": "extremity", "stage": "III", "resectable": "yes"}
     r = client.post("/api/recommend", json=body)
     assert r.status_code == 200
-    assert r.json() == cli_json(kb_settings, "recommend", "--condition", "sts", "--site", "extremity",
-                                "--stage", "III", "--resectable", "yes")
-    vignette = client.post("/api/recommend",
-                           json={"vignette": "metastatic GIST of the stomach progressing on imatinib"})
+    assert r.json() == cli_json(
+        kb_settings, "recommend", "--condition", "sts", "--site", "extremity", "--stage", "III", "--resectable", "yes"
+    )
+    vignette = client.post(
+        "/api/recommend", json={"vignette": "metastatic GIST of the stomach progressing on imatinib"}
+    )
     assert vignette.status_code == 200 and vignette.json()["group"]["id"].startswith("gist-")
 
 
 def test_groups_and_evidence_match_the_cli(client, kb_settings):
-    assert client.get("/api/groups", params={"condition": "gist"}).json() == \
-        cli_json(kb_settings, "groups", "--condition", "gist")
+    assert client.get("/api/groups", params={"condition": "gist"}).json() == cli_json(
+        kb_settings, "groups", "--condition", "gist"
+    )
     assert client.get("/api/groups").json() == cli_json(kb_settings, "groups")
-    assert client.get("/api/evidence/imatinib-dfsp", params={"by": "dose"}).json() == \
-        cli_json(kb_settings, "evidence", "imatinib-dfsp", "--by", "dose")
+    assert client.get("/api/evidence/imatinib-dfsp", params={"by": "dose"}).json() == cli_json(
+        kb_settings, "evidence", "imatinib-dfsp", "--by", "dose"
+    )
 
 
 def test_recommend_explains_what_is_wrong(client):
@@ -69,12 +73,16 @@ def test_evidence_errors(client):
 
 def test_openapi_documents_every_endpoint_and_docs_page_is_served_locally(client):
     spec = client.get("/openapi.json").json()
-    for path, method in (("/api/ask", "post"), ("/api/recommend", "post"), ("/api/groups", "get"),
-                         ("/api/evidence/{topic}", "get")):
+    for path, method in (
+        ("/api/ask", "post"),
+        ("/api/recommend", "post"),
+        ("/api/groups", "get"),
+        ("/api/evidence/{topic}", "get"),
+    ):
         assert method in spec["paths"][path], path
     assert spec["components"]["schemas"]["AskIn"]["properties"]["question"]["maxLength"] == 2000
     docs = client.get("/docs").text
-    assert '/static/vendor/swagger-ui-bundle.js' in docs and "cdn" not in docs.lower()
+    assert "/static/vendor/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
     assert client.get("/static/vendor/htmx.min.js").text.startswith("var htmx")
 
@@ -89,5 +97,15 @@ def test_recommend_with_mutation_matches_the_cli(client, kb_settings):
     body = {"condition": "gist", "site": "gastrointestinal", "metastases": "disseminated", "mutation": "kit-exon9"}
     r = client.post("/api/recommend", json=body)
     assert r.status_code == 200 and r.json()["genotype"] == "kit-exon9"
-    assert r.json() == cli_json(kb_settings, "recommend", "--condition", "gist", "--site", "gastrointestinal",
-                                "--metastases", "disseminated", "--mutation", "kit-exon9")
+    assert r.json() == cli_json(
+        kb_settings,
+        "recommend",
+        "--condition",
+        "gist",
+        "--site",
+        "gastrointestinal",
+        "--metastases",
+        "disseminated",
+        "--mutation",
+        "kit-exon9",
+    )

@@ -13,8 +13,11 @@ from tests.conftest import FLAGSHIP, csrf_of
 
 
 def ask(client, question: str, audience: str = "clinician", thread_id: str = ""):
-    r = client.post("/ask", data={"question": question, "audience": audience, "thread_id": thread_id,
-                                  "csrf": csrf_of(client)}, follow_redirects=False)
+    r = client.post(
+        "/ask",
+        data={"question": question, "audience": audience, "thread_id": thread_id, "csrf": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text[:500]
     return r.headers["location"]
 
@@ -128,8 +131,9 @@ def test_group_page_shows_regimen_options_by_line(client):
 
 
 def test_finder_reaches_a_group_or_asks_the_deciding_question(client):
-    found = client.get("/algorithm/find", params={"condition": "gist", "site": "gastrointestinal",
-                                                  "metastases": "disseminated"})
+    found = client.get(
+        "/algorithm/find", params={"condition": "gist", "site": "gastrointestinal", "metastases": "disseminated"}
+    )
     assert found.status_code == 200
     assert 'href="/algorithm/groups/gist-recurrent-or-metastatic"' in found.text
     assert 'class="steps-list"' in found.text
@@ -165,8 +169,10 @@ def test_evidence_page_shows_studies_pooled_results_dose_comparison_and_forest_p
 def test_security_headers_on_every_page(client):
     for url in ("/", "/algorithm", "/evidence", "/nope"):
         h = client.get(url).headers
-        assert "script-src 'self'" in h["content-security-policy"] and "unsafe-inline" not in \
-            h["content-security-policy"].split("script-src", 1)[1].split(";")[0]
+        assert (
+            "script-src 'self'" in h["content-security-policy"]
+            and "unsafe-inline" not in h["content-security-policy"].split("script-src", 1)[1].split(";")[0]
+        )
         assert h["x-content-type-options"] == "nosniff"
         assert "frame-ancestors 'none'" in h["content-security-policy"]
 
@@ -179,8 +185,15 @@ def test_pages_load_nothing_from_other_sites(client, url):
 
 
 def test_finder_marks_options_for_the_stated_mutation(client):
-    page = client.get("/algorithm/find", params={"condition": "gist", "site": "gastrointestinal",
-                                                 "metastases": "disseminated", "mutation": "pdgfra-d842v"}).text
+    page = client.get(
+        "/algorithm/find",
+        params={
+            "condition": "gist",
+            "site": "gastrointestinal",
+            "metastases": "disseminated",
+            "mutation": "pdgfra-d842v",
+        },
+    ).text
     assert '<option value="pdgfra-d842v" selected>' in page
     matched = re.findall(r'<tr class="match">\s*<td>\w+</td>\s*<td>([^<]+)</td>', page)
     assert matched and all(m.strip() == "avapritinib" for m in matched)

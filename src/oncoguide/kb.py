@@ -73,13 +73,15 @@ class KnowledgeBase:
         return self.algorithm.recommend(condition, facts, notes, genotype)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, *, db: Path | None = None,
-             pack_dir: Path | None = None) -> KnowledgeBase:
+    def open(
+        cls, settings: Settings | None = None, *, db: Path | None = None, pack_dir: Path | None = None
+    ) -> KnowledgeBase:
         """Open the store, building it from the pack first when it is missing or the pack has changed."""
         settings = settings or Settings()
         if db is not None or pack_dir is not None:
-            settings = settings.model_copy(update={k: v for k, v in
-                                                   (("db", db), ("pack_dir", pack_dir)) if v is not None})
+            settings = settings.model_copy(
+                update={k: v for k, v in (("db", db), ("pack_dir", pack_dir)) if v is not None}
+            )
         ensure_built(settings)
         return cls(load(settings.db), settings)
 
@@ -144,8 +146,7 @@ def is_stale(settings: Settings) -> bool:
     from oncoguide.pack.files import pack_digest
 
     meta = read_meta(settings.db)
-    return (meta.get("schema") != SCHEMA_VERSION
-            or meta.get("pack_digest") != pack_digest(Path(settings.pack_dir)))
+    return meta.get("schema") != SCHEMA_VERSION or meta.get("pack_digest") != pack_digest(Path(settings.pack_dir))
 
 
 def ensure_built(settings: Settings):

@@ -41,11 +41,15 @@ class Settings(BaseSettings):
         description="Directory of the knowledge pack (YAML files) the knowledge base is built from.",
     )
     max_question_chars: int = Field(
-        default=2000, ge=10, le=100_000,
+        default=2000,
+        ge=10,
+        le=100_000,
         description="Longest question accepted, in characters; longer ones are refused with a message.",
     )
     section_limit: int = Field(
-        default=6, ge=1, le=50,
+        default=6,
+        ge=1,
+        le=50,
         description="Most statements shown in one answer section.",
     )
     database_url: str = Field(
@@ -53,48 +57,63 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the site database (conversation threads); SQLite by default.",
     )
     max_ingest_bytes: int = Field(
-        default=100 * 1024 * 1024, ge=1024, le=10 * 1024**3,
+        default=100 * 1024 * 1024,
+        ge=1024,
+        le=10 * 1024**3,
         description="Largest file `oncoguide ingest` reads, in bytes; larger files are reported and skipped.",
     )
     max_body_bytes: int = Field(
-        default=65_536, ge=1024, le=10_000_000,
+        default=65_536,
+        ge=1024,
+        le=10_000_000,
         description="Largest request body the web server accepts, in bytes; larger ones get 413.",
     )
     max_fhir_body_bytes: int = Field(
-        default=4_000_000, ge=1024, le=100_000_000,
+        default=4_000_000,
+        ge=1024,
+        le=100_000_000,
         description="Largest FHIR request body (CDS Hooks calls, a Bundle sent to /api/recommend), in bytes.",
     )
     max_json_depth: int = Field(
-        default=64, ge=2, le=500,
+        default=64,
+        ge=2,
+        le=500,
         description="Deepest nesting of arrays and objects accepted in a JSON request body; deeper bodies get "
-                    "422 (400 on the CDS Hooks service) naming the limit.",
+        "422 (400 on the CDS Hooks service) naming the limit.",
     )
     max_header_bytes: int = Field(
-        default=16_384, ge=1024, le=1_048_576,
+        default=16_384,
+        ge=1024,
+        le=1_048_576,
         description="Largest request head (request line and headers) `oncoguide serve` reads, in bytes; a "
-                    "larger one gets 431 and the connection is closed.",
+        "larger one gets 431 and the connection is closed.",
     )
     idle_timeout_seconds: int = Field(
-        default=5, ge=1, le=300,
+        default=5,
+        ge=1,
+        le=300,
         description="Seconds `oncoguide serve` waits for a complete request head on a connection, after it "
-                    "opens and after each response (keep-alive), before closing it.",
+        "opens and after each response (keep-alive), before closing it.",
     )
     cds_clients: Path | None = Field(
         default=None,
         description="JSON file of the record systems trusted to call the CDS Hooks service: "
-                    '{"clients": [{"iss": ..., "jwks": {"keys": [...]}}]}. When set, every /cds-services call '
-                    "must carry a JWT signed by one of them (CDS Hooks 2.0); when unset, the service is open.",
+        '{"clients": [{"iss": ..., "jwks": {"keys": [...]}}]}. When set, every /cds-services call '
+        "must carry a JWT signed by one of them (CDS Hooks 2.0); when unset, the service is open.",
     )
     public_url: str | None = Field(
-        default=None, pattern=r"^https?://[^\s?#]+$",
+        default=None,
+        pattern=r"^https?://[^\s?#]+$",
         description="The site's address as users reach it (behind a proxy): the address CDS Hooks JWTs must be "
-                    "addressed to (aud; required with ONCOGUIDE_CDS_CLIENTS) and the base of the links in CDS Hooks "
-                    "cards and FHIR Bundles. Unset: links use the address the request came to.",
+        "addressed to (aud; required with ONCOGUIDE_CDS_CLIENTS) and the base of the links in CDS Hooks "
+        "cards and FHIR Bundles. Unset: links use the address the request came to.",
     )
     question_retention_days: int = Field(
-        default=30, ge=1, le=365,
+        default=30,
+        ge=1,
+        le=365,
         description="Days a question that matches no canonical one is kept (masked) for the editors' list at "
-                    "/review/questions before it is deleted.",
+        "/review/questions before it is deleted.",
     )
 
     @field_validator("public_url", mode="before")
@@ -112,7 +131,9 @@ class Settings(BaseSettings):
         a token minted for another deployment would then be accepted.
         """
         if self.cds_clients is not None and not self.public_url:
-            return ("ONCOGUIDE_CDS_CLIENTS is set but ONCOGUIDE_PUBLIC_URL is not: set ONCOGUIDE_PUBLIC_URL to the "
-                    "address record systems call (for example https://oncoguide.example.org), which their JWTs "
-                    "must name as aud")
+            return (
+                "ONCOGUIDE_CDS_CLIENTS is set but ONCOGUIDE_PUBLIC_URL is not: set ONCOGUIDE_PUBLIC_URL to the "
+                "address record systems call (for example https://oncoguide.example.org), which their JWTs "
+                "must name as aud"
+            )
         return None

@@ -129,8 +129,9 @@ class Algorithm:
     def read_text(self, text: str, condition: str | None) -> VignetteFacts:
         """The facts and genotype a free text names (the condition read from it by engine.understand)."""
         facts, notes = self.facts_from_text(text, condition)
-        return VignetteFacts(tuple((dim, frozenset(vals)) for dim, vals in facts.items()), tuple(notes),
-                             self.genotype_from_text(text))
+        return VignetteFacts(
+            tuple((dim, frozenset(vals)) for dim, vals in facts.items()), tuple(notes), self.genotype_from_text(text)
+        )
 
     def facts_from_text(self, text: str, condition: str | None) -> tuple[dict[str, set[str]], list[str]]:
         """Facts named in a free-text vignette about this condition; notes say what was derived."""
@@ -195,8 +196,7 @@ class Algorithm:
                 v = {"true": "yes", "false": "no"}.get(v.lower(), v)
                 match = next((a for a in allowed if a.lower() == v.lower()), None)
                 if match is None:
-                    raise CriteriaError(f"{dim} '{value}' is not one of: {', '.join(allowed)} "
-                                        "(or several joined by |)")
+                    raise CriteriaError(f"{dim} '{value}' is not one of: {', '.join(allowed)} (or several joined by |)")
                 facts[dim].add(match)
         return facts
 
@@ -214,16 +214,20 @@ class Algorithm:
     def _fits(alt: dict[str, tuple[str, ...]], facts: dict[str, set[str]]) -> bool:
         return all(dim not in facts or facts[dim] & set(vals) for dim, vals in alt.items())
 
-    def recommend(self, condition: str | None, facts: dict[str, set[str]],
-                  notes: list[str] | None = None, genotype: str | None = None) -> Recommendation:
+    def recommend(
+        self,
+        condition: str | None,
+        facts: dict[str, set[str]],
+        notes: list[str] | None = None,
+        genotype: str | None = None,
+    ) -> Recommendation:
         notes = list(notes or [])
         if genotype is not None:
             genotype = self.check_genotype(genotype)
         if condition is None:
             raise CriteriaError("name the condition (dfsp, sts or gist), or describe it in the text")
         if condition not in self.spec.conditions:
-            raise CriteriaError(f"unknown condition '{condition}'; use one of: "
-                                f"{', '.join(self.spec.conditions)}")
+            raise CriteriaError(f"unknown condition '{condition}'; use one of: {', '.join(self.spec.conditions)}")
         used = self.spec.conditions[condition]
         for dim in list(facts):
             if dim not in used and dim != "site":
@@ -245,13 +249,15 @@ class Algorithm:
                 return self._build(condition, shown, assumed, candidates[0], notes, genotype)
             # the only group that could fit still depends on a fact nobody stated: ask, do not assume
             notes.append(f"only '{candidates[0].label}' could fit, but it depends on facts not given")
-            return Recommendation(condition, shown, assumed, None, [], [self._ref(candidates[0])], unknown,
-                                  [], notes, genotype)
+            return Recommendation(
+                condition, shown, assumed, None, [], [self._ref(candidates[0])], unknown, [], notes, genotype
+            )
         missing = self._missing(candidates, facts) if candidates else []
         if not candidates:
             notes.append("no patient group of the algorithm fits this description")
-        return Recommendation(condition, shown, assumed, None, [], [self._ref(g) for g in candidates],
-                              missing, [], notes, genotype)
+        return Recommendation(
+            condition, shown, assumed, None, [], [self._ref(g) for g in candidates], missing, [], notes, genotype
+        )
 
     def _unknown_constraints(self, group: Group, facts: dict[str, set[str]]) -> list[Missing]:
         """Facts the group depends on that were not given (so it might not apply at all)."""
@@ -297,8 +303,19 @@ class Algorithm:
             steps.append(StepOut(s.name, s.tier, s.timing, s.applies_when, s.rationale, options, s.dosing, nums))
         if genotype is not None and not tagged:
             notes = [*notes, "the tumour genotype does not change the options of this group"]
-        return Recommendation(condition, facts, assumed, self._ref(g), steps, [], [],
-                              numbering.references(), notes, genotype, raw_steps=g.steps)
+        return Recommendation(
+            condition,
+            facts,
+            assumed,
+            self._ref(g),
+            steps,
+            [],
+            [],
+            numbering.references(),
+            notes,
+            genotype,
+            raw_steps=g.steps,
+        )
 
     def group_detail(self, group_id: str) -> Recommendation:
         """One patient group with its steps, as if a patient had matched it (for browsing)."""
@@ -312,6 +329,14 @@ class Algorithm:
 
     def group_summaries(self, condition: str | None = None) -> list[dict]:
         """The groups as listed by `oncoguide groups --format json` and GET /api/groups."""
-        return [{"id": g.id, "condition": g.condition, "label": g.label, "definition": g.definition,
-                 "criteria": [{dim: list(vals) for dim, vals in alt.items()} for alt in g.criteria],
-                 "steps": len(g.steps)} for g in self.group_list(condition)]
+        return [
+            {
+                "id": g.id,
+                "condition": g.condition,
+                "label": g.label,
+                "definition": g.definition,
+                "criteria": [{dim: list(vals) for dim, vals in alt.items()} for alt in g.criteria],
+                "steps": len(g.steps),
+            }
+            for g in self.group_list(condition)
+        ]

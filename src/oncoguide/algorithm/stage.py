@@ -20,10 +20,20 @@ class StageGroup(StrEnum):
     IV = "IV"
 
 
-GROUPS = {"iv": StageGroup.IV, "4": StageGroup.IV, "four": StageGroup.IV,
-          "iii": StageGroup.III, "3": StageGroup.III, "three": StageGroup.III,
-          "ii": StageGroup.II, "2": StageGroup.II, "two": StageGroup.II,
-          "i": StageGroup.I, "1": StageGroup.I, "one": StageGroup.I}
+GROUPS = {
+    "iv": StageGroup.IV,
+    "4": StageGroup.IV,
+    "four": StageGroup.IV,
+    "iii": StageGroup.III,
+    "3": StageGroup.III,
+    "three": StageGroup.III,
+    "ii": StageGroup.II,
+    "2": StageGroup.II,
+    "two": StageGroup.II,
+    "i": StageGroup.I,
+    "1": StageGroup.I,
+    "one": StageGroup.I,
+}
 SPELLED = frozenset({"four", "three", "two", "one"})
 _GROUP = r"(iv|iii|ii|i|4|3|2|1|four|three|two|one)"
 _SUBSTAGE = r"([abc]?\d?)"

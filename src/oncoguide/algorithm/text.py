@@ -12,14 +12,13 @@ TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 T = TypeVar("T")
 
 
-def longest_matches(toks: list[str], phrases: Mapping[tuple[str, ...], Sequence[T]],
-                    max_len: int) -> Iterator[T]:
+def longest_matches(toks: list[str], phrases: Mapping[tuple[str, ...], Sequence[T]], max_len: int) -> Iterator[T]:
     """Yield the table entries of each phrase found, scanning left to right, longest phrase first, so
     that "can DFSP spread to other people" is read as one phrase, not as "spread"."""
     i = 0
     while i < len(toks):
         for n in range(min(max_len, len(toks) - i), 0, -1):
-            hits = phrases.get(tuple(toks[i:i + n]))
+            hits = phrases.get(tuple(toks[i : i + n]))
             if hits:
                 yield from hits
                 i += n

@@ -8,8 +8,11 @@ import typer
 
 from oncoguide.cli import algorithm, answers, common, db, evidence, fhir, library, pack, review, serve, users
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="oncoguide: cited answers about DFSP and soft-tissue sarcoma, offline.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="oncoguide: cited answers about DFSP and soft-tissue sarcoma, offline.",
+)
 # each module's app holds its top-level commands (ask, build, ingest, ...) and its groups (pack, db, fhir, ...)
 for module in (answers, algorithm, evidence, serve, pack, db, library, fhir):
     app.add_typer(module.app)

@@ -50,19 +50,29 @@ def recommend(
     site: Annotated[str | None, typer.Option(help="extremity, trunk, retroperitoneal, ...")] = None,
     stage: Annotated[str | None, typer.Option(help="AJCC 8th edition stage group: I, II, III, IV.")] = None,
     resectable: Annotated[str | None, typer.Option(help="yes or no.")] = None,
-    metastases: Annotated[str | None, typer.Option(
-        help="none, regional-nodes, oligometastatic or disseminated.")] = None,
+    metastases: Annotated[
+        str | None, typer.Option(help="none, regional-nodes, oligometastatic or disseminated.")
+    ] = None,
     recurrence: Annotated[str | None, typer.Option(help="primary or recurrent.")] = None,
     morbidity: Annotated[str | None, typer.Option(help="GIST: minimal or significant.")] = None,
     progression: Annotated[str | None, typer.Option(help="GIST: yes or no.")] = None,
     margins: Annotated[str | None, typer.Option(help="DFSP: not-excised, negative or positive.")] = None,
     subtype: Annotated[str | None, typer.Option(help="DFSP: classic or fibrosarcomatous.")] = None,
-    mutation: Annotated[str | None, typer.Option(
-        help="Tumour genotype: kit, kit-exon9, pdgfra, pdgfra-d842v, sdh-deficient, ntrk, braf-v600e, "
-             "unknown.")] = None,
-    fhir: Annotated[Path | None, typer.Option(
-        "--fhir", help="A FHIR Bundle (JSON file, or - for standard input) describing the patient, instead of "
-                       "a vignette and criteria.", dir_okay=False)] = None,
+    mutation: Annotated[
+        str | None,
+        typer.Option(
+            help="Tumour genotype: kit, kit-exon9, pdgfra, pdgfra-d842v, sdh-deficient, ntrk, braf-v600e, unknown."
+        ),
+    ] = None,
+    fhir: Annotated[
+        Path | None,
+        typer.Option(
+            "--fhir",
+            help="A FHIR Bundle (JSON file, or - for standard input) describing the patient, instead of "
+            "a vignette and criteria.",
+            dir_okay=False,
+        ),
+    ] = None,
     fmt: Annotated[RecFormat, typer.Option("--format", help="Output format.")] = RecFormat.text,
 ) -> None:
     """Find the patient group and its recommended treatments from a vignette and/or criteria, or from a
@@ -75,9 +85,18 @@ def recommend(
     from oncoguide.fhir.patient import FhirInputError, recommend_fhir
 
     kb = open_kb()
-    criteria = dict(site=site, stage=stage, resectable=resectable, metastases=metastases,
-                    recurrence=recurrence, morbidity=morbidity, progression=progression, margins=margins,
-                    subtype=subtype, mutation=mutation)
+    criteria = dict(
+        site=site,
+        stage=stage,
+        resectable=resectable,
+        metastases=metastases,
+        recurrence=recurrence,
+        morbidity=morbidity,
+        progression=progression,
+        margins=margins,
+        subtype=subtype,
+        mutation=mutation,
+    )
     if fhir is not None:
         if vignette is not None or condition is not None or any(v is not None for v in criteria.values()):
             fail("--fhir describes the patient by itself; leave out the vignette and the criteria")
@@ -85,8 +104,9 @@ def recommend(
     elif vignette is None and condition is None:
         fail("describe the patient (a vignette) or give --condition and criteria")
     try:
-        rec = recommend_fhir(kb, record) if fhir is not None else kb.recommend(vignette, condition=condition,
-                                                                                **criteria)
+        rec = (
+            recommend_fhir(kb, record) if fhir is not None else kb.recommend(vignette, condition=condition, **criteria)
+        )
     except (CriteriaError, InputError, FhirInputError) as exc:
         fail(str(exc))
     if fmt == RecFormat.json:
@@ -112,5 +132,3 @@ def groups(
         return
     for g in kb.algorithm.group_list(condition):
         typer.echo(f"{g.id:<40} {g.label}")
-
-

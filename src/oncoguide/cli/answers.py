@@ -57,5 +57,3 @@ def chat(
             continue
         sys.stdout.write(render(answer, fmt.value))
         sys.stdout.flush()
-
-

@@ -71,5 +71,3 @@ def restore_cmd(
 
 import oncoguide.cli.fhir  # noqa: E402,F401  (registers fhir export)
 import oncoguide.cli.library  # noqa: E402,F401  (registers ingest, documents, search, claims)
-
-

@@ -59,5 +59,3 @@ def evidence(
         sys.stdout.write(json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(evidence_text(rep))
-
-

@@ -24,9 +24,14 @@ def _dump(resource: dict) -> str:
 
 @fhir_app.command("export")
 def export_cmd(
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Write one file per resource (<Type>-<id>.json) and bundle.json to this folder "
-                      "(created if missing). Without it, the Bundle is printed.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write one file per resource (<Type>-<id>.json) and bundle.json to this folder "
+            "(created if missing). Without it, the Bundle is printed.",
+        ),
+    ] = None,
 ) -> None:
     """Export the treatment algorithm (PlanDefinition, ActivityDefinition), the sources (Citation) and the
     computed statistics (Evidence) as FHIR R5 (5.0.0) resources, in one collection Bundle."""
@@ -77,7 +82,9 @@ def feedback_cmd(
         return
     typer.echo(f"{'condition':<10}{'patient group':<40}{'issued':>8}{'accepted':>10}{'overridden':>12}")
     for r in rows:
-        typer.echo(f"{r['condition']:<10}{(r['group'] or '(asks for a fact, or warns)'):<40}{r['issued']:>8}"
-                   f"{r['accepted']:>10}{r['overridden']:>12}")
+        typer.echo(
+            f"{r['condition']:<10}{(r['group'] or '(asks for a fact, or warns)'):<40}{r['issued']:>8}"
+            f"{r['accepted']:>10}{r['overridden']:>12}"
+        )
         for reason, n in sorted(r["reasons"].items(), key=lambda kv: -kv[1]):
             typer.echo(f"{'':<10}  overridden because: {reason} ({n})")

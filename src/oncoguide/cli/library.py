@@ -33,21 +33,25 @@ def open_library():
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (PDF, HTML, Markdown, text, PubMed XML, "
-                                                      "JSON lines).")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders (PDF, HTML, Markdown, text, PubMed XML, JSON lines).")
+    ],
     fmt: Annotated[OutFormat, typer.Option("--format", help="Output format of the summary.")] = OutFormat.text,
 ) -> None:
     """Add documents to the library: split into passages and indexed for search. Safe to run again."""
     from oncoguide.library.ingest import Status
     from oncoguide.library.ingest import ingest as run
     from oncoguide.library.textclean import printable
+
     library = open_library()
     with _progress() as progress:
         try:
             report = run(paths, library, current().settings.max_ingest_bytes, progress)
         except KeyboardInterrupt:
-            typer.echo("\ninterrupted: every document stored so far is complete; run the same command again to "
-                       "resume", err=True)
+            typer.echo(
+                "\ninterrupted: every document stored so far is complete; run the same command again to resume",
+                err=True,
+            )
             raise typer.Exit(130) from None
     if fmt == OutFormat.json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
@@ -64,9 +68,11 @@ def ingest(
                 known = f", {f.known} already in the library" if f.known else ""
                 typer.echo(f"ingested {where}: {f.documents} new document(s), {f.passages} passage(s){known}")
         docs, passages = library.counts()
-        typer.echo(f"{len(report.files)} file(s): {report.documents} new document(s), {report.passages:,} passages "
-                   f"in {report.seconds:.1f} s ({report.rate:,.0f} passages/s); {len(report.failed)} failed. "
-                   f"The library holds {docs:,} documents, {passages:,} passages.")
+        typer.echo(
+            f"{len(report.files)} file(s): {report.documents} new document(s), {report.passages:,} passages "
+            f"in {report.seconds:.1f} s ({report.rate:,.0f} passages/s); {len(report.failed)} failed. "
+            f"The library holds {docs:,} documents, {passages:,} passages."
+        )
     if report.failed:
         raise typer.Exit(1)
 
@@ -79,8 +85,9 @@ class _progress:
         if sys.stderr.isatty():
             from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
-            self.bar = Progress(TextColumn("{task.description}"), TextColumn("{task.fields[rate]}"),
-                                TimeElapsedColumn(), transient=True)
+            self.bar = Progress(
+                TextColumn("{task.description}"), TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=True
+            )
             self.bar.start()
             self.task = self.bar.add_task("ingesting", rate="")
         self.passages = self.files = 0
@@ -92,8 +99,11 @@ class _progress:
         self.files += result is not None
         if self.bar is not None:
             elapsed = max(time.perf_counter() - self.started, 1e-6)
-            self.bar.update(self.task, description=f"{self.files} file(s), {self.passages:,} passages",
-                            rate=f"{self.passages / elapsed:,.0f} passages/s")
+            self.bar.update(
+                self.task,
+                description=f"{self.files} file(s), {self.passages:,} passages",
+                rate=f"{self.passages / elapsed:,.0f} passages/s",
+            )
 
     def __exit__(self, *exc):
         if self.bar is not None:
@@ -152,15 +162,37 @@ def documents_remove(doc_id: Annotated[int, typer.Argument(help="Document number
 
 
 def _doc_dict(d) -> dict:
-    return {"id": d.id, "title": d.title, "authors": d.authors, "journal": d.journal, "year": d.year, "pmid": d.pmid,
-            "doi": d.doi, "type": d.type, "licence": d.licence, "source": d.source, "format": d.format,
-            "chars": d.chars, "passages": d.passages, "added": d.added}
+    return {
+        "id": d.id,
+        "title": d.title,
+        "authors": d.authors,
+        "journal": d.journal,
+        "year": d.year,
+        "pmid": d.pmid,
+        "doi": d.doi,
+        "type": d.type,
+        "licence": d.licence,
+        "source": d.source,
+        "format": d.format,
+        "chars": d.chars,
+        "passages": d.passages,
+        "added": d.added,
+    }
 
 
 def hit_dict(h) -> dict:
-    return {"rank": h.rank, "score": h.score, "text": h.text, "marks": [list(m) for m in h.marks],
-            "document": _doc_dict(h.document), "citation": h.document.citation(), "passage_id": h.passage_id,
-            "section": h.section, "start": h.start, "end": h.end}
+    return {
+        "rank": h.rank,
+        "score": h.score,
+        "text": h.text,
+        "marks": [list(m) for m in h.marks],
+        "document": _doc_dict(h.document),
+        "citation": h.document.citation(),
+        "passage_id": h.passage_id,
+        "section": h.section,
+        "start": h.start,
+        "end": h.end,
+    }
 
 
 def print_hits(hits, fmt: Format, heading: str) -> None:
@@ -178,8 +210,7 @@ def print_hits(hits, fmt: Format, heading: str) -> None:
         if md:
             typer.echo(f"{h.rank}. > {h.highlighted('**', '**')}\n\n   {h.document.citation()} ({where})\n")
         else:
-            typer.echo(f"{h.rank}. [{h.score:.2f}] {h.document.citation()}\n   {where}\n   "
-                       f"{h.highlighted('[', ']')}\n")
+            typer.echo(f"{h.rank}. [{h.score:.2f}] {h.document.citation()}\n   {where}\n   {h.highlighted('[', ']')}\n")
 
 
 def _plan(text: str):
@@ -195,8 +226,12 @@ def _plan(text: str):
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="Words to look for; abbreviations are expanded (DFSP, GIST, ...).")],
-    type: Annotated[str | None, typer.Option("--type", help="Only documents of this type (article, abstract, "
-                                                            "guideline, review, web page, note, other).")] = None,
+    type: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help="Only documents of this type (article, abstract, guideline, review, web page, note, other)."
+        ),
+    ] = None,
     year_from: Annotated[int | None, typer.Option("--year-from", help="Only documents from this year on.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many passages.")] = 10,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,

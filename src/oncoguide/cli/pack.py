@@ -35,9 +35,11 @@ def build_cmd(
         report = build(Path(settings.pack_dir), Path(settings.db))
     except PackError as exc:
         fail(str(exc), 1)
-    typer.echo(f"built {report.path}: {report.sources} sources, {report.claims} claims, "
-               f"{report.citations} citations, {report.conflicts} conflicts "
-               f"in {time.perf_counter() - t0:.2f} s")
+    typer.echo(
+        f"built {report.path}: {report.sources} sources, {report.claims} claims, "
+        f"{report.citations} citations, {report.conflicts} conflicts "
+        f"in {time.perf_counter() - t0:.2f} s"
+    )
 
 
 @pack_app.command("check")
@@ -55,7 +57,7 @@ def pack_check(
             typer.echo(str(p), err=True)
         typer.echo(f"{len(exc.problems)} problem(s) found in {directory}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"ok: {len(pack.sources)} sources, {len(pack.claims)} claims, {len(pack.conflicts)} conflicts, "
-               f"{len(pack.faqs)} FAQs, {len(pack.sections)} sections")
-
-
+    typer.echo(
+        f"ok: {len(pack.sources)} sources, {len(pack.claims)} claims, {len(pack.conflicts)} conflicts, "
+        f"{len(pack.faqs)} FAQs, {len(pack.sections)} sections"
+    )

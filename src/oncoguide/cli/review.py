@@ -14,5 +14,3 @@ def review_refresh() -> None:
     """Flag approved articles whose claims, sources or statistics changed in the pack as needing re-review."""
     flagged = open_site().reviews.refresh()
     typer.echo(f"{flagged} approved article(s) now need re-review")
-
-

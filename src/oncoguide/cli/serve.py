@@ -41,9 +41,16 @@ def serve(
     typer.echo(f"oncoguide is serving on http://{shown}:{port}/  (API docs at /docs; Ctrl-C stops it)")
     # httptools with a head size limit and a deadline for the head (see web/protocol.py); the limits ride on
     # uvicorn's own config fields, which reach every worker process
-    uvicorn.run("oncoguide.web.app:factory", factory=True, host=host, port=port, workers=workers,
-                access_log=access_log, log_level="warning", server_header=False, http=GuardedHttpToolsProtocol,
-                h11_max_incomplete_event_size=settings.max_header_bytes,
-                timeout_keep_alive=settings.idle_timeout_seconds)
-
-
+    uvicorn.run(
+        "oncoguide.web.app:factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level="warning",
+        server_header=False,
+        http=GuardedHttpToolsProtocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.idle_timeout_seconds,
+    )

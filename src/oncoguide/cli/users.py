@@ -22,8 +22,11 @@ def users_add(
     """Add an account (the password is asked for, hidden, unless --password-stdin)."""
     from oncoguide.site.accounts import AccountError
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
     try:
         user = open_accounts().add(username, name or username, role, password)
     except AccountError as exc:
@@ -66,11 +69,13 @@ def users_disable(
 
 
 @app.command("token")
-def users_token(username: Annotated[str, typer.Argument()],
-                name: Annotated[str, typer.Option(help="What the token is for (unique among the user's active "
-                                                       "tokens).")] = "api",
-                revoke: Annotated[str | None, typer.Option(
-                    "--revoke", metavar="NAME", help="Revoke the user's token of this name instead.")] = None) -> None:
+def users_token(
+    username: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option(help="What the token is for (unique among the user's active tokens).")] = "api",
+    revoke: Annotated[
+        str | None, typer.Option("--revoke", metavar="NAME", help="Revoke the user's token of this name instead.")
+    ] = None,
+) -> None:
     """Create an API token for the JSON API (shown once; only its hash is stored), or --revoke one by name."""
     from oncoguide.site.accounts import AccountError
 
@@ -96,7 +101,7 @@ def users_tokens(username: Annotated[str | None, typer.Argument(help="Only this 
         fail(str(exc))
     for t in tokens:
         used = t.last_used.strftime("%Y-%m-%d %H:%M") if t.last_used else "never"
-        typer.echo(f"{t.username:<24} {t.name:<20} created {t.created:%Y-%m-%d %H:%M}  last used {used:<16}  "
-                   f"{'revoked' if t.revoked else 'active'}")
-
-
+        typer.echo(
+            f"{t.username:<24} {t.name:<20} created {t.created:%Y-%m-%d %H:%M}  last used {used:<16}  "
+            f"{'revoked' if t.revoked else 'active'}"
+        )

@@ -120,8 +120,20 @@ def _title(query: Query, contents: Contents) -> str:
         name = " and ".join(labels)
         if query.condition == "dfsp" and "DFSP" in name:
             name = name.replace("DFSP", "dermatofibrosarcoma protuberans")
-    pops = [p for p in ("metastatic", "unresectable", "locally-advanced", "recurrent", "margin-positive",
-                        "localized", "children", "pregnancy") if p in query.populations]
+    pops = [
+        p
+        for p in (
+            "metastatic",
+            "unresectable",
+            "locally-advanced",
+            "recurrent",
+            "margin-positive",
+            "localized",
+            "children",
+            "pregnancy",
+        )
+        if p in query.populations
+    ]
     prefix = ""
     if "metastatic" in pops:
         prefix = "Metastatic (stage IV) " if query.stage == "IV" else "Metastatic "
@@ -145,13 +157,22 @@ def _clarifications(query: Query) -> list[Clarification]:
     asks_treatment = {"treatment", "surgery", "systemic-therapy", "overview"} & set(query.intents or ("overview",))
     if asks_treatment and not (query.populations - {"children", "pregnancy"}):
         if query.condition == "dfsp":
-            return [Clarification("extent", "Can the tumour be removed with surgery, or has it spread? "
-                                  "The answer below covers each case.",
-                                  ["localized", "locally-advanced", "unresectable", "metastatic", "recurrent"])]
+            return [
+                Clarification(
+                    "extent",
+                    "Can the tumour be removed with surgery, or has it spread? The answer below covers each case.",
+                    ["localized", "locally-advanced", "unresectable", "metastatic", "recurrent"],
+                )
+            ]
         if query.condition in ("sts", "gist"):
-            return [Clarification("extent", "Is the tumour localized and resectable, or unresectable or "
-                                  "metastatic? The answer below covers each case.",
-                                  ["localized", "unresectable", "metastatic", "recurrent"])]
+            return [
+                Clarification(
+                    "extent",
+                    "Is the tumour localized and resectable, or unresectable or "
+                    "metastatic? The answer below covers each case.",
+                    ["localized", "unresectable", "metastatic", "recurrent"],
+                )
+            ]
     return []
 
 
@@ -169,16 +190,34 @@ def _follow_ups(query: Query, covered: set[str], contents: Contents, limit: int 
     return [q for _, _, q in sorted(picks)[:limit]]
 
 
-def abstain(query: Query, contents: Contents, message: str, clarify: list[Clarification] | None = None,
-            title: str = "Not covered") -> Answer:
+def abstain(
+    query: Query,
+    contents: Contents,
+    message: str,
+    clarify: list[Clarification] | None = None,
+    title: str = "Not covered",
+) -> Answer:
     texts = contents.texts
     return Answer(
-        question=query.text, in_scope=False, audience=query.audience, title=title, bottom_line=message,
-        bottom_line_citations=[], sections=[], references=[], conflicts=[], follow_up_questions=[],
+        question=query.text,
+        in_scope=False,
+        audience=query.audience,
+        title=title,
+        bottom_line=message,
+        bottom_line_citations=[],
+        sections=[],
+        references=[],
+        conflicts=[],
+        follow_up_questions=[],
         reading_grade=None,
         disclaimer=texts.disclaimer_patient if query.audience == "patient" else texts.disclaimer_clinician,
-        message=message, notes=list(query.notes), clarify=clarify or [], understood=query.to_dict(),
-        pack_digest=contents.meta.get("pack_digest", ""), updated=texts.updated)
+        message=message,
+        notes=list(query.notes),
+        clarify=clarify or [],
+        understood=query.to_dict(),
+        pack_digest=contents.meta.get("pack_digest", ""),
+        updated=texts.updated,
+    )
 
 
 def _algorithm_section(rec, numbering: Numbering) -> Section:
@@ -240,7 +279,7 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         sid = next((sid for sid in ranked if sid not in chosen and best[sid].claim.facet in wanted), None)
         if sid and len(chosen) < 3:
             chosen.append(sid)
-    chosen += [sid for sid in ranked if sid not in chosen][:3 - len(chosen)]
+    chosen += [sid for sid in ranked if sid not in chosen][: 3 - len(chosen)]
     bottom = [best[sid].claim for sid in chosen]
     if not bottom:
         bottom = [arranged[0][1][0].claim]
@@ -282,11 +321,21 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         conflicts.append(Conflict(cf.id, cf.topic, cf.patient if patient else cf.clinician, sides))
 
     return Answer(
-        question=query.text, in_scope=True, audience=query.audience, title=_title(query, contents),
-        bottom_line=bl_text, bottom_line_citations=bl_cits, sections=sections,
-        references=numbering.references(), conflicts=conflicts,
+        question=query.text,
+        in_scope=True,
+        audience=query.audience,
+        title=_title(query, contents),
+        bottom_line=bl_text,
+        bottom_line_citations=bl_cits,
+        sections=sections,
+        references=numbering.references(),
+        conflicts=conflicts,
         follow_up_questions=_follow_ups(query, covered, contents),
         reading_grade=grade_from_counts(counts),
         disclaimer=texts.disclaimer_patient if patient else texts.disclaimer_clinician,
-        notes=list(query.notes), clarify=_clarifications(query), understood=query.to_dict(),
-        pack_digest=contents.meta.get("pack_digest", ""), updated=texts.updated)
+        notes=list(query.notes),
+        clarify=_clarifications(query),
+        understood=query.to_dict(),
+        pack_digest=contents.meta.get("pack_digest", ""),
+        updated=texts.updated,
+    )

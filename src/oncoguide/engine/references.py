@@ -37,8 +37,9 @@ class Link:
 
     @property
     def label(self) -> str:
-        return {LinkKind.PUBMED: f"PMID {self.id}", LinkKind.DOI: f"doi:{self.id}",
-                LinkKind.PAGE: "source page"}[self.kind]
+        return {LinkKind.PUBMED: f"PMID {self.id}", LinkKind.DOI: f"doi:{self.id}", LinkKind.PAGE: "source page"}[
+            self.kind
+        ]
 
 
 class Source(Protocol):
@@ -82,7 +83,7 @@ class ReferenceParts:
     level: int
 
     def where(self, *, issue: bool = True) -> str:
-        """"Journal. 2020;12:34" (the volume and pages only with issue=True), or just the year."""
+        """ "Journal. 2020;12:34" (the volume and pages only with issue=True), or just the year."""
         if not self.journal:
             return str(self.year)
         vol = f";{self.volume}" if issue and self.volume else ""
@@ -93,14 +94,14 @@ class ReferenceParts:
         """Plain text: the CLI, the Markdown answer and the FHIR export's summary."""
         out = f"{self.authors}. {self.title}. {self.where()}."
         if self.links:
-            out += " " + "; ".join(link.label if link.kind != LinkKind.PAGE else link.url
-                                   for link in self.links) + "."
+            out += " " + "; ".join(link.label if link.kind != LinkKind.PAGE else link.url for link in self.links) + "."
         return out + f" [{self.type}; level {self.level}]"
 
     def html(self) -> Markup:
         """The web page's entry: the citation, then its links (escaped; the level is the template's)."""
-        anchors = [Markup('<a href="{}" rel="external noopener">{}</a>').format(link.url, link.label)
-                   for link in self.links]
+        anchors = [
+            Markup('<a href="{}" rel="external noopener">{}</a>').format(link.url, link.label) for link in self.links
+        ]
         citation = escape(f"{self.authors}. {self.title}. {self.where()}.")
         return Markup(" ").join([citation, Markup(" · ").join(anchors)]) if anchors else citation
 
@@ -132,6 +133,13 @@ def source_links(pmid: str | None, doi: str | None, url: str | None = None) -> t
 
 def reference_parts(src: Source) -> ReferenceParts:
     return ReferenceParts(
-        authors=src.authors.rstrip("."), title=src.title.rstrip("."), journal=src.journal, year=src.year,
-        volume=src.volume, pages=src.pages, links=source_links(src.pmid, src.doi, src.url), type=src.type,
-        level=src.level)
+        authors=src.authors.rstrip("."),
+        title=src.title.rstrip("."),
+        journal=src.journal,
+        year=src.year,
+        volume=src.volume,
+        pages=src.pages,
+        links=source_links(src.pmid, src.doi, src.url),
+        type=src.type,
+        level=src.level,
+    )

@@ -88,8 +88,11 @@ def to_markdown(answer: Answer) -> str:
         out += [f"*Note: {note}.*", ""]
     for c in answer.clarify:
         out += [f"*To tailor this answer: {c.question}*", ""]
-    out += [f"**{'Bottom line' if answer.in_scope else 'Answer'}:** {answer.bottom_line}"
-            f"{_md_marks(answer.bottom_line_citations)}", ""]
+    out += [
+        f"**{'Bottom line' if answer.in_scope else 'Answer'}:** {answer.bottom_line}"
+        f"{_md_marks(answer.bottom_line_citations)}",
+        "",
+    ]
     for sec in answer.sections:
         out += [f"## {sec.heading}", ""]
         out += [f"- {st.text}{_md_marks(st.citations)}" for st in sec.statements] + [""]
@@ -202,8 +205,10 @@ def evidence_text(rep: dict) -> str:
         out += ["", "Comparisons"]
         for c in rep["comparisons"]:
             lo, hi = c["rd_ci"]
-            out.append(f"  {c['label']}: risk difference {100 * c['risk_difference']:.1f} points "
-                       f"(95% CI {100 * lo:.1f} to {100 * hi:.1f}); {c['p_text']} ({c['test']})")
+            out.append(
+                f"  {c['label']}: risk difference {100 * c['risk_difference']:.1f} points "
+                f"(95% CI {100 * lo:.1f} to {100 * hi:.1f}); {c['p_text']} ({c['test']})"
+            )
     if "by" in rep:
         by = rep["by"]
         out += ["", f"{by['outcome']} by {by['attribute']}"]
@@ -218,10 +223,14 @@ def evidence_text(rep: dict) -> str:
         for method in ("DL", "REML"):
             r = m[method]
             lo, hi = r["ci"]
-            out.append(f"  {method:<5} {100 * r['estimate']:.1f}% (95% CI {100 * lo:.1f}-{100 * hi:.1f}; "
-                       f"prediction {100 * r['prediction_interval'][0]:.1f}-{100 * r['prediction_interval'][1]:.1f}); "
-                       f"tau2 {r['tau2']:.3f}, I2 {r['i2']:.1f}%, Q {r['q']:.2f} (p = {r['q_p']:.3f}), k = {r['k']}")
+            out.append(
+                f"  {method:<5} {100 * r['estimate']:.1f}% (95% CI {100 * lo:.1f}-{100 * hi:.1f}; "
+                f"prediction {100 * r['prediction_interval'][0]:.1f}-{100 * r['prediction_interval'][1]:.1f}); "
+                f"tau2 {r['tau2']:.3f}, I2 {r['i2']:.1f}%, Q {r['q']:.2f} (p = {r['q_p']:.3f}), k = {r['k']}"
+            )
         if m["REML"]["zero_event_corrections"]:
-            out.append(f"  {m['REML']['zero_event_corrections']} study with 0 or all events: 0.5 added to each "
-                       "cell for the logit only")
+            out.append(
+                f"  {m['REML']['zero_event_corrections']} study with 0 or all events: 0.5 added to each "
+                "cell for the logit only"
+            )
     return "\n".join(out) + "\n"

@@ -16,8 +16,13 @@ if TYPE_CHECKING:
 SPECIAL = frozenset({"children", "pregnancy"})
 # Facets where claims for other subtypes still help (comparing classic and fibrosarcomatous DFSP).
 COMPARATIVE = frozenset({"prognosis", "variants"})
-TYPE_BONUS = {"guideline": 0.6, "consensus statement": 0.5, "systematic review": 0.5,
-              "randomised trial": 0.4, "phase III trial": 0.4}
+TYPE_BONUS = {
+    "guideline": 0.6,
+    "consensus statement": 0.5,
+    "systematic review": 0.5,
+    "randomised trial": 0.4,
+    "phase III trial": 0.4,
+}
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,8 @@ def select_claims(query: Query, contents: Contents) -> list[Scored]:
     only_specific = not query.intents and bool(query.populations)
     if only_specific:
         facets = set(contents.lexicon.intents["overview"].facets) | {
-            c.facet for c in contents.claims.values() if c.populations & query.populations}
+            c.facet for c in contents.claims.values() if c.populations & query.populations
+        }
     topics = contents.lexicon.topics
     out = []
     for claim in contents.claims.values():
@@ -101,16 +107,21 @@ def select_claims(query: Query, contents: Contents) -> list[Scored]:
         # a claim written for exactly the asked-about patients beats one that lists many populations
         narrow = 2.0 / len(claim.populations) if pop == 3.0 else 0.0
         topical = sum(topics[t].weight for t in claim.tags & query.topics)
-        score = (4 * pop + narrow + 2 * sub + site + topical
-                 + evidence_weight(claim, contents) + (1.0 if claim.key else 0.0))
+        score = (
+            4 * pop + narrow + 2 * sub + site + topical + evidence_weight(claim, contents) + (1.0 if claim.key else 0.0)
+        )
         out.append(Scored(score, claim, pop, topical))
     return out
 
 
 def select_conflicts(query: Query, facets: set[str], contents: Contents) -> list[ConflictRec]:
-    return [c for c in contents.conflicts.values()
-            if c.condition == query.condition and c.facet in facets
-            and population_fit(c.populations, query.populations) is not None]
+    return [
+        c
+        for c in contents.conflicts.values()
+        if c.condition == query.condition
+        and c.facet in facets
+        and population_fit(c.populations, query.populations) is not None
+    ]
 
 
 @dataclass(frozen=True)
@@ -132,17 +143,27 @@ def select(query: Query, contents: Contents, algorithm: Algorithm | None = None)
     if not claims:
         return Selection(query)
     facets, _ = wanted_facets(query, contents.lexicon)
-    return Selection(query, claims, frozenset(facets), select_conflicts(query, facets, contents),
-                     select_group(query, contents, algorithm))
+    return Selection(
+        query,
+        claims,
+        frozenset(facets),
+        select_conflicts(query, facets, contents),
+        select_group(query, contents, algorithm),
+    )
 
 
 def select_group(query: Query, contents: Contents, algorithm: Algorithm | None) -> Recommendation | None:
     """The algorithm's patient group for a clinician's treatment question, when exactly one fits."""
     from oncoguide.algorithm.groups import CriteriaError
 
-    if (algorithm is None or query.audience != "clinician" or query.condition is None
-            or query.foreign_script or not TREATMENT_INTENTS & set(query.intents)
-            or not contents.algorithm.groups):
+    if (
+        algorithm is None
+        or query.audience != "clinician"
+        or query.condition is None
+        or query.foreign_script
+        or not TREATMENT_INTENTS & set(query.intents)
+        or not contents.algorithm.groups
+    ):
         return None
     facts = query.facts.as_dict()
     if "metastatic" in query.populations and "metastases" not in facts:

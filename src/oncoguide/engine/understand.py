@@ -25,7 +25,8 @@ AUDIENCES = ("clinician", "patient")
 TREATMENT_INTENTS = frozenset({"treatment"})
 
 # Everyday words never "corrected" into a lexicon term, however close they are.
-COMMON = frozenset("""
+COMMON = frozenset(
+    """
 about above after again against along also although always among another answer anyone anything
 around asked because become been before being below better between both bring called cancer cancers
 cannot care certain chance change could daily doctor doing done during each early either else
@@ -38,7 +39,8 @@ someone something sometimes soon still such sure take taken tell than thank than
 then there these they thing things think this those though through time times today together told
 under until very want wanted week weeks well were what when where whether which while whole wife
 will with within without woman women work would year years your yours
-""".split())
+""".split()
+)
 
 
 class InputError(ValueError):
@@ -66,11 +68,17 @@ class Query:
 
     def to_dict(self) -> dict:
         return {
-            "condition": self.condition, "subtypes": sorted(self.subtypes),
-            "populations": sorted(self.populations), "sites": sorted(self.sites),
-            "intents": list(self.intents), "topics": sorted(self.topics), "stage": self.stage,
-            "out_of_scope": list(self.out_of_scope), "notes": list(self.notes),
-            "corrections": [list(c) for c in self.corrections], "inherited_context": self.inherited,
+            "condition": self.condition,
+            "subtypes": sorted(self.subtypes),
+            "populations": sorted(self.populations),
+            "sites": sorted(self.sites),
+            "intents": list(self.intents),
+            "topics": sorted(self.topics),
+            "stage": self.stage,
+            "out_of_scope": list(self.out_of_scope),
+            "notes": list(self.notes),
+            "corrections": [list(c) for c in self.corrections],
+            "inherited_context": self.inherited,
         }
 
 
@@ -79,12 +87,16 @@ def clean_question(text: object, max_chars: int) -> str:
     if not isinstance(text, str):
         raise InputError("the question must be text")
     if len(text) > max_chars:
-        raise InputError(f"the question is too long: {len(text):,} characters (the limit is {max_chars:,}); "
-                         "please ask one shorter question")
+        raise InputError(
+            f"the question is too long: {len(text):,} characters (the limit is {max_chars:,}); "
+            "please ask one shorter question"
+        )
     bad = CONTROL.search(text)
     if bad:
-        raise InputError(f"the question contains a control character (U+{ord(bad.group()):04X} at position "
-                         f"{bad.start() + 1}); please type it as plain text")
+        raise InputError(
+            f"the question contains a control character (U+{ord(bad.group()):04X} at position "
+            f"{bad.start() + 1}); please type it as plain text"
+        )
     text = unicodedata.normalize("NFKC", text).strip()
     text = re.sub(r"\s+", " ", text)
     if not text:
@@ -114,8 +126,13 @@ class Understander:
         lex = self.lexicon
         self.spelling = dict(lex.spelling)
         tables: list[tuple[str, Mapping[str, Term]]] = [
-            ("condition", lex.conditions), ("subtype", lex.subtypes), ("population", lex.populations),
-            ("site", lex.sites), ("intent", lex.intents), ("topic", lex.topics)]
+            ("condition", lex.conditions),
+            ("subtype", lex.subtypes),
+            ("population", lex.populations),
+            ("site", lex.sites),
+            ("intent", lex.intents),
+            ("topic", lex.topics),
+        ]
         for kind, table in tables:
             for key, entry in table.items():
                 for term in entry.terms:
@@ -169,8 +186,9 @@ class Understander:
             raise InputError(f"unknown audience '{audience}'; use one of: {', '.join(AUDIENCES)}")
         return self._parse(text, audience, facts)
 
-    def _facts(self, text: str, condition: str | None, wanted: bool | None,
-               intents: tuple[str, ...] = ()) -> VignetteFacts:
+    def _facts(
+        self, text: str, condition: str | None, wanted: bool | None, intents: tuple[str, ...] = ()
+    ) -> VignetteFacts:
         if wanted is None:
             wanted = not intents or bool(TREATMENT_INTENTS & set(intents))
         return self.read_facts(text, condition) if wanted and self.read_facts else VignetteFacts()
@@ -179,15 +197,16 @@ class Understander:
         if wanted is None and audience != "clinician":
             wanted = False
         if _is_foreign(text):
-            return Query(text=text, audience=audience, foreign_script=True,
-                         facts=self._facts(text, None, wanted is True))
+            return Query(
+                text=text, audience=audience, foreign_script=True, facts=self._facts(text, None, wanted is True)
+            )
         low = text.lower().replace("’", "'")
         notes: list[str] = []
         stage = None
         m = question_stage(low)
         if m:
             stage = str(m.group)
-            low = low[:m.start] + " " + low[m.end:]
+            low = low[: m.start] + " " + low[m.end :]
         raw = [self._spell(t) for t in TOKEN.findall(low)]
         corrections = []
         toks = []
@@ -224,11 +243,19 @@ class Understander:
         strong = [x for x in intents if x not in self.weak_intents]
         intents = strong or intents
         return Query(
-            text=text, audience=audience, condition=condition, subtypes=frozenset(subtypes),
-            populations=frozenset(populations), sites=frozenset(found.get("site", [])),
-            intents=tuple(intents), topics=frozenset(found.get("topic", [])), stage=stage,
-            out_of_scope=tuple(found.get("out_of_scope", [])), notes=tuple(notes),
-            corrections=tuple(corrections), facts=self._facts(text, condition, wanted, tuple(intents)),
+            text=text,
+            audience=audience,
+            condition=condition,
+            subtypes=frozenset(subtypes),
+            populations=frozenset(populations),
+            sites=frozenset(found.get("site", [])),
+            intents=tuple(intents),
+            topics=frozenset(found.get("topic", [])),
+            stage=stage,
+            out_of_scope=tuple(found.get("out_of_scope", [])),
+            notes=tuple(notes),
+            corrections=tuple(corrections),
+            facts=self._facts(text, condition, wanted, tuple(intents)),
         )
 
 

@@ -48,12 +48,20 @@ class Evidence:
             cits = tuple((c.source, c.locator) for c in t.citations)
             for sdef in t.statistics:
                 x, n = self.count(t, sdef.numerator, sdef.where)
-                self.stats[sdef.id] = Stat(sdef.id, sdef.label, t.id, stats.clopper_pearson(x, n),
-                                           stats.wilson(x, n), cits)
+                self.stats[sdef.id] = Stat(
+                    sdef.id, sdef.label, t.id, stats.clopper_pearson(x, n), stats.wilson(x, n), cits
+                )
             for agg in t.aggregates:
                 acits = tuple((c.source, c.locator) for c in agg.citations)
-                self.stats[agg.id] = Stat(agg.id, agg.label, t.id, stats.clopper_pearson(agg.events, agg.n),
-                                          stats.wilson(agg.events, agg.n), acits, agg.note)
+                self.stats[agg.id] = Stat(
+                    agg.id,
+                    agg.label,
+                    t.id,
+                    stats.clopper_pearson(agg.events, agg.n),
+                    stats.wilson(agg.events, agg.n),
+                    acits,
+                    agg.note,
+                )
             for cdef in t.comparisons:
                 a, b = self.stats[cdef.a].exact, self.stats[cdef.b].exact
                 self.comparisons[cdef.id] = stats.compare_two(a.x, a.n, b.x, b.n)
@@ -87,16 +95,16 @@ class Evidence:
                 if all(attrs.get(k) in vals for k, vals in where.items()):
                     yield study, arm
 
-    def count(self, topic: EvidenceTopic, numerator: Sequence[str],
-              where: Mapping[str, Sequence[str | int]]) -> tuple[int, int]:
+    def count(
+        self, topic: EvidenceTopic, numerator: Sequence[str], where: Mapping[str, Sequence[str | int]]
+    ) -> tuple[int, int]:
         x = n = 0
         for _, arm in self.arms(topic, where):
             x += sum(arm.counts.get(c, 0) for c in numerator)
             n += arm.n
         return x, n
 
-    def by_group(self, topic: EvidenceTopic, attr: str,
-                 numerator: Sequence[str]) -> list[tuple[str, stats.Proportion]]:
+    def by_group(self, topic: EvidenceTopic, attr: str, numerator: Sequence[str]) -> list[tuple[str, stats.Proportion]]:
         groups: dict[str, list[int]] = {}
         for study, arm in self.arms(topic):
             key = str(arm.attrs.get(attr, study.design if attr == "design" else "unknown"))
@@ -109,9 +117,14 @@ class Evidence:
         fdef = topic.forest
         if not fdef:
             return None
-        rows = [(arm.label if len(study.arms) > 1 else study.label,
-                 sum(arm.counts.get(c, 0) for c in fdef.numerator), arm.n)
-                for study, arm in self.arms(topic)]
+        rows = [
+            (
+                arm.label if len(study.arms) > 1 else study.label,
+                sum(arm.counts.get(c, 0) for c in fdef.numerator),
+                arm.n,
+            )
+            for study, arm in self.arms(topic)
+        ]
         result, corrected = stats.meta_proportions([(x, n) for _, x, n in rows], method)
         return rows, result, corrected
 
@@ -119,17 +132,27 @@ class Evidence:
 
     def render(self, text: str) -> str:
         """Replace {stat:ID[:form]} and {cmp:ID[:form]} with computed values."""
+
         def sub(m: re.Match) -> str:
             kind, name, form = m.group(1), m.group(2), m.group(3) or "full"
             if kind == "stat":
                 s = self.stats[name].exact
-                return {"full": s.describe(), "count": f"{s.x}/{s.n}", "percent": s.percent(),
-                        "n": str(s.n), "x": str(s.x), "ci": f"95% CI {100 * s.low:.1f}-{100 * s.high:.1f}%",
-                        "round": f"{100 * s.p:.0f}%"}[form]
+                return {
+                    "full": s.describe(),
+                    "count": f"{s.x}/{s.n}",
+                    "percent": s.percent(),
+                    "n": str(s.n),
+                    "x": str(s.x),
+                    "ci": f"95% CI {100 * s.low:.1f}-{100 * s.high:.1f}%",
+                    "round": f"{100 * s.p:.0f}%",
+                }[form]
             c = self.comparisons[name]
-            return {"full": f"{p_text(c.p_value)}; risk difference {100 * c.risk_difference:.1f} points "
-                            f"(95% CI {100 * c.rd_low:.1f} to {100 * c.rd_high:.1f})",
-                    "p": p_text(c.p_value)}[form]
+            return {
+                "full": f"{p_text(c.p_value)}; risk difference {100 * c.risk_difference:.1f} points "
+                f"(95% CI {100 * c.rd_low:.1f} to {100 * c.rd_high:.1f})",
+                "p": p_text(c.p_value),
+            }[form]
+
         return TEMPLATE.sub(sub, text)
 
     def unknown_names(self, text: str) -> list[str]:
@@ -138,8 +161,9 @@ class Evidence:
             table = self.stats if kind == "stat" else self.comparisons
             if name not in table:
                 out.append(f"{kind}:{name}")
-            elif form and form not in (("full", "count", "percent", "n", "x", "ci", "round") if kind == "stat"
-                                       else ("full", "p")):
+            elif form and form not in (
+                ("full", "count", "percent", "n", "x", "ci", "round") if kind == "stat" else ("full", "p")
+            ):
                 out.append(f"{kind}:{name}:{form}")
         return out
 
@@ -157,7 +181,7 @@ class Evidence:
             elif m.group(3):
                 typed = float(m.group(3))
                 digits = len(m.group(3).split(".")[1]) if "." in m.group(3) else 0
-                if abs(typed - round(100 * s.p, digits)) > 10 ** -digits / 2 + 1e-9:
+                if abs(typed - round(100 * s.p, digits)) > 10**-digits / 2 + 1e-9:
                     out.append(f"'{m.group(0).strip()}' but {name} is {100 * s.p:.{max(digits, 1)}f}%")
         return out
 
@@ -173,24 +197,57 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
         raise KeyError(f"unknown evidence topic '{topic_id}'; known: {', '.join(sorted(ev.topics))}")
     t = ev.topics[topic_id]
     if by is not None and by not in topic_attributes(t):
-        raise KeyError(f"topic '{topic_id}' cannot be compared by '{by}'; use one of: "
-                       f"{', '.join(topic_attributes(t)) or 'none'}")
+        raise KeyError(
+            f"topic '{topic_id}' cannot be compared by '{by}'; use one of: {', '.join(topic_attributes(t)) or 'none'}"
+        )
     cats = t.categories
-    table = [{"study": study.label, "arm": arm.label, "design": study.design, "n": arm.n,
-              **{c: arm.counts.get(c, 0) for c in cats}, **arm.attrs}
-             for study, arm in ev.arms(t)]
+    table = [
+        {
+            "study": study.label,
+            "arm": arm.label,
+            "design": study.design,
+            "n": arm.n,
+            **{c: arm.counts.get(c, 0) for c in cats},
+            **arm.attrs,
+        }
+        for study, arm in ev.arms(t)
+    ]
     totals = {c: ev.count(t, [c], {}) for c in cats}
     named = [s for s in ev.stats.values() if s.topic == topic_id]
     report = {
-        "topic": topic_id, "title": t.title, "outcome": t.outcome, "studies": table,
+        "topic": topic_id,
+        "title": t.title,
+        "outcome": t.outcome,
+        "studies": table,
         "totals": {c: {"x": x, "n": n, "percent": round(100 * x / n, 1)} for c, (x, n) in totals.items()},
-        "statistics": [{"id": s.id, "label": s.label, "x": s.exact.x, "n": s.exact.n,
-                        "percent": round(100 * s.exact.p, 1), "exact_ci": [s.exact.low, s.exact.high],
-                        "wilson_ci": [s.wilson.low, s.wilson.high], "note": s.note} for s in named],
-        "comparisons": [{"id": cdef.id, "label": cdef.label, "a": cdef.a, "b": cdef.b,
-                         "risk_difference": c.risk_difference, "rd_ci": [c.rd_low, c.rd_high],
-                         "p_value": c.p_value, "p_text": p_text(c.p_value), "test": c.test}
-                        for cdef in t.comparisons for c in [ev.comparisons[cdef.id]]],
+        "statistics": [
+            {
+                "id": s.id,
+                "label": s.label,
+                "x": s.exact.x,
+                "n": s.exact.n,
+                "percent": round(100 * s.exact.p, 1),
+                "exact_ci": [s.exact.low, s.exact.high],
+                "wilson_ci": [s.wilson.low, s.wilson.high],
+                "note": s.note,
+            }
+            for s in named
+        ],
+        "comparisons": [
+            {
+                "id": cdef.id,
+                "label": cdef.label,
+                "a": cdef.a,
+                "b": cdef.b,
+                "risk_difference": c.risk_difference,
+                "rd_ci": [c.rd_low, c.rd_high],
+                "p_value": c.p_value,
+                "p_text": p_text(c.p_value),
+                "test": c.test,
+            }
+            for cdef in t.comparisons
+            for c in [ev.comparisons[cdef.id]]
+        ],
         "citations": plain(t.citations),
     }
     if by:
@@ -198,9 +255,14 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
         if fdef is None:
             raise KeyError(f"topic '{topic_id}' has no statistic to compare by '{by}'")
         groups = ev.by_group(t, by, fdef.numerator)
-        report["by"] = {"attribute": by, "outcome": fdef.label,
-                        "groups": [{"group": g, "x": p.x, "n": p.n, "percent": round(100 * p.p, 1),
-                                    "exact_ci": [p.low, p.high]} for g, p in groups]}
+        report["by"] = {
+            "attribute": by,
+            "outcome": fdef.label,
+            "groups": [
+                {"group": g, "x": p.x, "n": p.n, "percent": round(100 * p.p, 1), "exact_ci": [p.low, p.high]}
+                for g, p in groups
+            ],
+        }
         if len(groups) >= 2:
             chi2, p, df = stats.compare_several([(p.x, p.n) for _, p in groups])
             report["by"]["chi_square"] = {"statistic": chi2, "df": df, "p_value": p}
@@ -209,8 +271,17 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
         for method in ("DL", "REML"):
             rows, res, corrected = ev.forest(t, method)
             est, low, high, plow, phigh = res.back(stats.expit)
-            metas[method] = {"estimate": est, "ci": [low, high], "prediction_interval": [plow, phigh],
-                             "tau2": res.tau2, "i2": res.i2, "h2": res.h2, "q": res.q, "q_p": res.q_p, "k": res.k,
-                             "zero_event_corrections": corrected}
+            metas[method] = {
+                "estimate": est,
+                "ci": [low, high],
+                "prediction_interval": [plow, phigh],
+                "tau2": res.tau2,
+                "i2": res.i2,
+                "h2": res.h2,
+                "q": res.q,
+                "q_p": res.q_p,
+                "k": res.k,
+                "zero_event_corrections": corrected,
+            }
         report["meta_analysis"] = {"outcome": t.forest.label, "scale": "logit", **metas}
     return report

@@ -27,8 +27,10 @@ class Proportion:
         return f"{100 * self.p:.{digits}f}%"
 
     def describe(self, digits: int = 1) -> str:
-        return (f"{self.x}/{self.n} ({100 * self.p:.{digits}f}%; 95% CI {100 * self.low:.{digits}f}-"
-                f"{100 * self.high:.{digits}f}%)")
+        return (
+            f"{self.x}/{self.n} ({100 * self.p:.{digits}f}%; 95% CI {100 * self.low:.{digits}f}-"
+            f"{100 * self.high:.{digits}f}%)"
+        )
 
 
 def _check(x: int, n: int) -> None:
@@ -48,9 +50,17 @@ def fisher_exact(a: int, b: int, c: int, d: int) -> float:
     r1, c1, n = a + b, a + c, a + b + c + d
 
     def logp(k: int) -> float:
-        return (math.lgamma(r1 + 1) - math.lgamma(k + 1) - math.lgamma(r1 - k + 1)
-                + math.lgamma(n - r1 + 1) - math.lgamma(c1 - k + 1) - math.lgamma(n - r1 - c1 + k + 1)
-                - math.lgamma(n + 1) + math.lgamma(c1 + 1) + math.lgamma(n - c1 + 1))
+        return (
+            math.lgamma(r1 + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(r1 - k + 1)
+            + math.lgamma(n - r1 + 1)
+            - math.lgamma(c1 - k + 1)
+            - math.lgamma(n - r1 - c1 + k + 1)
+            - math.lgamma(n + 1)
+            + math.lgamma(c1 + 1)
+            + math.lgamma(n - c1 + 1)
+        )
 
     lo, hi = max(0, c1 - (n - r1)), min(r1, c1)
     observed = logp(a)
@@ -109,8 +119,9 @@ def compare_several(counts: list[tuple[int, int]]) -> tuple[float, float, int]:
     p_all = total_x / total_n
     if p_all in (0.0, 1.0):
         return 0.0, 1.0, len(counts) - 1
-    chi2 = sum((x - n * p_all) ** 2 / (n * p_all) + ((n - x) - n * (1 - p_all)) ** 2 / (n * (1 - p_all))
-               for x, n in counts)
+    chi2 = sum(
+        (x - n * p_all) ** 2 / (n * p_all) + ((n - x) - n * (1 - p_all)) ** 2 / (n * (1 - p_all)) for x, n in counts
+    )
     df = len(counts) - 1
     return float(chi2), float(special.chdtrc(df, chi2)), df
 
@@ -119,14 +130,14 @@ def compare_several(counts: list[tuple[int, int]]) -> tuple[float, float, int]:
 class MetaResult:
     method: str
     k: int
-    estimate: float      # on the analysis scale (logit for proportions)
+    estimate: float  # on the analysis scale (logit for proportions)
     se: float
     low: float
     high: float
     tau2: float
     q: float
     q_p: float
-    i2: float            # percent
+    i2: float  # percent
     h2: float
     pred_low: float
     pred_high: float
@@ -187,8 +198,12 @@ def meta_analysis(y: list[float], v: list[float], method: str = "REML", level: f
     if any(vi <= 0 for vi in v):
         raise ValueError("every study needs a positive variance")
     k = len(y)
-    tau2 = {"EE": lambda: 0.0, "DL": lambda: _tau2_dl(y, v), "REML": lambda: _tau2_reml(y, v),
-            "PM": lambda: _tau2_pm(y, v)}.get(method)
+    tau2 = {
+        "EE": lambda: 0.0,
+        "DL": lambda: _tau2_dl(y, v),
+        "REML": lambda: _tau2_reml(y, v),
+        "PM": lambda: _tau2_pm(y, v),
+    }.get(method)
     if tau2 is None:
         raise ValueError(f"unknown method '{method}'; use EE, DL, REML or PM")
     t2 = tau2()
@@ -206,8 +221,21 @@ def meta_analysis(y: list[float], v: list[float], method: str = "REML", level: f
     i2 = 100 * t2 / (t2 + typical)
     h2 = (t2 + typical) / typical
     pred_se = math.sqrt(se * se + t2)
-    return MetaResult(method, k, mu, se, mu - z * se, mu + z * se, t2, q, float(special.chdtrc(k - 1, q)),
-                      i2, h2, mu - z * pred_se, mu + z * pred_se)
+    return MetaResult(
+        method,
+        k,
+        mu,
+        se,
+        mu - z * se,
+        mu + z * se,
+        t2,
+        q,
+        float(special.chdtrc(k - 1, q)),
+        i2,
+        h2,
+        mu - z * pred_se,
+        mu + z * pred_se,
+    )
 
 
 def logit_proportion(x: int, n: int) -> tuple[float, float, bool]:

@@ -20,7 +20,6 @@ def citations(raw: list[dict]) -> tuple[Citation, ...]:
     return tuple(Citation(c["source"], c["locator"]) for c in raw)
 
 
-
 # --- study-level evidence --------------------------------------------------------------------------
 
 
@@ -85,19 +84,36 @@ class EvidenceTopic:
 
 
 def _statdef(d: dict) -> StatisticDef:
-    return StatisticDef(d["id"], d["label"], tuple(d["numerator"]),
-                        {k: tuple(v) for k, v in d.get("where", {}).items()})
+    return StatisticDef(
+        d["id"], d["label"], tuple(d["numerator"]), {k: tuple(v) for k, v in d.get("where", {}).items()}
+    )
 
 
 def evidence_topic(t: dict) -> EvidenceTopic:
-    studies = tuple(Study(s["id"], s["label"], s["design"], s.get("setting"), citations(s["citations"]),
-                          tuple(Arm(a["id"], a["label"], a["n"], dict(a["counts"]), dict(a.get("attrs", {})))
-                                for a in s["arms"])) for s in t["studies"])
+    studies = tuple(
+        Study(
+            s["id"],
+            s["label"],
+            s["design"],
+            s.get("setting"),
+            citations(s["citations"]),
+            tuple(Arm(a["id"], a["label"], a["n"], dict(a["counts"]), dict(a.get("attrs", {}))) for a in s["arms"]),
+        )
+        for s in t["studies"]
+    )
     return EvidenceTopic(
-        t["id"], t["condition"], t["title"], t["outcome"], tuple(t["categories"]), citations(t["citations"]),
+        t["id"],
+        t["condition"],
+        t["title"],
+        t["outcome"],
+        tuple(t["categories"]),
+        citations(t["citations"]),
         studies,
-        tuple(Aggregate(a["id"], a["label"], a["events"], a["n"], a["note"], citations(a["citations"]))
-              for a in t.get("aggregates", [])),
+        tuple(
+            Aggregate(a["id"], a["label"], a["events"], a["n"], a["note"], citations(a["citations"]))
+            for a in t.get("aggregates", [])
+        ),
         tuple(_statdef(s) for s in t.get("statistics", [])),
         tuple(ComparisonDef(c["id"], c["label"], c["a"], c["b"]) for c in t.get("comparisons", [])),
-        _statdef(t["forest"]) if t.get("forest") else None)
+        _statdef(t["forest"]) if t.get("forest") else None,
+    )

@@ -37,7 +37,7 @@ TIER_WORDS = {"all": "all patients in the group", "some": "some patients in the 
 def shorten(text: str, limit: int = SUMMARY_MAX) -> str:
     if len(text) <= limit:
         return text
-    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
     return cut + "…"
 
 
@@ -70,12 +70,23 @@ def finder_url(base: str, patient: PatientFacts) -> str:
 def _links(base: str, patient: PatientFacts, rec=None, question: str = "") -> list[dict]:
     links = []
     if rec is not None and rec.group is not None:
-        links.append({"label": "Full answer (oncoguide)", "type": "absolute",
-                      "url": f"{base}/ask?{urlencode({'question': question})}"})
-        links.append({"label": f"Patient group: {rec.group.label}", "type": "absolute",
-                      "url": f"{base}/algorithm/groups/{rec.group.id}"})
-    links.append({"label": "This patient's recommendation in full", "type": "absolute",
-                  "url": finder_url(base, patient)})
+        links.append(
+            {
+                "label": "Full answer (oncoguide)",
+                "type": "absolute",
+                "url": f"{base}/ask?{urlencode({'question': question})}",
+            }
+        )
+        links.append(
+            {
+                "label": f"Patient group: {rec.group.label}",
+                "type": "absolute",
+                "url": f"{base}/algorithm/groups/{rec.group.id}",
+            }
+        )
+    links.append(
+        {"label": "This patient's recommendation in full", "type": "absolute", "url": finder_url(base, patient)}
+    )
     return links
 
 
@@ -86,8 +97,9 @@ def _from_record(patient: PatientFacts) -> list[str]:
     return lines
 
 
-def _card(base: str, patient: PatientFacts, summary: str, indicator: str, detail: list[str], rec=None,
-          question: str = "") -> dict:
+def _card(
+    base: str, patient: PatientFacts, summary: str, indicator: str, detail: list[str], rec=None, question: str = ""
+) -> dict:
     return {
         "uuid": str(uuid.uuid4()),
         "summary": shorten(summary),
@@ -103,25 +115,35 @@ def group_card(base: str, rec, patient: PatientFacts, conditions: Conditions) ->
     """The card for one condition of the record, or None when no patient group could apply."""
     name = conditions[rec.condition].in_text
     if rec.group is not None:
-        return _card(base, patient, f"{rec.group.label}: {len(rec.steps)} recommended steps, with cited sources",
-                     "info", _group_detail(rec, patient), rec, card_question(rec, conditions))
+        return _card(
+            base,
+            patient,
+            f"{rec.group.label}: {len(rec.steps)} recommended steps, with cited sources",
+            "info",
+            _group_detail(rec, patient),
+            rec,
+            card_question(rec, conditions),
+        )
     if rec.candidates and rec.missing:
         asks = ", ".join(m.dimension for m in rec.missing)
-        detail = [f"The coded record fits {len(rec.candidates)} patient groups of {md(name)}; "
-                  "one more fact decides between them.", ""]
+        detail = [
+            f"The coded record fits {len(rec.candidates)} patient groups of {md(name)}; "
+            "one more fact decides between them.",
+            "",
+        ]
         detail += [f"- **{md(m.question)}** ({md(', '.join(m.values))})" for m in rec.missing]
         detail += ["", "**Candidate groups**", ""] + [f"- {md(g.label)}" for g in rec.candidates]
         detail += [""] + _from_record(patient) + _notes(rec, patient)
-        return _card(base, patient, f"{name.capitalize()}: record the {asks} to choose the treatment group",
-                     "info", detail, rec)
+        return _card(
+            base, patient, f"{name.capitalize()}: record the {asks} to choose the treatment group", "info", detail, rec
+        )
     return None
 
 
 def contradiction_card(base: str, message: str, patient: PatientFacts, conditions: Conditions) -> dict:
     detail = [f"oncoguide could not choose a patient group: {md(message)}.", ""] + _from_record(patient)
     name = conditions[patient.condition].in_text
-    return _card(base, patient, f"{name.capitalize()}: the coded record is contradictory; check it", "warning",
-                 detail)
+    return _card(base, patient, f"{name.capitalize()}: the coded record is contradictory; check it", "warning", detail)
 
 
 def _notes(rec, patient: PatientFacts) -> list[str]:
@@ -134,8 +156,12 @@ def _group_detail(rec, patient: PatientFacts) -> list[str]:
     out = [f"**{md(g.label)}**: {md(g.definition)}", ""]
     out += _from_record(patient)
     if rec.assumed:
-        out += ["", "Assumed because the record does not say: "
-                + ", ".join(f"{md(k)} {md(v)}" for k, v in rec.assumed.items()) + "."]
+        out += [
+            "",
+            "Assumed because the record does not say: "
+            + ", ".join(f"{md(k)} {md(v)}" for k, v in rec.assumed.items())
+            + ".",
+        ]
     out += _notes(rec, patient)
     out += ["", "**Recommended steps**", ""]
     for i, st in enumerate(rec.steps, 1):

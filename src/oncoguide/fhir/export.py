@@ -52,12 +52,17 @@ UCUM = "http://unitsofmeasure.org"
 
 TIER_STRENGTH = {
     "all": ("strong", "Strong", "for ALL patients in this group (oncoguide tier 'all')"),
-    "some": ("weak", "Weak", "conditional: for SOME patients in this group, in the circumstances stated "
-                             "(oncoguide tier 'some')"),
+    "some": (
+        "weak",
+        "Weak",
+        "conditional: for SOME patients in this group, in the circumstances stated (oncoguide tier 'some')",
+    ),
 }
-STRENGTH_NOTE = ("The strength of each step's recommendation (extension cqf-strengthOfRecommendation) is "
-                 "derived from the oncoguide tier: ALL patients -> strong, SOME patients -> weak "
-                 "(conditional). The pack does not grade its recommendations with GRADE or another system.")
+STRENGTH_NOTE = (
+    "The strength of each step's recommendation (extension cqf-strengthOfRecommendation) is "
+    "derived from the oncoguide tier: ALL patients -> strong, SOME patients -> weak "
+    "(conditional). The pack does not grade its recommendations with GRADE or another system."
+)
 METHODS = {"DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood (REML)"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
@@ -106,8 +111,11 @@ def finite(x) -> bool:
 
 
 def operation_outcome(code: str, message: str, severity: str = "error") -> dict:
-    return {"resourceType": "OperationOutcome", "meta": {"profile": [base_profile("OperationOutcome")]},
-            "issue": [{"severity": severity, "code": code, "diagnostics": message}]}
+    return {
+        "resourceType": "OperationOutcome",
+        "meta": {"profile": [base_profile("OperationOutcome")]},
+        "issue": [{"severity": severity, "code": code, "diagnostics": message}],
+    }
 
 
 def quoted(values) -> str:
@@ -164,10 +172,13 @@ class FhirExport:
     def bundle(self, base: str = CANONICAL_BASE) -> dict:
         """Everything, as one Bundle of type collection (built once per fullUrl base)."""
         if base not in self._bundles:
-            b: dict = {"resourceType": "Bundle", "id": "oncoguide",
-                 "meta": {"profile": [base_profile("Bundle")]},
-                 "identifier": {"system": "urn:ietf:rfc:3986", "value": canonical("Bundle", "oncoguide")},
-                 "type": "collection"}
+            b: dict = {
+                "resourceType": "Bundle",
+                "id": "oncoguide",
+                "meta": {"profile": [base_profile("Bundle")]},
+                "identifier": {"system": "urn:ietf:rfc:3986", "value": canonical("Bundle", "oncoguide")},
+                "type": "collection",
+            }
             if self.timestamp:
                 b["meta"]["lastUpdated"] = self.timestamp
                 b["timestamp"] = self.timestamp
@@ -176,8 +187,12 @@ class FhirExport:
         return self._bundles[base]
 
     def searchset(self, resources: list[dict], self_url: str | None = None, base: str = CANONICAL_BASE) -> dict:
-        out: dict = {"resourceType": "Bundle", "meta": {"profile": [base_profile("Bundle")]},
-                     "type": "searchset", "total": len(resources)}
+        out: dict = {
+            "resourceType": "Bundle",
+            "meta": {"profile": [base_profile("Bundle")]},
+            "type": "searchset",
+            "total": len(resources),
+        }
         if self.timestamp:
             out["timestamp"] = self.timestamp
         if self_url:
@@ -218,14 +233,22 @@ class _Builder:
         table[rid] = resource
         return resource
 
-    def knowledge_artifact(self, rtype: str, rid: str, profiles: list[str] | None = None,
-                           extension: list[dict] | None = None) -> dict:
+    def knowledge_artifact(
+        self, rtype: str, rid: str, profiles: list[str] | None = None, extension: list[dict] | None = None
+    ) -> dict:
         """The metadata every definitional resource carries (id, url, version, status, publisher...)."""
         out: dict = {"resourceType": rtype, "id": rid, "meta": {"profile": [base_profile(rtype), *(profiles or [])]}}
         if extension:
             out["extension"] = extension
-        return {**out, "url": canonical(rtype, rid), "version": self.version, "name": computable_name(rid),
-                "status": "active", "experimental": False, "publisher": PUBLISHER}
+        return {
+            **out,
+            "url": canonical(rtype, rid),
+            "version": self.version,
+            "name": computable_name(rid),
+            "status": "active",
+            "experimental": False,
+            "publisher": PUBLISHER,
+        }
 
     def focus(self, condition: str) -> list[dict]:
         name = self.condition_names.get(condition, condition)
@@ -300,8 +323,17 @@ class _Builder:
 
     # --- PlanDefinition and ActivityDefinition ------------------------------------------------------------
 
-    def activity(self, rid: str, title: str, kind: str, group: Group, step, n: int, raw_step: Step,
-                 regimen: list[str] | None = None) -> str:
+    def activity(
+        self,
+        rid: str,
+        title: str,
+        kind: str,
+        group: Group,
+        step,
+        n: int,
+        raw_step: Step,
+        regimen: list[str] | None = None,
+    ) -> str:
         """One ActivityDefinition; returns its canonical url."""
         res = self.knowledge_artifact("ActivityDefinition", rid)
         res["title"] = title
@@ -310,8 +342,9 @@ class _Builder:
             res["description"] = f"{step.name[:1].upper()}{step.name[1:]}, as recommended in {where}."
         else:
             classes = [f"{d}: {self.drug_classes[d]}" for d in regimen if self.drug_classes.get(d)]
-            res["description"] = (f"Drug regimen {' + '.join(regimen)}, an option in {where}."
-                                  + (f" Drug class: {'; '.join(classes)}." if classes else ""))
+            res["description"] = f"Drug regimen {' + '.join(regimen)}, an option in {where}." + (
+                f" Drug class: {'; '.join(classes)}." if classes else ""
+            )
         res["useContext"] = self.focus(group.condition)
         res["kind"] = kind
         res["intent"] = "proposal"
@@ -354,15 +387,23 @@ class _Builder:
                     text += f". Dosing: {step.dosing.rstrip('.')}"
                 conditions = [self.condition(group_expr, group_desc)]
                 if step.applies_when:
-                    conditions.append(self.condition(step.applies_when, "When this step applies (as written in "
-                                                                        "the pack)"))
-                action: dict = {"extension": [self.strength(step.tier)], "linkId": f"step-{n}", "prefix": str(n),
-                                "title": step.name, "description": step.rationale, "textEquivalent": text + ".",
-                                "documentation": self.cites((c.source, c.locator) for c in raw.citations),
-                                "condition": conditions}
+                    conditions.append(
+                        self.condition(step.applies_when, "When this step applies (as written in the pack)")
+                    )
+                action: dict = {
+                    "extension": [self.strength(step.tier)],
+                    "linkId": f"step-{n}",
+                    "prefix": str(n),
+                    "title": step.name,
+                    "description": step.rationale,
+                    "textEquivalent": text + ".",
+                    "documentation": self.cites((c.source, c.locator) for c in raw.citations),
+                    "condition": conditions,
+                }
                 if not step.options:
-                    url = self.activity(fhir_id(f"{group.id}-step{n}"), step.name, "ServiceRequest", group,
-                                        step, n, raw)
+                    url = self.activity(
+                        fhir_id(f"{group.id}-step{n}"), step.name, "ServiceRequest", group, step, n, raw
+                    )
                     action["definitionCanonical"] = url
                 else:
                     urls: dict[tuple[str, ...], str] = {}
@@ -372,35 +413,49 @@ class _Builder:
                             key = tuple(regimen)
                             if key not in urls:
                                 rid = fhir_id(f"{group.id}-step{n}-{'-'.join(regimen)}")
-                                urls[key] = self.activity(rid, " + ".join(regimen), "MedicationRequest", group,
-                                                          step, n, raw, list(regimen))
-                            sub: dict = {"linkId": f"step-{n}-option-{k}-regimen-{j}", "title": " + ".join(regimen),
-                                         "textEquivalent": f"{opt.line.capitalize()} option"
-                                                           + (f" when {opt.applies_when}" if opt.applies_when else "")
-                                                           + "."}
+                                urls[key] = self.activity(
+                                    rid, " + ".join(regimen), "MedicationRequest", group, step, n, raw, list(regimen)
+                                )
+                            sub: dict = {
+                                "linkId": f"step-{n}-option-{k}-regimen-{j}",
+                                "title": " + ".join(regimen),
+                                "textEquivalent": f"{opt.line.capitalize()} option"
+                                + (f" when {opt.applies_when}" if opt.applies_when else "")
+                                + ".",
+                            }
                             if opt.genotypes:
                                 labels = "; ".join(f"{g}: {genotype_labels.get(g, g)}" for g in opt.genotypes)
-                                sub["condition"] = [self.condition(
-                                    f"genotype in {quoted(opt.genotypes)}" if len(opt.genotypes) > 1
-                                    else f"genotype = {quoted(opt.genotypes)}",
-                                    (opt.applies_when + f" (genotypes {labels})") if opt.applies_when
-                                    else f"genotypes {labels}")]
+                                sub["condition"] = [
+                                    self.condition(
+                                        f"genotype in {quoted(opt.genotypes)}"
+                                        if len(opt.genotypes) > 1
+                                        else f"genotype = {quoted(opt.genotypes)}",
+                                        (opt.applies_when + f" (genotypes {labels})")
+                                        if opt.applies_when
+                                        else f"genotypes {labels}",
+                                    )
+                                ]
                             elif opt.applies_when:
                                 sub["condition"] = [self.condition(opt.applies_when)]
                             sub["definitionCanonical"] = urls[key]
                             subs.append(sub)
                     action["action"] = subs
                 actions.append(action)
-            res = self.knowledge_artifact("PlanDefinition", gid, [CPG_RECOMMENDATION],
-                                          [{"url": CPG_CAPABILITY, "valueCode": "shareable"},
-                                           {"url": CPG_LEVEL, "valueCode": "semi-structured"}])
+            res = self.knowledge_artifact(
+                "PlanDefinition",
+                gid,
+                [CPG_RECOMMENDATION],
+                [{"url": CPG_CAPABILITY, "valueCode": "shareable"}, {"url": CPG_LEVEL, "valueCode": "semi-structured"}],
+            )
             res["title"] = group.label
             res["type"] = concept(PLAN_TYPE, "eca-rule", "ECA Rule")
             res["description"] = group.definition
             res["useContext"] = self.focus(group.condition)
-            res["usage"] = ("Recommendation definition for one patient group of the oncoguide treatment algorithm. "
-                            "Steps are listed in the pack's order. " + STRENGTH_NOTE + " Conditions are readable "
-                            "text (text/plain), not executable logic.")
+            res["usage"] = (
+                "Recommendation definition for one patient group of the oncoguide treatment algorithm. "
+                "Steps are listed in the pack's order. " + STRENGTH_NOTE + " Conditions are readable "
+                "text (text/plain), not executable logic."
+            )
             ordered = list(dict.fromkeys(c.source for raw in rec.raw_steps for c in raw.citations))
             res["relatedArtifact"] = [self.cite(s) for s in ordered]
             res["action"] = actions
@@ -420,8 +475,9 @@ class _Builder:
     def variable(role: str, display: str, description: str) -> dict:
         return {"description": description, "variableRole": concept(VARIABLE_ROLE, role, display)}
 
-    def study_sources(self, topic: EvidenceTopic,
-                      where: Mapping[str, Sequence[str | int]] | None) -> tuple[list[tuple[str, str]], int]:
+    def study_sources(
+        self, topic: EvidenceTopic, where: Mapping[str, Sequence[str | int]] | None
+    ) -> tuple[list[tuple[str, str]], int]:
         """The contributing studies' citations (as derived-from) and how many studies contribute."""
         ev = self.kb.evidence
         studies = list(dict.fromkeys(study.id for study, _ in ev.arms(topic, where)))
@@ -429,8 +485,12 @@ class _Builder:
         return pairs, len(studies)
 
     def ci(self, low: float, high: float, description: str, level: float = 0.95) -> dict:
-        return {"description": description, "type": concept(ESTIMATE_TYPE, "C53324", "Confidence interval"),
-                "level": level, "range": {"low": {"value": low}, "high": {"value": high}}}
+        return {
+            "description": description,
+            "type": concept(ESTIMATE_TYPE, "C53324", "Confidence interval"),
+            "level": level,
+            "range": {"low": {"value": low}, "high": {"value": high}},
+        }
 
     @staticmethod
     def proportion(value: float) -> dict:
@@ -450,18 +510,28 @@ class _Builder:
             stat: dict
             if sdef is not None and set(sdef.numerator) >= set(topic.categories):
                 # a count of patients, not a proportion: every outcome category is in the numerator
-                stat = {"description": f"{s.label}: {p.n}", "statisticType": concept(STATISTIC_TYPE, "C25463", "Count"),
-                        "quantity": {"value": p.n}}
+                stat = {
+                    "description": f"{s.label}: {p.n}",
+                    "statisticType": concept(STATISTIC_TYPE, "C25463", "Count"),
+                    "quantity": {"value": p.n},
+                }
                 measured = self.variable("measuredVariable", "measured variable", f"{s.label} ({topic.outcome})")
                 desc = f"{s.label}: {p.n} ({topic.title})."
             else:
-                stat = {"description": f"{s.label}: {p.describe()}",
-                        "statisticType": concept(STATISTIC_TYPE, "C44256", "Proportion"),
-                        "quantity": self.proportion(p.p), "numberOfEvents": p.x}
+                stat = {
+                    "description": f"{s.label}: {p.describe()}",
+                    "statisticType": concept(STATISTIC_TYPE, "C44256", "Proportion"),
+                    "quantity": self.proportion(p.p),
+                    "numberOfEvents": p.x,
+                }
                 stat["attributeEstimate"] = [
                     self.ci(p.low, p.high, f"95% CI, exact (Clopper-Pearson): {100 * p.low:.1f}-{100 * p.high:.1f}%"),
-                    self.ci(s.wilson.low, s.wilson.high,
-                            f"95% CI, Wilson score: {100 * s.wilson.low:.1f}-{100 * s.wilson.high:.1f}%")]
+                    self.ci(
+                        s.wilson.low,
+                        s.wilson.high,
+                        f"95% CI, Wilson score: {100 * s.wilson.low:.1f}-{100 * s.wilson.high:.1f}%",
+                    ),
+                ]
                 measured = self.variable("measuredVariable", "measured variable", s.label)
                 desc = f"{s.label}: {p.describe()} ({topic.title})."
             if sdef is None:  # an aggregate reported by a source, not recomputed from study rows
@@ -496,16 +566,20 @@ class _Builder:
 
         stat: dict = {
             "description": f"{cdef.label}: risk difference {100 * c.risk_difference:.1f} percentage points "
-                           f"(95% CI {100 * c.rd_low:.1f} to {100 * c.rd_high:.1f}); {p_text(c.p_value)}",
+            f"(95% CI {100 * c.rd_low:.1f} to {100 * c.rd_high:.1f}); {p_text(c.p_value)}",
             "statisticType": concept(STATISTIC_TYPE, "0000424", "Risk Difference"),
             "quantity": self.proportion(c.risk_difference),
             "numberOfEvents": a.exact.x + b.exact.x,
             "attributeEstimate": [self.ci(c.rd_low, c.rd_high, "95% CI, Newcombe hybrid score interval")],
         }
         if finite(c.p_value):
-            stat["attributeEstimate"].append({
-                "description": f"{c.test}: {p_text(c.p_value)}",
-                "type": concept(ESTIMATE_TYPE, "C44185", "P-value"), "quantity": {"value": c.p_value}})
+            stat["attributeEstimate"].append(
+                {
+                    "description": f"{c.test}: {p_text(c.p_value)}",
+                    "type": concept(ESTIMATE_TYPE, "C44185", "P-value"),
+                    "quantity": {"value": c.p_value},
+                }
+            )
         sdefs = {d.id: d for d in topic.statistics}
         pairs: list[tuple[str, str]] = []
         studies: set[str] = set()
@@ -522,10 +596,15 @@ class _Builder:
         desc = f"{cdef.label} ({topic.title}): {ev.render('{cmp:' + cdef.id + '}')}."
         res = self.evidence_base(rid, f"{cdef.label} ({topic.title})", topic, desc)
         seen = set(a.citations) | set(b.citations)
-        res["relatedArtifact"] = ([{"type": "derived-from", "label": sid, "display": ev.stats[sid].label,
-                                    "resource": by_stat[sid]} for sid in (cdef.a, cdef.b) if sid in by_stat]
-                                  + self.cites(list(dict.fromkeys(a.citations + b.citations)))
-                                  + self.cites(pairs, "derived-from", seen))
+        res["relatedArtifact"] = (
+            [
+                {"type": "derived-from", "label": sid, "display": ev.stats[sid].label, "resource": by_stat[sid]}
+                for sid in (cdef.a, cdef.b)
+                if sid in by_stat
+            ]
+            + self.cites(list(dict.fromkeys(a.citations + b.citations)))
+            + self.cites(pairs, "derived-from", seen)
+        )
         res["variableDefinition"] = [
             self.variable("population", "population", topic.title),
             self.variable("exposure", "exposure", a.label),
@@ -552,52 +631,99 @@ class _Builder:
             if not m or not all(finite(v) for v in (m["estimate"], *m["ci"])):
                 continue
             est, (low, high) = m["estimate"], m["ci"]
-            estimates = [self.ci(low, high, "95% CI (Wald-type on the logit scale, back-transformed): "
-                                            f"{100 * low:.1f}-{100 * high:.1f}%")]
+            estimates = [
+                self.ci(
+                    low,
+                    high,
+                    f"95% CI (Wald-type on the logit scale, back-transformed): {100 * low:.1f}-{100 * high:.1f}%",
+                )
+            ]
             if all(finite(v) for v in m["prediction_interval"]):
                 plow, phigh = m["prediction_interval"]
-                estimates.append({"description": f"95% prediction interval: {100 * plow:.1f}-{100 * phigh:.1f}%",
-                                  "type": text_concept("Prediction interval"), "level": 0.95,
-                                  "range": {"low": {"value": plow}, "high": {"value": phigh}}})
+                estimates.append(
+                    {
+                        "description": f"95% prediction interval: {100 * plow:.1f}-{100 * phigh:.1f}%",
+                        "type": text_concept("Prediction interval"),
+                        "level": 0.95,
+                        "range": {"low": {"value": plow}, "high": {"value": phigh}},
+                    }
+                )
             if finite(m["tau2"]):
-                estimates.append({"description": "between-study variance (tau squared), logit scale",
-                                  "type": concept(ESTIMATE_TYPE, "0000421", "Tau squared"),
-                                  "quantity": {"value": m["tau2"]}})
+                estimates.append(
+                    {
+                        "description": "between-study variance (tau squared), logit scale",
+                        "type": concept(ESTIMATE_TYPE, "0000421", "Tau squared"),
+                        "quantity": {"value": m["tau2"]},
+                    }
+                )
             if finite(m["i2"]):
-                estimates.append({"description": f"I-squared {m['i2']:.1f}%",
-                                  "type": concept(ESTIMATE_TYPE, "0000420", "I-squared"),
-                                  "quantity": {"value": m["i2"], "unit": "%", "system": UCUM, "code": "%"}})
+                estimates.append(
+                    {
+                        "description": f"I-squared {m['i2']:.1f}%",
+                        "type": concept(ESTIMATE_TYPE, "0000420", "I-squared"),
+                        "quantity": {"value": m["i2"], "unit": "%", "system": UCUM, "code": "%"},
+                    }
+                )
             if finite(m["q"]):
-                q: dict = {"description": f"Cochran's Q {m['q']:.2f} on {m['k'] - 1} degrees of freedom",
-                           "type": concept(ESTIMATE_TYPE, "0000419", "Cochran's Q statistic"),
-                           "quantity": {"value": m["q"]}}
+                q: dict = {
+                    "description": f"Cochran's Q {m['q']:.2f} on {m['k'] - 1} degrees of freedom",
+                    "type": concept(ESTIMATE_TYPE, "0000419", "Cochran's Q statistic"),
+                    "quantity": {"value": m["q"]},
+                }
                 if finite(m["q_p"]):
-                    q["attributeEstimate"] = [{"description": "P-value of the test of heterogeneity",
-                                               "type": concept(ESTIMATE_TYPE, "C44185", "P-value"),
-                                               "quantity": {"value": m["q_p"]}}]
+                    q["attributeEstimate"] = [
+                        {
+                            "description": "P-value of the test of heterogeneity",
+                            "type": concept(ESTIMATE_TYPE, "C44185", "P-value"),
+                            "quantity": {"value": m["q_p"]},
+                        }
+                    ]
                 estimates.append(q)
-            model = [{"code": text_concept(f"Random-effects meta-analysis of logit-transformed proportions "
-                                           f"(inverse variance); between-study variance by {METHODS[method]}")}]
+            model = [
+                {
+                    "code": text_concept(
+                        f"Random-effects meta-analysis of logit-transformed proportions "
+                        f"(inverse variance); between-study variance by {METHODS[method]}"
+                    )
+                }
+            ]
             if m.get("zero_event_corrections"):
-                model.append({"code": text_concept("Study arms with zero events (or all events) given 0.5 added to "
-                                                   "events and non-events for the logit transform only"),
-                              "value": {"value": m["zero_event_corrections"]}})
-            description = (f"{fdef.label}, pooled ({method}): {100 * est:.1f}% "
-                           f"(95% CI {100 * low:.1f}-{100 * high:.1f}%)")
-            stat = {"description": description,
-                    "statisticType": concept(STATISTIC_TYPE, "C44256", "Proportion"),
-                    "quantity": self.proportion(est), "numberOfEvents": events,
-                    "sampleSize": {"description": f"{m['k']} study arms from {n_studies} studies",
-                                   "numberOfStudies": n_studies, "numberOfParticipants": n_total},
-                    "attributeEstimate": estimates, "modelCharacteristic": model}
+                model.append(
+                    {
+                        "code": text_concept(
+                            "Study arms with zero events (or all events) given 0.5 added to "
+                            "events and non-events for the logit transform only"
+                        ),
+                        "value": {"value": m["zero_event_corrections"]},
+                    }
+                )
+            description = (
+                f"{fdef.label}, pooled ({method}): {100 * est:.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f}%)"
+            )
+            stat = {
+                "description": description,
+                "statisticType": concept(STATISTIC_TYPE, "C44256", "Proportion"),
+                "quantity": self.proportion(est),
+                "numberOfEvents": events,
+                "sampleSize": {
+                    "description": f"{m['k']} study arms from {n_studies} studies",
+                    "numberOfStudies": n_studies,
+                    "numberOfParticipants": n_total,
+                },
+                "attributeEstimate": estimates,
+                "modelCharacteristic": model,
+            }
             rid = fhir_id(f"{topic.id}-meta-{method.lower()}")
-            res = self.evidence_base(rid, f"{fdef.label}: random-effects meta-analysis ({method}), "
-                                          f"{topic.title}", topic, description + ".")
+            res = self.evidence_base(
+                rid, f"{fdef.label}: random-effects meta-analysis ({method}), {topic.title}", topic, description + "."
+            )
             res["synthesisType"] = concept(SYNTHESIS_TYPE, "std-MA", "summary data meta-analysis")
             tc = [(c.source, c.locator) for c in topic.citations]
             res["relatedArtifact"] = self.cites(tc) + self.cites(pairs, "derived-from", set(tc))
-            res["variableDefinition"] = [self.variable("population", "population", topic.title),
-                                         self.variable("measuredVariable", "measured variable", fdef.label)]
+            res["variableDefinition"] = [
+                self.variable("population", "population", topic.title),
+                self.variable("measuredVariable", "measured variable", fdef.label),
+            ]
             res["statistic"] = [stat]
             self.add(res)
 

@@ -22,15 +22,23 @@ from oncoguide.algorithm.text import TOKEN, longest_matches
 from oncoguide.pack.typed import CodedFact, CodeSpec
 
 MAX_RESOURCES = 2000
-SYSTEM_NAMES = {"snomed": "SNOMED CT", "icd10": "ICD-10", "icd10cm": "ICD-10-CM", "icdo3": "ICD-O-3",
-                "loinc": "LOINC"}  # codes.yaml's short names, as shown to people
+SYSTEM_NAMES = {
+    "snomed": "SNOMED CT",
+    "icd10": "ICD-10",
+    "icd10cm": "ICD-10-CM",
+    "icdo3": "ICD-O-3",
+    "loinc": "LOINC",
+}  # codes.yaml's short names, as shown to people
 SKIPPED_CLINICAL = {"inactive", "remission", "resolved"}
 SKIPPED_VERIFICATION = {"refuted", "entered-in-error", "unconfirmed", "provisional", "differential"}
 RECURRENT_CLINICAL = {"recurrence", "relapse"}
 ANY_SPREAD = {"regional-nodes", "oligometastatic", "disseminated"}
 DISTANT = {"oligometastatic", "disseminated"}
-NEGATIVE = re.compile(r"\b(not detected|negative|no (?:pathogenic )?(?:mutation|variant|fusion)s?|absent|"
-                      r"wild[- ]?type|normal)\b", re.I)
+NEGATIVE = re.compile(
+    r"\b(not detected|negative|no (?:pathogenic )?(?:mutation|variant|fusion)s?|absent|"
+    r"wild[- ]?type|normal)\b",
+    re.I,
+)
 
 
 class FhirInputError(ValueError):
@@ -65,8 +73,10 @@ class Reading:
         """The one condition the record describes (for `recommend`), or a message saying why not."""
         if not self.patients:
             why = "; ".join(self.ignored[:5]) or "it holds no Condition resource"
-            raise FhirInputError("the FHIR record holds no Condition coded as DFSP, soft-tissue sarcoma or "
-                                 f"GIST that is active and confirmed ({why})")
+            raise FhirInputError(
+                "the FHIR record holds no Condition coded as DFSP, soft-tissue sarcoma or "
+                f"GIST that is active and confirmed ({why})"
+            )
         if len(self.patients) > 1:
             named = ", ".join(p.condition for p in self.patients)
             raise FhirInputError(f"the FHIR record describes more than one condition ({named}); send one")
@@ -74,6 +84,7 @@ class Reading:
 
 
 # --- shape checks: every message names the path --------------------------------------------------
+
 
 def _obj(value, where: str) -> dict:
     if not isinstance(value, dict):
@@ -153,6 +164,7 @@ def subject_of(resource: dict, label: str) -> str | None:
 
 # --- reading -----------------------------------------------------------------------------------------
 
+
 class CodeBook:
     """The pack's codes, indexed for lookup by system URI."""
 
@@ -178,17 +190,19 @@ class CodeBook:
     def lookup(self, system: str, code: str) -> CodedFact | None:
         hit = self.exact.get((system, code.upper()))
         if hit is None:
-            hit = next((e for e in self.prefixes.get(system, []) if code.upper().startswith(e.code.upper())),
-                       None)
+            hit = next((e for e in self.prefixes.get(system, []) if code.upper().startswith(e.code.upper())), None)
         return hit
 
     def system_name(self, uri: str) -> str:
         return SYSTEM_NAMES.get(self.names.get(uri, ""), uri)
 
     def site_from_words(self, words: str) -> set[str] | None:
-        hits = [vals for _dim, vals in longest_matches(TOKEN.findall(words.lower()),
-                                                       {k: v for k, v in self.site_phrases.items() if v},
-                                                       self.algorithm.max_len)]
+        hits = [
+            vals
+            for _dim, vals in longest_matches(
+                TOKEN.findall(words.lower()), {k: v for k, v in self.site_phrases.items() if v}, self.algorithm.max_len
+            )
+        ]
         return set(hits[0]) if len(hits) == 1 else None
 
 
@@ -219,10 +233,13 @@ def read_record(resources: list[tuple[str, dict]], book: CodeBook, patient_id: s
                 subjects.add(subject)
             _read_observation(label, res, book, found)
     if len(subjects) > 1:
-        raise FhirInputError(f"the record is about more than one patient ({', '.join(sorted(subjects))}); "
-                             "send one patient's resources")
-    return Reading([_combine(label, cond, facts, derived, found)
-                    for label, cond, facts, derived in found.conditions], found.ignored)
+        raise FhirInputError(
+            f"the record is about more than one patient ({', '.join(sorted(subjects))}); send one patient's resources"
+        )
+    return Reading(
+        [_combine(label, cond, facts, derived, found) for label, cond, facts, derived in found.conditions],
+        found.ignored,
+    )
 
 
 def _status(res: dict, label: str, name: str) -> str | None:
@@ -256,8 +273,10 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
                 spread = (values, Derived(label, fact, "|".join(sorted(values)), why), code[:5].upper())
             else:
                 if not facts.get(fact, values) & values:
-                    raise FhirInputError(f"{label}.code: the codes give {fact} {'/'.join(sorted(facts[fact]))} "
-                                         f"and {value.replace('|', '/')}")
+                    raise FhirInputError(
+                        f"{label}.code: the codes give {fact} {'/'.join(sorted(facts[fact]))} "
+                        f"and {value.replace('|', '/')}"
+                    )
                 facts[fact] = facts.get(fact, values) & values
             derived.append(Derived(label, fact, value, why))
     for i, site in enumerate(_list(res.get("bodySite"), f"{label}.bodySite")):
@@ -266,8 +285,9 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
             hit = book.lookup(system, code)
             if hit and "site" in hit.sets and set(hit.sets) <= {"site"}:
                 facts["site"] = set(hit.sets["site"].split("|"))
-                derived.append(Derived(label, "site", hit.sets["site"],
-                                       f"{book.system_name(system)} {code} ({hit.display})"))
+                derived.append(
+                    Derived(label, "site", hit.sets["site"], f"{book.system_name(system)} {code} ({hit.display})")
+                )
         if "site" not in facts and site_words:
             site_values = book.site_from_words(site_words)
             if site_values:
@@ -288,8 +308,10 @@ def _read_condition(label: str, res: dict, book: CodeBook, found: _Found) -> Non
     if condition is None:
         if spread is None and codes:
             shown = ", ".join(f"{book.system_name(s)} {c}" for s, c, _ in codes[:3])
-            found.ignored.append(f"{label}: {words or 'condition'} ({shown}) has no code oncoguide reads as "
-                                 "DFSP, soft-tissue sarcoma or GIST")
+            found.ignored.append(
+                f"{label}: {words or 'condition'} ({shown}) has no code oncoguide reads as "
+                "DFSP, soft-tissue sarcoma or GIST"
+            )
         return
     if clinical in RECURRENT_CLINICAL:
         facts["recurrence"] = {"recurrent"}
@@ -339,8 +361,9 @@ def _read_observation(label: str, res: dict, book: CodeBook, found: _Found) -> N
             category = next((c for c in tnm_categories(text) if c.kind == kind.reads), None)
             if category:
                 value = category.value
-                found.tnm.setdefault(kind.reads, []).append((value, Derived(label, kind.reads.upper(),
-                                                                           f"{kind.reads.upper()}{value}", why)))
+                found.tnm.setdefault(kind.reads, []).append(
+                    (value, Derived(label, kind.reads.upper(), f"{kind.reads.upper()}{value}", why))
+                )
                 break
     else:
         text = f"{words} {value_words}"
@@ -352,8 +375,9 @@ def _read_observation(label: str, res: dict, book: CodeBook, found: _Found) -> N
             found.genotypes.append((genotype, Derived(label, "mutation", genotype, f"{why}: {value_words}")))
 
 
-def _combine(label: str, condition: str, facts: dict[str, set[str]], derived: list[Derived],
-             found: _Found) -> PatientFacts:
+def _combine(
+    label: str, condition: str, facts: dict[str, set[str]], derived: list[Derived], found: _Found
+) -> PatientFacts:
     """One condition's facts with the patient-level findings (spread, stage, TNM, genotype)."""
     facts = {k: set(v) for k, v in facts.items()}
     derived, notes = list(derived), []
@@ -362,8 +386,9 @@ def _combine(label: str, condition: str, facts: dict[str, set[str]], derived: li
         merged = facts.get(fact, values) & values
         if not merged:
             shown = "/".join(sorted(facts[fact]))
-            raise FhirInputError(f"{why.resource}: {why.because} gives {fact} {why.value}, but another resource "
-                                 f"gives {shown}")
+            raise FhirInputError(
+                f"{why.resource}: {why.because} gives {fact} {why.value}, but another resource gives {shown}"
+            )
         facts[fact] = merged
         derived.append(why)
 
@@ -374,36 +399,52 @@ def _combine(label: str, condition: str, facts: dict[str, set[str]], derived: li
         facts["stage"] = {group}
         derived.append(why)
         # AJCC 8th edition (trunk and extremity): stage IV is N1 or M1; stages I-III are N0 M0
-        narrow("metastases", ANY_SPREAD if group == "IV" else {"none"},
-               Derived(why.resource, "metastases", "present" if group == "IV" else "none",
-                       f"stage {group} (AJCC 8th edition)"))
+        narrow(
+            "metastases",
+            ANY_SPREAD if group == "IV" else {"none"},
+            Derived(
+                why.resource, "metastases", "present" if group == "IV" else "none", f"stage {group} (AJCC 8th edition)"
+            ),
+        )
     for value, why in found.tnm.get("m", []):
         if value in ("1",):
             narrow("metastases", DISTANT, Derived(why.resource, "metastases", "distant", f"M1: {why.because}"))
         elif value == "0":
-            narrow("metastases", {"none", "regional-nodes"},
-                   Derived(why.resource, "metastases", "no distant", f"M0: {why.because}"))
+            narrow(
+                "metastases",
+                {"none", "regional-nodes"},
+                Derived(why.resource, "metastases", "no distant", f"M0: {why.because}"),
+            )
     for value, why in found.tnm.get("n", []):
         if value == "1":
             narrow("metastases", ANY_SPREAD, Derived(why.resource, "metastases", "nodal", f"N1: {why.because}"))
         elif value == "0":
-            narrow("metastases", {"none", "oligometastatic", "disseminated"},
-                   Derived(why.resource, "metastases", "no nodal", f"N0: {why.because}"))
+            narrow(
+                "metastases",
+                {"none", "oligometastatic", "disseminated"},
+                Derived(why.resource, "metastases", "no nodal", f"N0: {why.because}"),
+            )
     distant_organs = {organ for values, _, organ in found.spread if values <= DISTANT}
     for values, why, _organ in found.spread:
         narrow("metastases", values, why)
     if len(distant_organs) > 1 and facts.get("metastases", set()) & {"disseminated"}:
-        narrow("metastases", {"disseminated"},
-               Derived(label, "metastases", "disseminated",
-                       f"secondary neoplasms coded in {len(distant_organs)} different organs"))
+        narrow(
+            "metastases",
+            {"disseminated"},
+            Derived(
+                label,
+                "metastases",
+                "disseminated",
+                f"secondary neoplasms coded in {len(distant_organs)} different organs",
+            ),
+        )
     genotypes = {g for g, _ in found.genotypes}
     genotype = None
     if len(genotypes) == 1:
         genotype = found.genotypes[0][0]
         derived.append(found.genotypes[0][1])
     elif genotypes:
-        notes.append(f"the Observations name more than one genotype ({', '.join(sorted(genotypes))}); "
-                     "none was used")
+        notes.append(f"the Observations name more than one genotype ({', '.join(sorted(genotypes))}); none was used")
     return PatientFacts(condition, facts, genotype, derived, notes)
 
 

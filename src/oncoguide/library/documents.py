@@ -19,7 +19,7 @@ class ParseError(ValueError):
 
 @dataclass(frozen=True)
 class Section:
-    name: str    # "Abstract", "Methods", "Page 3", ... ("" when the source has no headings)
+    name: str  # "Abstract", "Methods", "Page 3", ... ("" when the source has no headings)
     text: str
 
 
@@ -32,10 +32,10 @@ class ParsedDocument:
     year: int | None = None
     pmid: str | None = None
     doi: str | None = None
-    type: str = "other"            # one of TYPES
-    licence: str | None = None     # a note on the licence, when the source states one
-    source: str = ""               # where it came from: the file path (and record number within it)
-    format: str = ""               # pdf, html, markdown, text, pubmed-xml, jsonl
+    type: str = "other"  # one of TYPES
+    licence: str | None = None  # a note on the licence, when the source states one
+    source: str = ""  # where it came from: the file path (and record number within it)
+    format: str = ""  # pdf, html, markdown, text, pubmed-xml, jsonl
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -50,8 +50,8 @@ class ParsedDocument:
 
 @dataclass(frozen=True)
 class Passage:
-    ordinal: int     # 0, 1, 2, ... within the document
+    ordinal: int  # 0, 1, 2, ... within the document
     section: str
-    start: int       # character offsets into ParsedDocument.text
+    start: int  # character offsets into ParsedDocument.text
     end: int
     text: str

@@ -9,15 +9,15 @@ from dataclasses import dataclass, replace
 from oncoguide.library.search import MAX_QUERY_CHARS, Query, SearchError, plan, search
 from oncoguide.pack.typed import Lexicon
 
-MIN_COVERAGE = 0.5   # a passage must match at least half of the question's ideas...
-MIN_IDEAS = 2        # ...and at least two of them (or the only one, for a one-idea question)
-MAX_EXCERPTS = 3     # one passage per document
+MIN_COVERAGE = 0.5  # a passage must match at least half of the question's ideas...
+MIN_IDEAS = 2  # ...and at least two of them (or the only one, for a one-idea question)
+MAX_EXCERPTS = 3  # one passage per document
 
 
 @dataclass(frozen=True)
 class Excerpt:
-    text: str                       # exactly as stored: document text[start:end]
-    marks: list[list[int]]          # the words that matched, as offsets within `text`
+    text: str  # exactly as stored: document text[start:end]
+    marks: list[list[int]]  # the words that matched, as offsets within `text`
     citation: str
     title: str
     authors: list[str]
@@ -49,8 +49,9 @@ def relevant(hits, query: Query, limit: int = MAX_EXCERPTS) -> list:
     return picked
 
 
-def excerpts_for(engine, question: str, lexicon: Lexicon, limit: int = MAX_EXCERPTS,
-                 max_chars: int = MAX_QUERY_CHARS) -> list[Excerpt]:
+def excerpts_for(
+    engine, question: str, lexicon: Lexicon, limit: int = MAX_EXCERPTS, max_chars: int = MAX_QUERY_CHARS
+) -> list[Excerpt]:
     try:
         query = plan(question, lexicon.abbreviations, lexicon.spelling, max_chars)
     except SearchError:
@@ -58,8 +59,27 @@ def excerpts_for(engine, question: str, lexicon: Lexicon, limit: int = MAX_EXCER
     found = []
     for h in relevant(search(engine, query, limit=30), query, limit):
         d = h.document
-        found.append(Excerpt(h.text, [list(m) for m in h.marks], d.citation(), d.title, d.authors, d.journal, d.year,
-                             d.pmid, d.doi, d.type, d.source, h.section, h.start, h.end, d.id, h.passage_id, h.score))
+        found.append(
+            Excerpt(
+                h.text,
+                [list(m) for m in h.marks],
+                d.citation(),
+                d.title,
+                d.authors,
+                d.journal,
+                d.year,
+                d.pmid,
+                d.doi,
+                d.type,
+                d.source,
+                h.section,
+                h.start,
+                h.end,
+                d.id,
+                h.passage_id,
+                h.score,
+            )
+        )
     return found
 
 
@@ -73,5 +93,10 @@ def with_excerpts(answer, engine, contents, max_chars: int = MAX_QUERY_CHARS):
         return answer
     texts = contents.texts
     intro = texts.library_intro_patient if answer.audience == "patient" else texts.library_intro
-    return replace(answer, title="Not covered by reviewed content: excerpts from the library", bottom_line=intro,
-                   message=intro, excerpts=found)
+    return replace(
+        answer,
+        title="Not covered by reviewed content: excerpts from the library",
+        bottom_line=intro,
+        message=intro,
+        excerpts=found,
+    )

@@ -35,18 +35,18 @@ BATCH_PASSAGES = 2000
 
 class Status(StrEnum):
     INGESTED = "ingested"
-    UNCHANGED = "unchanged"     # already stored
-    FAILED = "failed"           # cannot be read or parsed (the exit status is 1)
-    SKIPPED = "skipped"         # met in a folder walk and not read: a type we do not read, a folder seen already
+    UNCHANGED = "unchanged"  # already stored
+    FAILED = "failed"  # cannot be read or parsed (the exit status is 1)
+    SKIPPED = "skipped"  # met in a folder walk and not read: a type we do not read, a folder seen already
 
 
 @dataclass
 class FileResult:
-    path: str                   # as given or found (JSON escapes it; text output shows it through printable())
+    path: str  # as given or found (JSON escapes it; text output shows it through printable())
     status: Status
-    documents: int = 0          # new documents stored
-    known: int = 0              # documents whose text was already stored
-    passages: int = 0           # new passages stored
+    documents: int = 0  # new documents stored
+    known: int = 0  # documents whose text was already stored
+    passages: int = 0  # new passages stored
     error: str | None = None
 
 
@@ -72,14 +72,20 @@ class IngestReport:
         return self.passages / self.seconds if self.seconds > 0 else 0.0
 
     def as_dict(self) -> dict:
-        return {"files": [vars(f) for f in self.files], "documents": self.documents, "passages": self.passages,
-                "seconds": round(self.seconds, 3), "passages_per_second": round(self.rate, 1),
-                "failed": len(self.failed)}
+        return {
+            "files": [vars(f) for f in self.files],
+            "documents": self.documents,
+            "passages": self.passages,
+            "seconds": round(self.seconds, 3),
+            "passages_per_second": round(self.rate, 1),
+            "failed": len(self.failed),
+        }
 
 
 @dataclass(frozen=True)
 class Found:
     """A path to read, or one not read and why (`status` FAILED or SKIPPED with `reason`)."""
+
     path: Path
     status: Status | None = None
     reason: str | None = None
@@ -150,12 +156,16 @@ def _enter(folder: Path, info: os.stat_result, walked: set, ancestors: tuple) ->
 class _Prepared:
     result: FileResult
     digest: str | None = None
-    batches: list = field(default_factory=list)   # lists of (document, passages), about BATCH_PASSAGES each
+    batches: list = field(default_factory=list)  # lists of (document, passages), about BATCH_PASSAGES each
     documents: int = 0
 
 
-def ingest(paths: Iterable[Path], library: Library, max_bytes: int = MAX_BYTES,
-           progress: Callable[[FileResult | None, int], None] | None = None) -> IngestReport:
+def ingest(
+    paths: Iterable[Path],
+    library: Library,
+    max_bytes: int = MAX_BYTES,
+    progress: Callable[[FileResult | None, int], None] | None = None,
+) -> IngestReport:
     """Ingest files and folders; `progress(result_or_None, new_passages)` is called as work is done.
 
     A reader thread parses and splits the next files while this thread writes: SQLite does its share of

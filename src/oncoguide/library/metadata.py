@@ -48,8 +48,14 @@ def clean_type(value: object, default: str = "other") -> str:
     text = str(value).strip().lower()
     if text in TYPES:
         return text
-    for word, kind in (("guideline", "guideline"), ("review", "review"), ("abstract", "abstract"),
-                       ("web", "web page"), ("article", "article"), ("note", "note")):
+    for word, kind in (
+        ("guideline", "guideline"),
+        ("review", "review"),
+        ("abstract", "abstract"),
+        ("web", "web page"),
+        ("article", "article"),
+        ("note", "note"),
+    ):
         if word in text:
             return kind
     return "other"
@@ -64,10 +70,23 @@ def clean_authors(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for a in authors if a))
 
 
-def build_document(title: str | None, sections: Iterable[tuple[str, str]], *, source: str, format: str,
-                   fallback_title: str, authors: object = None, journal: object = None, year: object = None,
-                   pmid: object = None, doi: object = None, type: object = None, default_type: str = "other",
-                   licence: object = None, extra: dict | None = None) -> ParsedDocument:
+def build_document(
+    title: str | None,
+    sections: Iterable[tuple[str, str]],
+    *,
+    source: str,
+    format: str,
+    fallback_title: str,
+    authors: object = None,
+    journal: object = None,
+    year: object = None,
+    pmid: object = None,
+    doi: object = None,
+    type: object = None,
+    default_type: str = "other",
+    licence: object = None,
+    extra: dict | None = None,
+) -> ParsedDocument:
     """Normalise the sections and metadata into a ParsedDocument; ParseError("no text") when nothing is left."""
     kept = []
     for name, text in sections:

@@ -19,11 +19,15 @@ from oncoguide.library.textclean import decode_text
 MAX_BYTES = 100 * 1024 * 1024
 FORMATS = {
     ".pdf": "pdf",
-    ".html": "html", ".htm": "html",
-    ".md": "markdown", ".markdown": "markdown",
-    ".txt": "text", ".text": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
     ".xml": "pubmed-xml",
-    ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
 _TEXT_PARSERS = {"html": parse_html, "markdown": parse_markdown, "text": parse_plain, "jsonl": parse_jsonl}

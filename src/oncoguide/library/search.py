@@ -28,7 +28,8 @@ MAX_QUERY_CHARS: int = Settings.model_fields["max_question_chars"].default
 WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 WORD_ANYCASE = re.compile(r"[^\W_]+", re.UNICODE)  # a word as FTS5's unicode61 tokenizer sees it
 # function words and question words: they carry no topic, and in an OR query they only add noise
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all also am an and any are as at be because been before being below between
 both but by can cannot could did do does doing down during each either else ever few for from further had has
 have having he her here hers herself him himself his how i if in into is it its itself just let me more most my
@@ -36,7 +37,8 @@ myself no nor not now of off on once only or other ought our ours ourselves out 
 should so some such than that the their theirs them themselves then there these they this those through to too
 under until up upon us very via was we were what when where which while who whom whose why will with within
 without would yet you your yours yourself yourselves whether may might must vs versus etc
-""".split())
+""".split()
+)
 
 
 class SearchError(ValueError):
@@ -46,7 +48,7 @@ class SearchError(ValueError):
 @dataclass(frozen=True)
 class Query:
     text: str
-    groups: tuple[tuple[str, ...], ...]   # each group: alternative phrases for one idea of the question
+    groups: tuple[tuple[str, ...], ...]  # each group: alternative phrases for one idea of the question
 
     @property
     def phrases(self) -> list[str]:
@@ -56,8 +58,12 @@ class Query:
         return " OR ".join(f'"{p}"' for p in dict.fromkeys(self.phrases))
 
 
-def plan(question: str, abbreviations: Mapping[str, Sequence[str]] | None = None,
-         spelling: Mapping[str, str] | None = None, max_chars: int = MAX_QUERY_CHARS) -> Query:
+def plan(
+    question: str,
+    abbreviations: Mapping[str, Sequence[str]] | None = None,
+    spelling: Mapping[str, str] | None = None,
+    max_chars: int = MAX_QUERY_CHARS,
+) -> Query:
     """The question's content words, each with its alternative forms (abbreviation, expansion, spelling)."""
     if len(question) > max_chars:
         raise SearchError(f"the query has {len(question):,} characters; the limit is {max_chars:,}")
@@ -70,7 +76,7 @@ def plan(question: str, abbreviations: Mapping[str, Sequence[str]] | None = None
     i = 0
     while i < len(words):
         for n in (6, 5, 4, 3, 2):  # an expansion written out in full: one idea, plus its abbreviation
-            phrase = " ".join(words[i:i + n])
+            phrase = " ".join(words[i : i + n])
             if len(words) - i >= n and phrase in expansions:
                 abbr = expansions[phrase]
                 groups.append((phrase, _phrase(abbr), *(_phrase(v) for v in abbreviations[abbr] if v != phrase)))
@@ -104,8 +110,8 @@ class Hit:
     start: int
     end: int
     text: str
-    marks: tuple[tuple[int, int], ...]   # matched words: offsets within `text`
-    matched: tuple[int, ...]             # which query groups the passage matches
+    marks: tuple[tuple[int, int], ...]  # matched words: offsets within `text`
+    matched: tuple[int, ...]  # which query groups the passage matches
 
     def coverage(self, query: Query) -> float:
         return len(self.matched) / len(query.groups)
@@ -132,7 +138,7 @@ def _stem(word: str) -> str:
     """A crude stem for marking words and telling which query group they belong to (the index did the real
     stemming): the word less up to three final letters, never shorter than five."""
     word = word.lower()
-    return word[:max(5, len(word) - 3)]
+    return word[: max(5, len(word) - 3)]
 
 
 def _matched(query: Query, passage: str, marks) -> tuple[int, ...]:
@@ -162,8 +168,20 @@ def search(engine, query: Query, limit: int = 10, type: str | None = None, year_
     hits = []
     for rank, (passage_id, score, doc_id, section, start, end, passage) in enumerate(rows, start=1):
         marks = _marks(passage, keys)
-        hits.append(Hit(rank, round(float(score), 4), passage_id, docs[doc_id], section, start, end, passage, marks,
-                        _matched(query, passage, marks)))
+        hits.append(
+            Hit(
+                rank,
+                round(float(score), 4),
+                passage_id,
+                docs[doc_id],
+                section,
+                start,
+                end,
+                passage,
+                marks,
+                _matched(query, passage, marks),
+            )
+        )
     return hits
 
 
@@ -179,8 +197,10 @@ def _filters(type: str | None, year_from: int | None) -> tuple[str, dict]:
 
 
 def _capped_count(conn, match: str, cap: int) -> int:
-    return conn.execute(text("SELECT count(*) FROM (SELECT rowid FROM library_fts WHERE library_fts MATCH :q "
-                             "LIMIT :cap)"), {"q": match, "cap": cap}).scalar_one()
+    return conn.execute(
+        text("SELECT count(*) FROM (SELECT rowid FROM library_fts WHERE library_fts MATCH :q LIMIT :cap)"),
+        {"q": match, "cap": cap},
+    ).scalar_one()
 
 
 def _choose(sized: list[tuple[int, int]], budget: int) -> list[int]:
@@ -214,17 +234,29 @@ def _search_sqlite(engine, query: Query, limit: int, type: str | None, year_from
         match = selective(conn, query)
         # rank first (rowids and scores only), then fetch and mark the few passages shown
         joins = f" JOIN library_passages p ON p.id = library_fts.rowid{join}" if where else ""
-        top = conn.execute(text(
-            f"SELECT library_fts.rowid, -bm25(library_fts) FROM library_fts{joins}"
-            f" WHERE library_fts MATCH :q{where} ORDER BY bm25(library_fts) LIMIT :k"),
-            {"q": match, "k": limit, **params}).all()
+        top = conn.execute(
+            text(
+                f"SELECT library_fts.rowid, -bm25(library_fts) FROM library_fts{joins}"
+                f" WHERE library_fts MATCH :q{where} ORDER BY bm25(library_fts) LIMIT :k"
+            ),
+            {"q": match, "k": limit, **params},
+        ).all()
         if not top:
             return []
         ids = [rowid for rowid, _ in top]
-        found = {r[0]: r[1:] for r in conn.execute(
-            select(library_passages.c.id, library_passages.c.document_id, library_passages.c.section,
-                   library_passages.c.start, library_passages.c.end, library_passages.c.text)
-            .where(library_passages.c.id.in_(ids)))}
+        found = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                select(
+                    library_passages.c.id,
+                    library_passages.c.document_id,
+                    library_passages.c.section,
+                    library_passages.c.start,
+                    library_passages.c.end,
+                    library_passages.c.text,
+                ).where(library_passages.c.id.in_(ids))
+            )
+        }
         return [(rowid, score, *found[rowid]) for rowid, score in top]
 
 
@@ -234,11 +266,16 @@ def _search_postgres(engine, query: Query, limit: int, type: str | None, year_fr
     phrases = list(dict.fromkeys(query.phrases))
     with engine.connect() as conn:  # the same candidate budget as on SQLite, from the lexeme counts
         numbered = ", ".join(f"({i}, CAST(:a{i} AS text))" for i in range(len(phrases)))
-        df = dict(conn.execute(text(
-            f"SELECT ph.i, coalesce(min(t.df), 0) FROM (VALUES {numbered}) AS ph(i, p) "
-            f"CROSS JOIN LATERAL unnest(to_tsvector('english', ph.p)) AS u(lexeme, pos, wt) "
-            f"LEFT JOIN library_terms t ON t.lexeme = u.lexeme GROUP BY ph.i"),
-            {f"a{i}": p for i, p in enumerate(phrases)}).all())
+        df = dict(
+            conn.execute(
+                text(
+                    f"SELECT ph.i, coalesce(min(t.df), 0) FROM (VALUES {numbered}) AS ph(i, p) "
+                    f"CROSS JOIN LATERAL unnest(to_tsvector('english', ph.p)) AS u(lexeme, pos, wt) "
+                    f"LEFT JOIN library_terms t ON t.lexeme = u.lexeme GROUP BY ph.i"
+                ),
+                {f"a{i}": p for i, p in enumerate(phrases)},
+            ).all()
+        )
     index = {p: i for i, p in enumerate(phrases)}
     sized = [(sum(df.get(index[p], 0) for p in group), g) for g, group in enumerate(query.groups)]
     if sum(n for n, _ in sized) > PG_CANDIDATES:
@@ -279,8 +316,8 @@ class DocumentHit:
     rank: int
     score: float
     document: DocumentInfo
-    best: Hit                    # the document's best passage
-    matched: tuple[int, ...]     # query groups matched by any of its retrieved passages
+    best: Hit  # the document's best passage
+    matched: tuple[int, ...]  # query groups matched by any of its retrieved passages
 
 
 COORDINATION = 1.0  # how much a document gains for covering more of the question's ideas
@@ -296,7 +333,11 @@ def rank_documents(engine, query: Query, limit: int = 10, passages: int = 50, **
         best.setdefault(h.document.id, h)
         matched.setdefault(h.document.id, set()).update(h.matched)
     n = len(query.groups)
-    scored = sorted(((h.score * (1 + COORDINATION * len(matched[d]) / n), d) for d, h in best.items()),
-                    key=lambda x: (-x[0], best[x[1]].rank))
-    return [DocumentHit(i, round(s, 4), best[d].document, best[d], tuple(sorted(matched[d])))
-            for i, (s, d) in enumerate(scored[:limit], start=1)]
+    scored = sorted(
+        ((h.score * (1 + COORDINATION * len(matched[d]) / n), d) for d, h in best.items()),
+        key=lambda x: (-x[0], best[x[1]].rank),
+    )
+    return [
+        DocumentHit(i, round(s, 4), best[d].document, best[d], tuple(sorted(matched[d])))
+        for i, (s, d) in enumerate(scored[:limit], start=1)
+    ]

@@ -10,10 +10,38 @@ from oncoguide.library.documents import SECTION_GAP, ParsedDocument, Passage
 _BOUNDARY = re.compile(r"[.!?][\"'\u201d\u2019\u00bb)\]]*(\s+)|\n[ \t]*\n\s*")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _OPENERS = "\"'\u201c\u2018\u00ab([{"
-ABBREVIATIONS = frozenset({
-    "al.", "vs.", "fig.", "figs.", "cf.", "approx.", "ca.", "dr.", "prof.", "mr.", "mrs.", "ms.", "no.", "nos.",
-    "vol.", "pp.", "p.", "ref.", "refs.", "eq.", "resp.", "incl.", "tab.", "suppl.", "st.", "jr.", "sr.", "v.",
-})
+ABBREVIATIONS = frozenset(
+    {
+        "al.",
+        "vs.",
+        "fig.",
+        "figs.",
+        "cf.",
+        "approx.",
+        "ca.",
+        "dr.",
+        "prof.",
+        "mr.",
+        "mrs.",
+        "ms.",
+        "no.",
+        "nos.",
+        "vol.",
+        "pp.",
+        "p.",
+        "ref.",
+        "refs.",
+        "eq.",
+        "resp.",
+        "incl.",
+        "tab.",
+        "suppl.",
+        "st.",
+        "jr.",
+        "sr.",
+        "v.",
+    }
+)
 _INITIALS = re.compile(r"^(?:[A-Za-z]\.)+$")  # "e.g.", "i.e.", "U.S.", and a lone initial such as "J."
 
 
@@ -29,7 +57,7 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
         return False
     if text[match.start()] != ".":
         return True
-    token = text[:match.start() + 1].rsplit(None, 1)[-1].lstrip(_OPENERS)
+    token = text[: match.start() + 1].rsplit(None, 1)[-1].lstrip(_OPENERS)
     return not (token.lower() in ABBREVIATIONS or _INITIALS.match(token))
 
 
@@ -94,7 +122,8 @@ def split(doc: ParsedDocument, max_chars: int = 1000) -> list[Passage]:
         text = section.text
         units = [piece for a, b in sentences(text) for piece in _cut(text, a, b, max_chars)]
         for start, end in _group(units, max_chars):
-            passages.append(Passage(len(passages), section.name, offset + start, offset + end,
-                                    full[offset + start:offset + end]))
+            passages.append(
+                Passage(len(passages), section.name, offset + start, offset + end, full[offset + start : offset + end])
+            )
         offset += len(text) + len(SECTION_GAP)
     return passages

@@ -59,11 +59,23 @@ class StoredPassage:
 
 
 # The columns of library_documents in DocumentInfo's field order: select(*DOCUMENT_COLUMNS) rows build one
-DOCUMENT_COLUMNS = (library_documents.c.id, library_documents.c.title, library_documents.c.authors,
-                    library_documents.c.journal, library_documents.c.year, library_documents.c.pmid,
-                    library_documents.c.doi, library_documents.c.type, library_documents.c.licence,
-                    library_documents.c.source, library_documents.c.format, library_documents.c.chars,
-                    library_documents.c.passages, library_documents.c.added, library_documents.c.content_hash)
+DOCUMENT_COLUMNS = (
+    library_documents.c.id,
+    library_documents.c.title,
+    library_documents.c.authors,
+    library_documents.c.journal,
+    library_documents.c.year,
+    library_documents.c.pmid,
+    library_documents.c.doi,
+    library_documents.c.type,
+    library_documents.c.licence,
+    library_documents.c.source,
+    library_documents.c.format,
+    library_documents.c.chars,
+    library_documents.c.passages,
+    library_documents.c.added,
+    library_documents.c.content_hash,
+)
 
 
 class Library:
@@ -83,18 +95,37 @@ class Library:
         digests = [doc.content_hash for doc, _ in batch]
         try:
             with self.engine.begin() as conn:
-                known = dict(conn.execute(select(library_documents.c.content_hash, library_documents.c.id)
-                                          .where(library_documents.c.content_hash.in_(set(digests)))).all())
+                known = dict(
+                    conn.execute(
+                        select(library_documents.c.content_hash, library_documents.c.id).where(
+                            library_documents.c.content_hash.in_(set(digests))
+                        )
+                    ).all()
+                )
                 results, rows, new_ids = [], [], []
                 for (doc, passages), digest in zip(batch, digests, strict=True):
                     if digest in known:
                         results.append((known[digest], False))
                         continue
-                    doc_id = conn.execute(insert(library_documents), {
-                        "content_hash": digest, "title": doc.title[:2000], "authors": list(doc.authors)[:200],
-                        "journal": doc.journal, "year": doc.year, "pmid": doc.pmid, "doi": doc.doi, "type": doc.type,
-                        "licence": doc.licence, "source": doc.source[:2000], "format": doc.format,
-                        "chars": len(doc.text), "passages": len(passages), "added": _now()}).inserted_primary_key[0]
+                    doc_id = conn.execute(
+                        insert(library_documents),
+                        {
+                            "content_hash": digest,
+                            "title": doc.title[:2000],
+                            "authors": list(doc.authors)[:200],
+                            "journal": doc.journal,
+                            "year": doc.year,
+                            "pmid": doc.pmid,
+                            "doi": doc.doi,
+                            "type": doc.type,
+                            "licence": doc.licence,
+                            "source": doc.source[:2000],
+                            "format": doc.format,
+                            "chars": len(doc.text),
+                            "passages": len(passages),
+                            "added": _now(),
+                        },
+                    ).inserted_primary_key[0]
                     known[digest] = doc_id
                     new_ids.append(doc_id)
                     results.append((doc_id, True))
@@ -103,7 +134,9 @@ class Library:
                     mark = "?" if self.dialect == "sqlite" else "%s"
                     conn.exec_driver_sql(
                         'INSERT INTO library_passages (document_id, ordinal, section, start, "end", text) '
-                        f"VALUES ({', '.join([mark] * 6)})", rows)
+                        f"VALUES ({', '.join([mark] * 6)})",
+                        rows,
+                    )
                 if self.dialect == "postgresql" and new_ids:
                     self._count_terms(conn, new_ids, +1)
         except IntegrityError:  # the same text ingested by another process at the same moment: one by one
@@ -118,15 +151,22 @@ class Library:
     def _count_terms(self, conn, doc_ids: list[int], sign: int) -> None:
         """PostgreSQL: keep each lexeme's passage count (BM25's document frequency) and the totals, for a
         whole batch of documents in two statements."""
-        conn.execute(text(
-            "INSERT INTO library_terms (lexeme, df) SELECT u.lexeme, :sign * count(*) FROM library_passages p, "
-            "unnest(p.tsv) AS u(lexeme, positions, weights) WHERE p.document_id = ANY(:docs) GROUP BY u.lexeme "
-            "ORDER BY u.lexeme ON CONFLICT (lexeme) DO UPDATE SET df = library_terms.df + excluded.df"),
-            {"docs": doc_ids, "sign": sign})
-        conn.execute(text(
-            "UPDATE library_stats SET passages = passages + :sign * s.n, lexemes = lexemes + :sign * s.len "
-            "FROM (SELECT count(*) AS n, coalesce(sum(tsv_len), 0) AS len FROM library_passages "
-            "WHERE document_id = ANY(:docs)) s WHERE id = 1"), {"docs": doc_ids, "sign": sign})
+        conn.execute(
+            text(
+                "INSERT INTO library_terms (lexeme, df) SELECT u.lexeme, :sign * count(*) FROM library_passages p, "
+                "unnest(p.tsv) AS u(lexeme, positions, weights) WHERE p.document_id = ANY(:docs) GROUP BY u.lexeme "
+                "ORDER BY u.lexeme ON CONFLICT (lexeme) DO UPDATE SET df = library_terms.df + excluded.df"
+            ),
+            {"docs": doc_ids, "sign": sign},
+        )
+        conn.execute(
+            text(
+                "UPDATE library_stats SET passages = passages + :sign * s.n, lexemes = lexemes + :sign * s.len "
+                "FROM (SELECT count(*) AS n, coalesce(sum(tsv_len), 0) AS len FROM library_passages "
+                "WHERE document_id = ANY(:docs)) s WHERE id = 1"
+            ),
+            {"docs": doc_ids, "sign": sign},
+        )
 
     def remove(self, doc_id: int) -> bool:
         with self.engine.begin() as conn:
@@ -142,21 +182,25 @@ class Library:
 
     def file_done(self, file_hash: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(select(library_files.c.file_hash)
-                                .where(library_files.c.file_hash == file_hash)).first() is not None
+            return (
+                conn.execute(select(library_files.c.file_hash).where(library_files.c.file_hash == file_hash)).first()
+                is not None
+            )
 
     def mark_file(self, file_hash: str, path: str, documents: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(library_files).where(library_files.c.file_hash == file_hash))
-            conn.execute(insert(library_files).values(file_hash=file_hash, path=path[:2000], documents=documents,
-                                                      at=_now()))
+            conn.execute(
+                insert(library_files).values(file_hash=file_hash, path=path[:2000], documents=documents, at=_now())
+            )
 
     # --- reading ----------------------------------------------------------------------------------
 
     def find_hash(self, digest: str) -> int | None:
         with self.engine.connect() as conn:
-            return conn.execute(select(library_documents.c.id)
-                                .where(library_documents.c.content_hash == digest)).scalar()
+            return conn.execute(
+                select(library_documents.c.id).where(library_documents.c.content_hash == digest)
+            ).scalar()
 
     def documents(self, limit: int = 100, offset: int = 0) -> list[DocumentInfo]:
         with self.engine.connect() as conn:
@@ -170,10 +214,21 @@ class Library:
 
     def passages(self, doc_id: int) -> list[StoredPassage]:
         with self.engine.connect() as conn:
-            return [StoredPassage(*r) for r in conn.execute(
-                select(library_passages.c.id, library_passages.c.ordinal, library_passages.c.section,
-                       library_passages.c.start, library_passages.c.end, library_passages.c.text)
-                .where(library_passages.c.document_id == doc_id).order_by(library_passages.c.ordinal))]
+            return [
+                StoredPassage(*r)
+                for r in conn.execute(
+                    select(
+                        library_passages.c.id,
+                        library_passages.c.ordinal,
+                        library_passages.c.section,
+                        library_passages.c.start,
+                        library_passages.c.end,
+                        library_passages.c.text,
+                    )
+                    .where(library_passages.c.document_id == doc_id)
+                    .order_by(library_passages.c.ordinal)
+                )
+            ]
 
     def counts(self) -> tuple[int, int]:
         """(documents, passages)."""

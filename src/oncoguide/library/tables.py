@@ -12,8 +12,10 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, MetaData, St
 # One naming convention for every table of the site database (the site's schema uses it too), so
 # constraint and index names do not depend on which MetaData a table is defined on.
 NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s",
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
 }
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -23,7 +25,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 # it) for BM25's document frequencies.
 
 library_documents = Table(
-    "library_documents", metadata,
+    "library_documents",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("content_hash", String(64), nullable=False, unique=True),  # sha256 of the text: re-ingest is a no-op
     Column("title", Text, nullable=False),
@@ -42,7 +45,8 @@ library_documents = Table(
 )
 
 library_passages = Table(
-    "library_passages", metadata,
+    "library_passages",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("document_id", Integer, ForeignKey("library_documents.id"), nullable=False, index=True),
     Column("ordinal", Integer, nullable=False),
@@ -53,7 +57,8 @@ library_passages = Table(
 )
 
 library_files = Table(  # files whose every document is in: the next run skips them without parsing
-    "library_files", metadata,
+    "library_files",
+    metadata,
     Column("file_hash", String(64), primary_key=True),  # sha256 of the file's bytes
     Column("path", Text, nullable=False),
     Column("documents", Integer, nullable=False),

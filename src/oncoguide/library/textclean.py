@@ -94,8 +94,10 @@ def _mostly_utf8(data: bytes) -> bool:
 
 def _bad_utf8(data: bytes, offset: int, reason: str) -> str:
     # refused rather than read as cp1252, which would store every accented letter of it garbled
-    return (f"not valid UTF-8: byte 0x{data[offset]:02x} at offset {offset} ({reason}) in text that is otherwise "
-            f"UTF-8; repair the file or save it again as UTF-8")
+    return (
+        f"not valid UTF-8: byte 0x{data[offset]:02x} at offset {offset} ({reason}) in text that is otherwise "
+        f"UTF-8; repair the file or save it again as UTF-8"
+    )
 
 
 def _looks_like_text(text: str) -> str:

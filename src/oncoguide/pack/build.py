@@ -125,8 +125,11 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
     pack = load_pack(pack_dir)  # raises PackError before anything is written
     lexicon, texts, spec = pack.lexicon, pack.texts, pack.algorithm
     if lexicon is None or texts is None or spec is None:  # an empty YAML file validates to nothing, silently
-        empty = [name for name, doc in (("lexicon.yaml", lexicon), ("texts.yaml", texts),
-                                        ("algorithm/dimensions.yaml", spec)) if doc is None]
+        empty = [
+            name
+            for name, doc in (("lexicon.yaml", lexicon), ("texts.yaml", texts), ("algorithm/dimensions.yaml", spec))
+            if doc is None
+        ]
         raise PackError([Problem(name, 0, "", "", "the file is empty") for name in empty])
     ev = evidence_of(pack)
     db_path = Path(db_path)
@@ -145,34 +148,63 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
                 # numbers quoted from study data are computed here, never typed twice
                 clinician, patient = ev.render(claim.clinician), ev.render(claim.patient)
                 cc, pc = counts(clinician), counts(patient)
-                s.add(ClaimRow(
-                    id=claim.id, file=pack.claim_files[claim.id], position=position, condition=claim.condition,
-                    facet=claim.facet, subtypes=claim.subtypes, sites=claim.sites,
-                    populations=list(claim.populations), tags=claim.tags, key=claim.key,
-                    clinician=clinician, patient=patient, statistic=claim.statistic,
-                    clinician_counts=[cc.words, cc.sentences, cc.syllables],
-                    patient_counts=[pc.words, pc.sentences, pc.syllables]))
+                s.add(
+                    ClaimRow(
+                        id=claim.id,
+                        file=pack.claim_files[claim.id],
+                        position=position,
+                        condition=claim.condition,
+                        facet=claim.facet,
+                        subtypes=claim.subtypes,
+                        sites=claim.sites,
+                        populations=list(claim.populations),
+                        tags=claim.tags,
+                        key=claim.key,
+                        clinician=clinician,
+                        patient=patient,
+                        statistic=claim.statistic,
+                        clinician_counts=[cc.words, cc.sentences, cc.syllables],
+                        patient_counts=[pc.words, pc.sentences, pc.syllables],
+                    )
+                )
             s.flush()
             for claim in pack.claims.values():
                 for i, cit in enumerate(claim.citations):
                     s.add(CitationRow(claim_id=claim.id, source_id=cit.source, locator=cit.locator, position=i))
                     n_cit += 1
             for c in pack.conflicts.values():
-                sides = [dict(side.model_dump(), position=ev.render(side.position), patient=ev.render(side.patient))
-                         for side in c.sides]
-                s.add(ConflictRow(id=c.id, condition=c.condition, facet=c.facet,
-                                  populations=list(c.populations), topic=c.topic, clinician=ev.render(c.clinician),
-                                  patient=ev.render(c.patient), sides=sides))
+                sides = [
+                    dict(side.model_dump(), position=ev.render(side.position), patient=ev.render(side.patient))
+                    for side in c.sides
+                ]
+                s.add(
+                    ConflictRow(
+                        id=c.id,
+                        condition=c.condition,
+                        facet=c.facet,
+                        populations=list(c.populations),
+                        topic=c.topic,
+                        clinician=ev.render(c.clinician),
+                        patient=ev.render(c.patient),
+                        sides=sides,
+                    )
+                )
             s.add(DocRow(name="lexicon", data=lexicon.model_dump()))
             s.add(DocRow(name="texts", data=texts.model_dump()))
             s.add(DocRow(name="sections", data=[x.model_dump() for x in pack.sections]))
             s.add(DocRow(name="faqs", data=[x.model_dump() for x in pack.faqs]))
             s.add(DocRow(name="evidence", data=[t.model_dump(exclude_none=True) for t in pack.evidence]))
-            s.add(DocRow(name="algorithm", data={
-                "spec": spec.model_dump(exclude_none=True),
-                "groups": [g.model_dump(exclude_none=True) for g in pack.groups],
-                "drugs": [d.model_dump(by_alias=True) for d in pack.drugs.values()],
-                "codes": pack.codes.model_dump() if pack.codes else None}))
+            s.add(
+                DocRow(
+                    name="algorithm",
+                    data={
+                        "spec": spec.model_dump(exclude_none=True),
+                        "groups": [g.model_dump(exclude_none=True) for g in pack.groups],
+                        "drugs": [d.model_dump(by_alias=True) for d in pack.drugs.values()],
+                        "codes": pack.codes.model_dump() if pack.codes else None,
+                    },
+                )
+            )
             built = datetime.now(UTC).isoformat(timespec="seconds")
             for k, v in (("schema", SCHEMA_VERSION), ("pack_digest", pack.digest), ("built_at", built)):
                 s.add(Meta(key=k, value=v))
@@ -184,7 +216,6 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
         raise
     with sqlite3.connect(db_path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
-    return BuildReport(db_path, len(pack.sources), len(pack.claims), n_cit, len(pack.conflicts),
-                       len(pack.groups), pack.digest)
-
-
+    return BuildReport(
+        db_path, len(pack.sources), len(pack.claims), n_cit, len(pack.conflicts), len(pack.groups), pack.digest
+    )

@@ -96,28 +96,68 @@ def load(db_path: Path) -> Contents:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         q = conn.execute
-        sources = {r[0]: SourceRec(*r) for r in q(
-            "SELECT id, type, title, authors, journal, year, volume, pages, pmid, doi, url, level FROM sources")}
+        sources = {
+            r[0]: SourceRec(*r)
+            for r in q(
+                "SELECT id, type, title, authors, journal, year, volume, pages, pmid, doi, url, level FROM sources"
+            )
+        }
         cits: dict[str, list[tuple[str, str]]] = {}
         for claim_id, source_id, locator in q(
-                "SELECT claim_id, source_id, locator FROM citations ORDER BY claim_id, position"):
+            "SELECT claim_id, source_id, locator FROM citations ORDER BY claim_id, position"
+        ):
             cits.setdefault(claim_id, []).append((source_id, locator))
         claims = {}
-        for (cid, condition, facet, subtypes, sites, pops, tags, key, clin, pat, stat, file, cc, pc) in q(
-                "SELECT id, condition, facet, subtypes, sites, populations, tags, key, clinician, patient, "
-                "statistic, file, clinician_counts, patient_counts FROM claims ORDER BY position"):
+        for cid, condition, facet, subtypes, sites, pops, tags, key, clin, pat, stat, file, cc, pc in q(
+            "SELECT id, condition, facet, subtypes, sites, populations, tags, key, clinician, patient, "
+            "statistic, file, clinician_counts, patient_counts FROM claims ORDER BY position"
+        ):
             claims[cid] = ClaimRec(
-                cid, condition, facet, frozenset(json.loads(subtypes)), frozenset(json.loads(sites)),
-                frozenset(json.loads(pops)), frozenset(json.loads(tags)), bool(key), clin, pat,
-                tuple(cits.get(cid, ())), Counts(*json.loads(cc)), Counts(*json.loads(pc)), stat, file)
-        conflicts = {r[0]: ConflictRec(r[0], r[1], r[2], frozenset(json.loads(r[3])), r[4], r[5], r[6],
-                                       tuple(side_of(x) for x in json.loads(r[7])))
-                     for r in q("SELECT id, condition, facet, populations, topic, clinician, patient, sides "
-                                "FROM conflicts ORDER BY id")}
+                cid,
+                condition,
+                facet,
+                frozenset(json.loads(subtypes)),
+                frozenset(json.loads(sites)),
+                frozenset(json.loads(pops)),
+                frozenset(json.loads(tags)),
+                bool(key),
+                clin,
+                pat,
+                tuple(cits.get(cid, ())),
+                Counts(*json.loads(cc)),
+                Counts(*json.loads(pc)),
+                stat,
+                file,
+            )
+        conflicts = {
+            r[0]: ConflictRec(
+                r[0],
+                r[1],
+                r[2],
+                frozenset(json.loads(r[3])),
+                r[4],
+                r[5],
+                r[6],
+                tuple(side_of(x) for x in json.loads(r[7])),
+            )
+            for r in q(
+                "SELECT id, condition, facet, populations, topic, clinician, patient, sides FROM conflicts ORDER BY id"
+            )
+        }
         docs = {name: json.loads(data) for name, data in q("SELECT name, data FROM pack_documents")}
         meta = dict(q("SELECT key, value FROM meta").fetchall())
     finally:
         conn.close()
     typed = documents(docs)
-    return Contents(sources, claims, conflicts, typed.lexicon, typed.texts, typed.sections, typed.faqs, meta,
-                    typed.algorithm, typed.evidence)
+    return Contents(
+        sources,
+        claims,
+        conflicts,
+        typed.lexicon,
+        typed.texts,
+        typed.sections,
+        typed.faqs,
+        meta,
+        typed.algorithm,
+        typed.evidence,
+    )

@@ -133,8 +133,9 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
     def add_unique(kind: str, store: dict, obj, path_rel: str, line: int):
         if obj.id in store:
             first = lines[(kind, obj.id)]
-            problems.append(Problem(path_rel, line, obj.id, "id",
-                                    f"duplicate {kind} id (first defined at {first[0]}:{first[1]})"))
+            problems.append(
+                Problem(path_rel, line, obj.id, "id", f"duplicate {kind} id (first defined at {first[0]}:{first[1]})")
+            )
             return False
         store[obj.id] = obj
         lines[(kind, obj.id)] = (path_rel, line)
@@ -157,8 +158,11 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
                 first = seen_ids.setdefault((kind, value.lower()), src.id)
                 if first != src.id:
                     file, line = lines[("source", src.id)]
-                    problems.append(Problem(file, line, src.id, kind,
-                                            f"same {kind.upper()} as source '{first}': one article, one entry"))
+                    problems.append(
+                        Problem(
+                            file, line, src.id, kind, f"same {kind.upper()} as source '{first}': one article, one entry"
+                        )
+                    )
 
     raw_claims = []
     for path in sorted((pack_dir / "claims").glob("*.yaml")):
@@ -187,14 +191,19 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
             obj = _validate(model, raw, name, problems)
             if obj:
                 if obj.id in seen:
-                    problems.append(Problem(name, _line_of(raw), obj.id, "id",
-                                            f"duplicate id (first defined at line {seen[obj.id]})"))
+                    problems.append(
+                        Problem(
+                            name, _line_of(raw), obj.id, "id", f"duplicate id (first defined at line {seen[obj.id]})"
+                        )
+                    )
                     continue
                 seen[obj.id] = _line_of(raw)
                 target.append(obj)
 
-    documents: tuple[tuple[str, type[BaseModel], str], ...] = (("lexicon.yaml", Lexicon, "lexicon"),
-                                                                ("texts.yaml", Texts, "texts"))
+    documents: tuple[tuple[str, type[BaseModel], str], ...] = (
+        ("lexicon.yaml", Lexicon, "lexicon"),
+        ("texts.yaml", Texts, "texts"),
+    )
     for name, doc_model, attr in documents:
         path = pack_dir / name
         if not path.exists():
@@ -221,8 +230,7 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
         key_line = getattr(raw, "key_lines", {}).get(fld, _line_of(raw))
         for i, cit in enumerate(cits):
             if cit.source not in pack.sources:
-                problems.append(Problem(r, key_line, entry, f"{fld}.{i}.source",
-                                        f"unknown source '{cit.source}'"))
+                problems.append(Problem(r, key_line, entry, f"{fld}.{i}.source", f"unknown source '{cit.source}'"))
 
     lex = pack.lexicon
     subtypes = set(lex.subtypes) if lex else set()
@@ -234,18 +242,39 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
         if lex:
             for s in claim.subtypes:
                 if s != "any" and s not in subtypes:
-                    problems.append(Problem(r, kl.get("subtypes", _line_of(raw)), claim.id, "subtypes",
-                                            f"unknown subtype '{s}' (known: {', '.join(sorted(subtypes))})"))
+                    problems.append(
+                        Problem(
+                            r,
+                            kl.get("subtypes", _line_of(raw)),
+                            claim.id,
+                            "subtypes",
+                            f"unknown subtype '{s}' (known: {', '.join(sorted(subtypes))})",
+                        )
+                    )
             for s in claim.sites:
                 if s != "any" and s not in sites:
-                    problems.append(Problem(r, kl.get("sites", _line_of(raw)), claim.id, "sites",
-                                            f"unknown site '{s}' (known: {', '.join(sorted(sites))})"))
+                    problems.append(
+                        Problem(
+                            r,
+                            kl.get("sites", _line_of(raw)),
+                            claim.id,
+                            "sites",
+                            f"unknown site '{s}' (known: {', '.join(sorted(sites))})",
+                        )
+                    )
         if grade:
             g = grade(_with_sample_numbers(claim.patient))
             if g > MAX_PATIENT_GRADE:
-                problems.append(Problem(r, kl.get("patient", _line_of(raw)), claim.id, "patient",
-                                        f"reads at grade {g:.1f}; patient text must be grade "
-                                        f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)"))
+                problems.append(
+                    Problem(
+                        r,
+                        kl.get("patient", _line_of(raw)),
+                        claim.id,
+                        "patient",
+                        f"reads at grade {g:.1f}; patient text must be grade "
+                        f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)",
+                    )
+                )
     for c, raw in raw_conflicts:
         for i, side in enumerate(c.sides):
             check_citations(side.citations, "conflicts.yaml", raw, c.id, f"sides.{i}.citations")
@@ -254,9 +283,16 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
                 g = grade(text)
                 if g > MAX_PATIENT_GRADE:
                     fld = "patient" if i < 0 else f"sides.{i}.patient"
-                    problems.append(Problem("conflicts.yaml", _line_of(raw), c.id, fld,
-                                            f"reads at grade {g:.1f}; patient text must be grade "
-                                            f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)"))
+                    problems.append(
+                        Problem(
+                            "conflicts.yaml",
+                            _line_of(raw),
+                            c.id,
+                            fld,
+                            f"reads at grade {g:.1f}; patient text must be grade "
+                            f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)",
+                        )
+                    )
 
 
 def _with_sample_numbers(text: str) -> str:
@@ -280,8 +316,7 @@ def _load_algorithm(pack: Pack, pack_dir: Path, problems: list[Problem]) -> list
         return []
     data = _read_yaml(spec_path, "algorithm/dimensions.yaml", problems)
     if data is not None:
-        pack.algorithm = _validate(AlgorithmSpec, data, "algorithm/dimensions.yaml", problems,
-                                   entry_hint="dimensions")
+        pack.algorithm = _validate(AlgorithmSpec, data, "algorithm/dimensions.yaml", problems, entry_hint="dimensions")
     codes_path = adir / "codes.yaml"
     if codes_path.exists():
         data = _read_yaml(codes_path, "algorithm/codes.yaml", problems)
@@ -323,49 +358,98 @@ def _check_algorithm(pack: Pack, raw_groups, problems: list[Problem]) -> None:
         for i, alt in enumerate(g.criteria):
             for dim, vals in alt.items():
                 if dim not in spec.dimensions:
-                    problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
-                                            f"unknown criterion '{dim}'"))
+                    problems.append(
+                        Problem(
+                            r,
+                            kl.get("criteria", _line_of(raw)),
+                            g.id,
+                            f"criteria.{i}.{dim}",
+                            f"unknown criterion '{dim}'",
+                        )
+                    )
                     continue
                 if dim not in used:
-                    problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
-                                            f"'{dim}' is not a deciding fact for {g.condition}"))
+                    problems.append(
+                        Problem(
+                            r,
+                            kl.get("criteria", _line_of(raw)),
+                            g.id,
+                            f"criteria.{i}.{dim}",
+                            f"'{dim}' is not a deciding fact for {g.condition}",
+                        )
+                    )
                 for v in vals:
                     if v not in spec.dimensions[dim].values:
-                        problems.append(Problem(r, kl.get("criteria", _line_of(raw)), g.id, f"criteria.{i}.{dim}",
-                                                f"unknown value '{v}' (known: "
-                                                f"{', '.join(spec.dimensions[dim].values)})"))
+                        problems.append(
+                            Problem(
+                                r,
+                                kl.get("criteria", _line_of(raw)),
+                                g.id,
+                                f"criteria.{i}.{dim}",
+                                f"unknown value '{v}' (known: {', '.join(spec.dimensions[dim].values)})",
+                            )
+                        )
         for j, step in enumerate(g.steps):
             for k, cit in enumerate(step.citations):
                 if cit.source not in pack.sources:
-                    problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
-                                            f"steps.{j}.citations.{k}.source", f"unknown source '{cit.source}'"))
+                    problems.append(
+                        Problem(
+                            r,
+                            kl.get("steps", _line_of(raw)),
+                            g.id,
+                            f"steps.{j}.citations.{k}.source",
+                            f"unknown source '{cit.source}'",
+                        )
+                    )
             for opt in step.options:
                 for gt in opt.genotypes:
                     if gt not in spec.genotypes:
-                        problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id, f"steps.{j}.options",
-                                                f"unknown genotype '{gt}' "
-                                                f"(known: {', '.join(spec.genotypes) or 'none'})"))
+                        problems.append(
+                            Problem(
+                                r,
+                                kl.get("steps", _line_of(raw)),
+                                g.id,
+                                f"steps.{j}.options",
+                                f"unknown genotype '{gt}' (known: {', '.join(spec.genotypes) or 'none'})",
+                            )
+                        )
                 for regimen in opt.regimens:
                     for drug in regimen:
                         if drug.lower() not in names:
-                            problems.append(Problem(r, kl.get("steps", _line_of(raw)), g.id,
-                                                    f"steps.{j}.options", f"unknown drug '{drug}'"))
+                            problems.append(
+                                Problem(
+                                    r,
+                                    kl.get("steps", _line_of(raw)),
+                                    g.id,
+                                    f"steps.{j}.options",
+                                    f"unknown drug '{drug}'",
+                                )
+                            )
     _check_codes(pack, spec, problems)
     groups = [g for g, _, _ in raw_groups]
     for a_i, a in enumerate(groups):
-        for b in groups[a_i + 1:]:
+        for b in groups[a_i + 1 :]:
             if a.condition != b.condition:
                 continue
             for alt_a in a.criteria:
                 for alt_b in b.criteria:
                     dims = set(alt_a) | set(alt_b)
-                    if all(set(alt_a.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
-                           & set(alt_b.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
-                           for d in dims):
+                    if all(
+                        set(alt_a.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
+                        & set(alt_b.get(d, spec.dimensions[d].values if d in spec.dimensions else []))
+                        for d in dims
+                    ):
                         r = next(rr for gg, _, rr in raw_groups if gg is b)
                         shared = ", ".join(f"{d}={sorted(alt_b.get(d, []))}" for d in sorted(dims))
-                        problems.append(Problem(r, 0, b.id, "criteria",
-                                                f"overlaps group '{a.id}': one patient could fit both ({shared})"))
+                        problems.append(
+                            Problem(
+                                r,
+                                0,
+                                b.id,
+                                "criteria",
+                                f"overlaps group '{a.id}': one patient could fit both ({shared})",
+                            )
+                        )
 
 
 def _check_codes(pack: Pack, spec: AlgorithmSpec, problems: list[Problem]) -> None:
@@ -376,26 +460,48 @@ def _check_codes(pack: Pack, spec: AlgorithmSpec, problems: list[Problem]) -> No
     allowed = {"condition": list(spec.conditions), **{d: v.values for d, v in spec.dimensions.items()}}
     seen: set[tuple[str, str, str]] = set()
     entries: list[tuple[str, CodedFact | ObservationCode]] = [
-        (f"conditions.{i}", c) for i, c in enumerate(codes.conditions)]
+        (f"conditions.{i}", c) for i, c in enumerate(codes.conditions)
+    ]
     entries += [(f"observations.{i}", o) for i, o in enumerate(codes.observations)]
     for where, entry in entries:
         for system in [entry.system] if isinstance(entry.system, str) else entry.system:
             if system not in codes.systems:
-                problems.append(Problem(rel, 0, entry.code, f"{where}.system", f"unknown system '{system}' "
-                                        f"(known: {', '.join(codes.systems)})"))
+                problems.append(
+                    Problem(
+                        rel,
+                        0,
+                        entry.code,
+                        f"{where}.system",
+                        f"unknown system '{system}' (known: {', '.join(codes.systems)})",
+                    )
+                )
             key = (system, entry.code.upper(), getattr(entry, "match", "exact"))
             if key in seen:
                 problems.append(Problem(rel, 0, entry.code, where, "the same code is listed twice"))
             seen.add(key)
         for fact, value in getattr(entry, "sets", {}).items():
             if fact not in allowed:
-                problems.append(Problem(rel, 0, entry.code, f"{where}.sets.{fact}", f"unknown fact '{fact}' "
-                                        f"(known: {', '.join(allowed)})"))
+                problems.append(
+                    Problem(
+                        rel,
+                        0,
+                        entry.code,
+                        f"{where}.sets.{fact}",
+                        f"unknown fact '{fact}' (known: {', '.join(allowed)})",
+                    )
+                )
                 continue
             for v in value.split("|"):
                 if v not in allowed[fact]:
-                    problems.append(Problem(rel, 0, entry.code, f"{where}.sets.{fact}", f"unknown value '{v}' "
-                                            f"(known: {', '.join(allowed[fact])})"))
+                    problems.append(
+                        Problem(
+                            rel,
+                            0,
+                            entry.code,
+                            f"{where}.sets.{fact}",
+                            f"unknown value '{v}' (known: {', '.join(allowed[fact])})",
+                        )
+                    )
 
 
 def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
@@ -422,18 +528,28 @@ def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
                     continue
                 for cat, value in arm.counts.items():
                     if cat not in topic.categories:
-                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
-                                                f"unknown category (known: {', '.join(topic.categories)})"))
+                        problems.append(
+                            Problem(
+                                r,
+                                line,
+                                study.id,
+                                f"{where}.counts.{cat}",
+                                f"unknown category (known: {', '.join(topic.categories)})",
+                            )
+                        )
                     if value < 0:
-                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
-                                                f"negative count ({value})"))
+                        problems.append(
+                            Problem(r, line, study.id, f"{where}.counts.{cat}", f"negative count ({value})")
+                        )
                     elif value > arm.n:
-                        problems.append(Problem(r, line, study.id, f"{where}.counts.{cat}",
-                                                f"count {value} exceeds n = {arm.n}"))
+                        problems.append(
+                            Problem(r, line, study.id, f"{where}.counts.{cat}", f"count {value} exceeds n = {arm.n}")
+                        )
                 total = sum(arm.counts.get(c, 0) for c in topic.categories)
                 if total != arm.n:
-                    problems.append(Problem(r, line, study.id, f"{where}.counts",
-                                            f"categories add up to {total}, not n = {arm.n}"))
+                    problems.append(
+                        Problem(r, line, study.id, f"{where}.counts", f"categories add up to {total}, not n = {arm.n}")
+                    )
         for agg in topic.aggregates:
             if agg.n <= 0 or not 0 <= agg.events <= agg.n:
                 problems.append(Problem(r, 0, agg.id, "events", f"{agg.events}/{agg.n} is not a valid count"))
@@ -475,10 +591,20 @@ def _check_statistics(pack: Pack, raw_claims, problems: list[Problem]) -> None:
                 problems.append(Problem(r, kl.get(fld, _line_of(raw)), claim.id, fld, f"unknown statistic '{bad}'"))
         if claim.statistic:
             if claim.statistic not in ev.stats:
-                problems.append(Problem(r, kl.get("statistic", _line_of(raw)), claim.id, "statistic",
-                                        f"unknown statistic '{claim.statistic}'"))
+                problems.append(
+                    Problem(
+                        r,
+                        kl.get("statistic", _line_of(raw)),
+                        claim.id,
+                        "statistic",
+                        f"unknown statistic '{claim.statistic}'",
+                    )
+                )
                 continue
             for fld in ("clinician", "patient"):
                 for msg in ev.disagreements(getattr(claim, fld), claim.statistic):
-                    problems.append(Problem(r, kl.get(fld, _line_of(raw)), claim.id, fld,
-                                            f"typed number disagrees with the data: {msg}"))
+                    problems.append(
+                        Problem(
+                            r, kl.get(fld, _line_of(raw)), claim.id, fld, f"typed number disagrees with the data: {msg}"
+                        )
+                    )

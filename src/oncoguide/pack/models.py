@@ -9,16 +9,44 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", max_length=80)
 
 SOURCE_TYPES = (
-    "guideline", "consensus statement", "systematic review", "randomised trial", "phase II trial",
-    "phase III trial", "cohort", "case series", "case report", "registry analysis",
-    "patient information", "drug label", "review",
+    "guideline",
+    "consensus statement",
+    "systematic review",
+    "randomised trial",
+    "phase II trial",
+    "phase III trial",
+    "cohort",
+    "case series",
+    "case report",
+    "registry analysis",
+    "patient information",
+    "drug label",
+    "review",
 )
 SourceType = Literal[SOURCE_TYPES]  # type: ignore[valid-type]
 
 FACETS = (
-    "definition", "variants", "epidemiology", "cause", "genetics", "inheritance", "contagion",
-    "symptoms", "diagnosis", "staging", "prognosis", "surgery", "radiotherapy", "systemic-therapy",
-    "dosing", "response", "adverse-effects", "follow-up", "complementary-therapy", "pitfalls", "referral",
+    "definition",
+    "variants",
+    "epidemiology",
+    "cause",
+    "genetics",
+    "inheritance",
+    "contagion",
+    "symptoms",
+    "diagnosis",
+    "staging",
+    "prognosis",
+    "surgery",
+    "radiotherapy",
+    "systemic-therapy",
+    "dosing",
+    "response",
+    "adverse-effects",
+    "follow-up",
+    "complementary-therapy",
+    "pitfalls",
+    "referral",
 )
 Facet = Literal[FACETS]  # type: ignore[valid-type]
 
@@ -26,8 +54,15 @@ CONDITIONS = ("dfsp", "sts", "gist")
 Condition = Literal[CONDITIONS]  # type: ignore[valid-type]
 
 POPULATIONS = (
-    "any", "localized", "locally-advanced", "unresectable", "metastatic", "recurrent",
-    "margin-positive", "children", "pregnancy",
+    "any",
+    "localized",
+    "locally-advanced",
+    "unresectable",
+    "metastatic",
+    "recurrent",
+    "margin-positive",
+    "children",
+    "pregnancy",
 )
 Population = Literal[POPULATIONS]  # type: ignore[valid-type]
 
@@ -142,12 +177,14 @@ class IntentTerms(Term):
     facets: list[Facet] = Field(min_length=1)
     weak: bool = Field(default=False, description="Counts only when the question names no other intent")
     also_tagged: dict[str, list[str]] = Field(
-        default_factory=dict, description="Extra facet -> tags admitted by this intent")
+        default_factory=dict, description="Extra facet -> tags admitted by this intent"
+    )
 
 
 class TopicTerms(Term):
-    weight: float = Field(default=4.0, ge=0, le=20,
-                          description="How much naming this topic lifts claims tagged with it")
+    weight: float = Field(
+        default=4.0, ge=0, le=20, description="How much naming this topic lifts claims tagged with it"
+    )
 
 
 class Lexicon(Strict):
@@ -160,7 +197,8 @@ class Lexicon(Strict):
     out_of_scope: list[str] = Field(description="Conditions we do not cover, to abstain clearly")
     spelling: dict[str, str] = Field(description="British -> American spelling, applied before matching")
     abbreviations: dict[str, list[str]] = Field(
-        default_factory=dict, description="Abbreviation -> what it stands for; library searches look for both")
+        default_factory=dict, description="Abbreviation -> what it stands for; library searches look for both"
+    )
 
 
 class Texts(Strict):
@@ -174,8 +212,10 @@ class Texts(Strict):
     ask_condition: str
     library_intro: str = Field(description="Opens an answer made of unreviewed library excerpts (clinicians)")
     library_intro_patient: str = Field(description="The same, for patients (grade 8 or below)")
-    updated: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$",
-                         description="Date (YYYY-MM-DD) the pack's content was last revised; shown with answers.")
+    updated: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="Date (YYYY-MM-DD) the pack's content was last revised; shown with answers.",
+    )
 
 
 # --- treatment algorithm -------------------------------------------------------------------------
@@ -192,8 +232,9 @@ class Dimension(Strict):
     question: str = Field(description="What to ask when this fact is missing")
     values: list[str] = Field(min_length=2)
     default: str | None = Field(default=None, description="Value taken when a description is silent")
-    terms: dict[str, list[str]] = Field(default_factory=dict,
-                                        description="value (or a|b for several) -> phrases naming it")
+    terms: dict[str, list[str]] = Field(
+        default_factory=dict, description="value (or a|b for several) -> phrases naming it"
+    )
 
 
 class ConditionDimensions(Strict):
@@ -210,7 +251,8 @@ class AlgorithmSpec(Strict):
     conditions: dict[Condition, ConditionDimensions]
     contradictions: list[Contradiction] = Field(default_factory=list)
     genotypes: dict[str, str] = Field(
-        default_factory=dict, description="tumour genotypes that choose between regimen options: id -> label")
+        default_factory=dict, description="tumour genotypes that choose between regimen options: id -> label"
+    )
 
 
 class CodedFact(Strict):
@@ -219,11 +261,14 @@ class CodedFact(Strict):
     system: list[str] = Field(min_length=1, description="Keys of `systems` naming the code systems")
     code: str = Field(min_length=1, max_length=40)
     match: Literal["exact", "prefix"] = Field(
-        "exact", description="prefix: every code starting with `code` (C49.1 covers C49.10, C49.11, ...)")
+        "exact", description="prefix: every code starting with `code` (C49.1 covers C49.10, C49.11, ...)"
+    )
     display: str = Field(min_length=3, description="The code's meaning as the code system states it")
     sets: dict[str, str] = Field(min_length=1, description="condition or dimension -> value (or a|b for several)")
-    specific: bool = Field(True, description="false: a site-of-origin code whose condition yields to a "
-                                             "histology code on the same Condition")
+    specific: bool = Field(
+        True,
+        description="false: a site-of-origin code whose condition yields to a histology code on the same Condition",
+    )
     verified: str = Field(min_length=5, description="Where the code and its meaning were checked")
 
 
@@ -249,8 +294,9 @@ class Option(Strict):
     line: Literal[LINES]  # type: ignore[valid-type]
     regimens: list[list[str]] = Field(min_length=1)
     applies_when: str | None = Field(default=None, description="e.g. the mutation this option is for")
-    genotypes: list[str] = Field(default_factory=list,
-                                 description="genotype ids this option is for; empty: any genotype")
+    genotypes: list[str] = Field(
+        default_factory=list, description="genotype ids this option is for; empty: any genotype"
+    )
 
 
 class Step(Strict):
@@ -318,8 +364,9 @@ class StatisticDef(Strict):
     id: str = StatId
     label: str
     numerator: list[str] = Field(min_length=1, description="count categories that make an event")
-    where: dict[str, list[str | int]] = Field(default_factory=dict,
-                                              description="arm attribute (or 'study') -> values to include")
+    where: dict[str, list[str | int]] = Field(
+        default_factory=dict, description="arm attribute (or 'study') -> values to include"
+    )
 
 
 class ComparisonDef(Strict):

@@ -17,8 +17,7 @@ class Counts:
     syllables: int
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(self.words + other.words, self.sentences + other.sentences,
-                      self.syllables + other.syllables)
+        return Counts(self.words + other.words, self.sentences + other.sentences, self.syllables + other.syllables)
 
 
 ZERO = Counts(0, 0, 0)

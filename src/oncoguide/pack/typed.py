@@ -70,17 +70,28 @@ def _lexicon(d: dict) -> Lexicon:
         return tuple(e["terms"])
 
     return Lexicon(
-        conditions={k: ConditionTerms(e["label"], terms(e), e["name"], e["short"], e["display"], e["in_text"])
-                    for k, e in d["conditions"].items()},
+        conditions={
+            k: ConditionTerms(e["label"], terms(e), e["name"], e["short"], e["display"], e["in_text"])
+            for k, e in d["conditions"].items()
+        },
         subtypes={k: SubtypeTerms(e["label"], terms(e), e["condition"]) for k, e in d["subtypes"].items()},
         populations={k: Term(e["label"], terms(e)) for k, e in d["populations"].items()},
         sites={k: Term(e["label"], terms(e)) for k, e in d["sites"].items()},
-        intents={k: IntentTerms(e["label"], terms(e), tuple(e["facets"]), bool(e.get("weak", False)),
-                                {f: tuple(t) for f, t in e.get("also_tagged", {}).items()})
-                 for k, e in d["intents"].items()},
+        intents={
+            k: IntentTerms(
+                e["label"],
+                terms(e),
+                tuple(e["facets"]),
+                bool(e.get("weak", False)),
+                {f: tuple(t) for f, t in e.get("also_tagged", {}).items()},
+            )
+            for k, e in d["intents"].items()
+        },
         topics={k: TopicTerms(e["label"], terms(e), float(e.get("weight", 4.0))) for k, e in d["topics"].items()},
-        out_of_scope=tuple(d["out_of_scope"]), spelling=dict(d["spelling"]),
-        abbreviations={k: tuple(v) for k, v in d.get("abbreviations", {}).items()})
+        out_of_scope=tuple(d["out_of_scope"]),
+        spelling=dict(d["spelling"]),
+        abbreviations={k: tuple(v) for k, v in d.get("abbreviations", {}).items()},
+    )
 
 
 # --- answer page: texts, sections, FAQs, conflict sides ------------------------------------------
@@ -227,41 +238,84 @@ class AlgorithmDoc:
 
 
 def _spec(d: dict) -> AlgorithmSpec:
-    dims = {k: Dimension(e["label"], e["question"], tuple(e["values"]), e.get("default"),
-                         {v: tuple(t) for v, t in e.get("terms", {}).items()}) for k, e in d["dimensions"].items()}
-    return AlgorithmSpec(dims, {c: tuple(e["dimensions"]) for c, e in d["conditions"].items()},
-                         tuple(Contradiction({k: tuple(v) for k, v in r["when"].items()}, r["message"])
-                               for r in d.get("contradictions", [])),
-                         dict(d.get("genotypes", {})))
+    dims = {
+        k: Dimension(
+            e["label"],
+            e["question"],
+            tuple(e["values"]),
+            e.get("default"),
+            {v: tuple(t) for v, t in e.get("terms", {}).items()},
+        )
+        for k, e in d["dimensions"].items()
+    }
+    return AlgorithmSpec(
+        dims,
+        {c: tuple(e["dimensions"]) for c, e in d["conditions"].items()},
+        tuple(
+            Contradiction({k: tuple(v) for k, v in r["when"].items()}, r["message"])
+            for r in d.get("contradictions", [])
+        ),
+        dict(d.get("genotypes", {})),
+    )
 
 
 def _step(s: dict) -> Step:
-    options = tuple(Option(o["line"], tuple(tuple(r) for r in o["regimens"]), o.get("applies_when"),
-                           tuple(o.get("genotypes", []))) for o in s.get("options", []))
-    return Step(s["name"], s["tier"], s["timing"], s.get("applies_when"), s["rationale"], options,
-                s.get("dosing"), _citations(s["citations"]))
+    options = tuple(
+        Option(o["line"], tuple(tuple(r) for r in o["regimens"]), o.get("applies_when"), tuple(o.get("genotypes", [])))
+        for o in s.get("options", [])
+    )
+    return Step(
+        s["name"],
+        s["tier"],
+        s["timing"],
+        s.get("applies_when"),
+        s["rationale"],
+        options,
+        s.get("dosing"),
+        _citations(s["citations"]),
+    )
 
 
 def _group(g: dict) -> Group:
-    return Group(g["id"], g["condition"], g["label"], g["definition"],
-                 tuple({k: tuple(v) for k, v in alt.items()} for alt in g["criteria"]),
-                 tuple(_step(s) for s in g["steps"]))
+    return Group(
+        g["id"],
+        g["condition"],
+        g["label"],
+        g["definition"],
+        tuple({k: tuple(v) for k, v in alt.items()} for alt in g["criteria"]),
+        tuple(_step(s) for s in g["steps"]),
+    )
 
 
 def _codes(d: dict) -> CodeSpec:
     return CodeSpec(
         dict(d["systems"]),
-        tuple(CodedFact(tuple(e["system"]), e["code"], e.get("match", "exact"), e["display"], dict(e["sets"]),
-                        bool(e.get("specific", True)), e["verified"]) for e in d["conditions"]),
-        tuple(ObservationCode(o["system"], o["code"], o["display"], o["reads"], o["verified"])
-              for o in d.get("observations", [])))
+        tuple(
+            CodedFact(
+                tuple(e["system"]),
+                e["code"],
+                e.get("match", "exact"),
+                e["display"],
+                dict(e["sets"]),
+                bool(e.get("specific", True)),
+                e["verified"],
+            )
+            for e in d["conditions"]
+        ),
+        tuple(
+            ObservationCode(o["system"], o["code"], o["display"], o["reads"], o["verified"])
+            for o in d.get("observations", [])
+        ),
+    )
 
 
 def _algorithm(d: dict) -> AlgorithmDoc:
-    return AlgorithmDoc(_spec(d["spec"]) if d.get("spec") else None,
-                        tuple(_group(g) for g in d.get("groups", [])),
-                        tuple(Drug(x["name"], tuple(x.get("also", [])), x.get("class")) for x in d.get("drugs", [])),
-                        _codes(d["codes"]) if d.get("codes") else None)
+    return AlgorithmDoc(
+        _spec(d["spec"]) if d.get("spec") else None,
+        tuple(_group(g) for g in d.get("groups", [])),
+        tuple(Drug(x["name"], tuple(x.get("also", [])), x.get("class")) for x in d.get("drugs", [])),
+        _codes(d["codes"]) if d.get("codes") else None,
+    )
 
 
 # --- the whole set of stored documents ------------------------------------------------------------
@@ -282,9 +336,14 @@ def documents(docs: dict[str, Any]) -> Documents:
     return Documents(
         lexicon=_lexicon(docs["lexicon"]),
         texts=Texts(**docs["texts"]),
-        sections=tuple(Section(s["id"], s["heading"], s["patient_heading"], tuple(s["facets"]),
-                               tuple(s.get("tags_any", []))) for s in docs["sections"]),
-        faqs=tuple(Faq(f["id"], f["condition"], f["question"], tuple(f["facets"]), tuple(f.get("populations", ["any"])))
-                   for f in docs["faqs"]),
+        sections=tuple(
+            Section(s["id"], s["heading"], s["patient_heading"], tuple(s["facets"]), tuple(s.get("tags_any", [])))
+            for s in docs["sections"]
+        ),
+        faqs=tuple(
+            Faq(f["id"], f["condition"], f["question"], tuple(f["facets"]), tuple(f.get("populations", ["any"])))
+            for f in docs["faqs"]
+        ),
         algorithm=_algorithm(docs.get("algorithm") or {}),
-        evidence=tuple(evidence_topic(t) for t in docs.get("evidence", [])))
+        evidence=tuple(evidence_topic(t) for t in docs.get("evidence", [])),
+    )

@@ -34,7 +34,7 @@ class Role(StrEnum):
 
 ROLES = tuple(Role)
 MIN_PASSWORD, MAX_PASSWORD = 8, 128  # OWASP ASVS: at least 8 (with other checks), accept at least 64
-FREE_FAILURES = 5                    # failed logins allowed before back-off starts
+FREE_FAILURES = 5  # failed logins allowed before back-off starts
 MAX_LOCK = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 STAFF_ROLES = (Role.MODERATOR, Role.REVIEWER, Role.EDITOR, Role.ADMIN)  # members must not be able to pass for them
@@ -61,7 +61,6 @@ class User:
     role: str
     disabled: bool
     country: str | None = None
-
 
 
 @dataclass(frozen=True)
@@ -140,22 +139,30 @@ class Accounts:
         taken = f"the username '{username}' is taken (or looks the same as one that is)"
         try:
             with self.engine.begin() as conn:
-                if conn.execute(select(users.c.id).where(or_(users.c.username == username,
-                                                             users.c.username_key == key))).first():
+                if conn.execute(
+                    select(users.c.id).where(or_(users.c.username == username, users.c.username_key == key))
+                ).first():
                     raise AccountError(taken)
                 if role not in STAFF_ROLES:
                     self._not_like_staff(conn, username, display_name)
-                conn.execute(insert(users).values(username=username, username_key=key, display_name=display_name,
-                                                  role=role, password_hash=HASHER.hash(password), disabled=False,
-                                                  created=now()))
+                conn.execute(
+                    insert(users).values(
+                        username=username,
+                        username_key=key,
+                        display_name=display_name,
+                        role=role,
+                        password_hash=HASHER.hash(password),
+                        disabled=False,
+                        created=now(),
+                    )
+                )
         except IntegrityError:  # another request took the name (or a look-alike) in the meantime
             raise AccountError(taken) from None
         return self._stored(username)
 
     @staticmethod
     def _not_like_staff(conn, username: str, display_name: str) -> None:
-        staff = conn.execute(select(users.c.username, users.c.display_name)
-                             .where(users.c.role.in_(STAFF_ROLES))).all()
+        staff = conn.execute(select(users.c.username, users.c.display_name).where(users.c.role.in_(STAFF_ROLES))).all()
         keys = {names.loose_key(n) for row in staff for n in row}
         if names.loose_key(display_name) in keys:
             raise AccountError("the display name looks like the name of a member of staff; choose another")
@@ -205,8 +212,10 @@ class Accounts:
         with self.engine.connect() as conn:
             fail = conn.execute(select(login_failures).where(login_failures.c.key == key)).first()
             # the exact username first (accounts from before the key kept theirs), else any way of writing it
-            row = conn.execute(select(users).where(users.c.username == username.strip())).first() or \
-                conn.execute(select(users).where(users.c.username_key == names.stored_key(username.strip()))).first()
+            row = (
+                conn.execute(select(users).where(users.c.username == username.strip())).first()
+                or conn.execute(select(users).where(users.c.username_key == names.stored_key(username.strip()))).first()
+            )
         if fail and fail.locked_until and _aware(fail.locked_until) > now():
             raise LoginThrottled(int((_aware(fail.locked_until) - now()).total_seconds()) + 1)
         ok = False
@@ -239,14 +248,18 @@ class Accounts:
         else:
             raise AccountError(f"login throttling does not support the {dialect} database")
         stmt = upsert(login_failures).values(key=key, failures=1, locked_until=None)
-        stmt = stmt.on_conflict_do_update(index_elements=[login_failures.c.key],
-                                          set_={"failures": login_failures.c.failures + 1})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[login_failures.c.key], set_={"failures": login_failures.c.failures + 1}
+        )
         with self.engine.begin() as conn:
             failures = conn.execute(stmt.returning(login_failures.c.failures)).scalar_one()
             if failures >= FREE_FAILURES:  # back-off doubles from 1 s: 1, 2, 4, ... up to 15 minutes
                 wait = timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20))
-                conn.execute(update(login_failures).where(login_failures.c.key == key)
-                             .values(locked_until=now() + min(MAX_LOCK, wait)))
+                conn.execute(
+                    update(login_failures)
+                    .where(login_failures.c.key == key)
+                    .values(locked_until=now() + min(MAX_LOCK, wait))
+                )
         return failures
 
     # --- sessions ---------------------------------------------------------------------------------
@@ -258,16 +271,22 @@ class Accounts:
             if old_cookie:
                 conn.execute(delete(sessions).where(sessions.c.id_hash == digest(old_cookie)))
             conn.execute(delete(sessions).where(sessions.c.expires < now()))
-            conn.execute(insert(sessions).values(id_hash=digest(cookie), user_id=user.id, csrf=csrf,
-                                                 created=now(), expires=now() + SESSION_LIFETIME))
+            conn.execute(
+                insert(sessions).values(
+                    id_hash=digest(cookie), user_id=user.id, csrf=csrf, created=now(), expires=now() + SESSION_LIFETIME
+                )
+            )
         return cookie, Session(user, csrf)
 
     def session(self, cookie: str | None) -> Session | None:
         if not cookie or len(cookie) > 100:
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(select(sessions.c.csrf, sessions.c.expires, users).join(
-                users, users.c.id == sessions.c.user_id).where(sessions.c.id_hash == digest(cookie))).first()
+            row = conn.execute(
+                select(sessions.c.csrf, sessions.c.expires, users)
+                .join(users, users.c.id == sessions.c.user_id)
+                .where(sessions.c.id_hash == digest(cookie))
+            ).first()
         if row is None or _aware(row.expires) < now() or row.disabled:
             return None
         return Session(_user(row), row.csrf)
@@ -292,12 +311,20 @@ class Accounts:
             raise AccountError("the token name must be 1-80 visible characters")
         token = "og_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            if conn.execute(select(api_tokens.c.id).where(api_tokens.c.user_id == user.id, api_tokens.c.name == name,
-                                                          api_tokens.c.revoked.is_(False))).first():
-                raise AccountError(f"{user.username} already has an active token named '{name}'; revoke it first "
-                                   f"(oncoguide users token {user.username} --revoke {name}) or choose another name")
-            conn.execute(insert(api_tokens).values(user_id=user.id, token_hash=digest(token), name=name,
-                                                   created=now(), revoked=False))
+            if conn.execute(
+                select(api_tokens.c.id).where(
+                    api_tokens.c.user_id == user.id, api_tokens.c.name == name, api_tokens.c.revoked.is_(False)
+                )
+            ).first():
+                raise AccountError(
+                    f"{user.username} already has an active token named '{name}'; revoke it first "
+                    f"(oncoguide users token {user.username} --revoke {name}) or choose another name"
+                )
+            conn.execute(
+                insert(api_tokens).values(
+                    user_id=user.id, token_hash=digest(token), name=name, created=now(), revoked=False
+                )
+            )
         return token
 
     def revoke_token(self, username: str, name: str) -> int:
@@ -307,39 +334,56 @@ class Accounts:
         if user is None:
             raise AccountError(f"no user named '{username}'")
         with self.engine.begin() as conn:
-            count = conn.execute(update(api_tokens).where(
-                api_tokens.c.user_id == user.id, api_tokens.c.name == name.strip(),
-                api_tokens.c.revoked.is_(False)).values(revoked=True)).rowcount
+            count = conn.execute(
+                update(api_tokens)
+                .where(
+                    api_tokens.c.user_id == user.id, api_tokens.c.name == name.strip(), api_tokens.c.revoked.is_(False)
+                )
+                .values(revoked=True)
+            ).rowcount
         if not count:
-            raise AccountError(f"{user.username} has no active token named '{name}' (see oncoguide users tokens "
-                               f"{user.username})")
+            raise AccountError(
+                f"{user.username} has no active token named '{name}' (see oncoguide users tokens {user.username})"
+            )
         return count
 
     def tokens(self, username: str | None = None) -> builtins.list[TokenInfo]:  # list: the method above
-        query = (select(users.c.username, api_tokens.c.name, api_tokens.c.created, api_tokens.c.last_used,
-                        api_tokens.c.revoked).join(users, users.c.id == api_tokens.c.user_id)
-                 .order_by(users.c.username, api_tokens.c.created, api_tokens.c.id))
+        query = (
+            select(
+                users.c.username, api_tokens.c.name, api_tokens.c.created, api_tokens.c.last_used, api_tokens.c.revoked
+            )
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .order_by(users.c.username, api_tokens.c.created, api_tokens.c.id)
+        )
         if username is not None:
             if self.get(username) is None:
                 raise AccountError(f"no user named '{username}'")
             query = query.where(users.c.username == username)
         with self.engine.connect() as conn:
-            return [TokenInfo(r.username, r.name, _aware(r.created), r.last_used and _aware(r.last_used),
-                              bool(r.revoked)) for r in conn.execute(query)]
+            return [
+                TokenInfo(r.username, r.name, _aware(r.created), r.last_used and _aware(r.last_used), bool(r.revoked))
+                for r in conn.execute(query)
+            ]
 
     def user_for_token(self, token: str) -> User | None:
         if not token.startswith("og_") or len(token) > 100:
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used)
-                               .join(api_tokens, api_tokens.c.user_id == users.c.id).where(
-                api_tokens.c.token_hash == digest(token), api_tokens.c.revoked.is_(False))).first()
+            row = conn.execute(
+                select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used)
+                .join(api_tokens, api_tokens.c.user_id == users.c.id)
+                .where(api_tokens.c.token_hash == digest(token), api_tokens.c.revoked.is_(False))
+            ).first()
         if row is None or row.disabled:
             return None
         if row.last_used is None or _aware(row.last_used) < now() - TOKEN_USE_PRECISION:
             with self.engine.begin() as conn:  # the WHERE makes parallel requests write it once
-                conn.execute(update(api_tokens).where(
-                    api_tokens.c.id == row.token_id,
-                    or_(api_tokens.c.last_used.is_(None), api_tokens.c.last_used < now() - TOKEN_USE_PRECISION))
-                    .values(last_used=now()))
+                conn.execute(
+                    update(api_tokens)
+                    .where(
+                        api_tokens.c.id == row.token_id,
+                        or_(api_tokens.c.last_used.is_(None), api_tokens.c.last_used < now() - TOKEN_USE_PRECISION),
+                    )
+                    .values(last_used=now())
+                )
         return _user(row)

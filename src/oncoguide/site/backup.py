@@ -44,9 +44,11 @@ def sqlite_path(url: str) -> Path:
         raise BackupError(f"cannot read the database URL: {exc}") from None
     backend = parsed.get_backend_name()
     if backend == "postgresql":
-        raise BackupError("the site database is PostgreSQL: back it up with pg_dump and restore it with "
-                          "pg_restore (for example `pg_dump -Fc -f site.dump DBNAME`, "
-                          "`pg_restore --clean -d DBNAME site.dump`)")
+        raise BackupError(
+            "the site database is PostgreSQL: back it up with pg_dump and restore it with "
+            "pg_restore (for example `pg_dump -Fc -f site.dump DBNAME`, "
+            "`pg_restore --clean -d DBNAME site.dump`)"
+        )
     if backend != "sqlite":
         raise BackupError(f"backup and restore support SQLite site databases only, not {backend}")
     if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file::memory:"):
@@ -76,8 +78,12 @@ def _fsync(path: Path) -> None:
 
 def _temp_next_to(path: Path, purpose: str) -> Path:
     tmp = path.with_name(f".{path.name}.{purpose}-{os.getpid()}")
-    for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm"),
-                     tmp.with_name(tmp.name + "-journal")):
+    for leftover in (
+        tmp,
+        tmp.with_name(tmp.name + "-wal"),
+        tmp.with_name(tmp.name + "-shm"),
+        tmp.with_name(tmp.name + "-journal"),
+    ):
         leftover.unlink(missing_ok=True)
     return tmp
 
@@ -140,7 +146,8 @@ def _verify(conn: sqlite3.Connection, path: Path) -> None:
         shown = "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "")
         raise BackupError(f"{path} is corrupt: PRAGMA integrity_check found {len(problems)} problem(s): {shown}")
     has_version = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchone()
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
     if not has_version:
         raise BackupError(f"{path} is not an oncoguide site database (it has no alembic_version table)")
 

@@ -76,8 +76,11 @@ def parse_feedback(body) -> list[Feedback]:
                 r = override["reason"]
                 if not isinstance(r, dict):
                     raise FeedbackError(f"{where}.overrideReason.reason: must be a Coding object")
-                reason = {k: _text(r.get(k), f"{where}.overrideReason.reason.{k}", 500)
-                          for k in ("system", "code", "display") if r.get(k) is not None}
+                reason = {
+                    k: _text(r.get(k), f"{where}.overrideReason.reason.{k}", 500)
+                    for k in ("system", "code", "display")
+                    if r.get(k) is not None
+                }
                 if "code" not in reason:
                     raise FeedbackError(f"{where}.overrideReason.reason.code: is required")
             if override.get("userComment") is not None:
@@ -86,8 +89,10 @@ def parse_feedback(body) -> list[Feedback]:
         if item.get("acceptedSuggestions") is not None:
             if outcome != "accepted" or not isinstance(item["acceptedSuggestions"], list):
                 raise FeedbackError(f"{where}.acceptedSuggestions: an array, for an accepted card only")
-            accepted = [_text(s.get("id") if isinstance(s, dict) else None, f"{where}.acceptedSuggestions[{j}].id",
-                              100) for j, s in enumerate(item["acceptedSuggestions"])]
+            accepted = [
+                _text(s.get("id") if isinstance(s, dict) else None, f"{where}.acceptedSuggestions[{j}].id", 100)
+                for j, s in enumerate(item["acceptedSuggestions"])
+            ]
         out.append(Feedback(card, outcome, at, reason, comment, accepted))
     return out
 
@@ -101,8 +106,18 @@ class CdsLog:
         if not cards:
             return
         at = now()
-        rows = [{"uuid": c["uuid"], "service": service, "hook_instance": hook_instance[:100], "condition": cond,
-                 "group_id": group, "indicator": c["indicator"], "issued": at} for c, cond, group in cards]
+        rows = [
+            {
+                "uuid": c["uuid"],
+                "service": service,
+                "hook_instance": hook_instance[:100],
+                "condition": cond,
+                "group_id": group,
+                "indicator": c["indicator"],
+                "issued": at,
+            }
+            for c, cond, group in cards
+        ]
         with self.engine.begin() as conn:
             conn.execute(insert(cds_cards), rows)
 
@@ -110,32 +125,64 @@ class CdsLog:
         """Store the feedback, all items or none; a card this service did not issue is refused (404)."""
         wanted = {f.card for f in items}
         with self.engine.begin() as conn:
-            known = set(conn.execute(select(cds_cards.c.uuid).where(cds_cards.c.uuid.in_(wanted),
-                                                                     cds_cards.c.service == service)).scalars())
+            known = set(
+                conn.execute(
+                    select(cds_cards.c.uuid).where(cds_cards.c.uuid.in_(wanted), cds_cards.c.service == service)
+                ).scalars()
+            )
             unknown = sorted(wanted - known)
             if unknown:
                 raise FeedbackError(f"card {unknown[0]} was not issued by the service {service}", 404)
             received = now()
-            conn.execute(insert(cds_feedback), [{
-                "card": f.card, "outcome": f.outcome, "outcome_at": f.outcome_at, "received": received,
-                "reason_system": (f.reason or {}).get("system"), "reason_code": (f.reason or {}).get("code"),
-                "reason_display": (f.reason or {}).get("display"), "comment": f.comment,
-                "accepted_suggestions": f.accepted} for f in items])
+            conn.execute(
+                insert(cds_feedback),
+                [
+                    {
+                        "card": f.card,
+                        "outcome": f.outcome,
+                        "outcome_at": f.outcome_at,
+                        "received": received,
+                        "reason_system": (f.reason or {}).get("system"),
+                        "reason_code": (f.reason or {}).get("code"),
+                        "reason_display": (f.reason or {}).get("display"),
+                        "comment": f.comment,
+                        "accepted_suggestions": f.accepted,
+                    }
+                    for f in items
+                ],
+            )
         return len(items)
 
     def summary(self) -> list[dict]:
         """Per patient group: cards issued, accepted and overridden, and the override reasons given."""
         with self.engine.connect() as conn:
-            issued = conn.execute(select(cds_cards.c.condition, cds_cards.c.group_id, func.count())
-                                  .group_by(cds_cards.c.condition, cds_cards.c.group_id)).all()
+            issued = conn.execute(
+                select(cds_cards.c.condition, cds_cards.c.group_id, func.count()).group_by(
+                    cds_cards.c.condition, cds_cards.c.group_id
+                )
+            ).all()
             outcomes = conn.execute(
-                select(cds_cards.c.condition, cds_cards.c.group_id, cds_feedback.c.outcome,
-                       cds_feedback.c.reason_code, cds_feedback.c.reason_display, func.count())
+                select(
+                    cds_cards.c.condition,
+                    cds_cards.c.group_id,
+                    cds_feedback.c.outcome,
+                    cds_feedback.c.reason_code,
+                    cds_feedback.c.reason_display,
+                    func.count(),
+                )
                 .join(cds_feedback, cds_feedback.c.card == cds_cards.c.uuid)
-                .group_by(cds_cards.c.condition, cds_cards.c.group_id, cds_feedback.c.outcome,
-                          cds_feedback.c.reason_code, cds_feedback.c.reason_display)).all()
-        rows = {(c, g): {"condition": c, "group": g, "issued": n, "accepted": 0, "overridden": 0, "reasons": {}}
-                for c, g, n in issued}
+                .group_by(
+                    cds_cards.c.condition,
+                    cds_cards.c.group_id,
+                    cds_feedback.c.outcome,
+                    cds_feedback.c.reason_code,
+                    cds_feedback.c.reason_display,
+                )
+            ).all()
+        rows = {
+            (c, g): {"condition": c, "group": g, "issued": n, "accepted": 0, "overridden": 0, "reasons": {}}
+            for c, g, n in issued
+        }
         for c, g, outcome, code, display, n in outcomes:
             row = rows[(c, g)]
             row[outcome] += n
@@ -146,6 +193,9 @@ class CdsLog:
 
     def feedback_rows(self, card: str) -> list[dict]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(cds_feedback).where(cds_feedback.c.card == card)
-                                .order_by(cds_feedback.c.id)).mappings().all()
+            rows = (
+                conn.execute(select(cds_feedback).where(cds_feedback.c.card == card).order_by(cds_feedback.c.id))
+                .mappings()
+                .all()
+            )
         return [dict(r) for r in rows]

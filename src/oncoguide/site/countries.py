@@ -11,7 +11,7 @@ from functools import lru_cache
 
 @dataclass(frozen=True)
 class Country:
-    code: str      # ISO 3166-1 alpha-2
+    code: str  # ISO 3166-1 alpha-2
     name: str
 
 

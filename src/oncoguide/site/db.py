@@ -34,7 +34,8 @@ from oncoguide.library.tables import NAMING_CONVENTION
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 turns = Table(
-    "turns", metadata,
+    "turns",
+    metadata,
     Column("id", String(16), primary_key=True),
     Column("parent", String(16), nullable=True, index=True),
     Column("depth", Integer, nullable=False),
@@ -43,7 +44,8 @@ turns = Table(
 )
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False, unique=True),
     # names.name_key(username): a look-alike of a taken name (case, full-width, Cyrillic...) collides here
@@ -58,7 +60,8 @@ users = Table(
 )
 
 sessions = Table(
-    "sessions", metadata,
+    "sessions",
+    metadata,
     Column("id_hash", String(64), primary_key=True),  # sha256 of the cookie value; the value is never stored
     Column("user_id", Integer, ForeignKey("users.id"), nullable=True),
     Column("csrf", String(64), nullable=False),
@@ -67,7 +70,8 @@ sessions = Table(
 )
 
 api_tokens = Table(
-    "api_tokens", metadata,
+    "api_tokens",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
@@ -78,27 +82,30 @@ api_tokens = Table(
 )
 
 login_failures = Table(
-    "login_failures", metadata,
+    "login_failures",
+    metadata,
     Column("key", String(200), primary_key=True),  # the username tried (lower case)
     Column("failures", Integer, nullable=False),
     Column("locked_until", DateTime(timezone=True), nullable=True),
 )
 
 articles = Table(
-    "articles", metadata,
+    "articles",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("query_key", String(64), nullable=False),
     Column("audience", String(20), nullable=False),
     Column("question", Text, nullable=False),
     Column("status", String(30), nullable=False),
-    Column("version", Integer, nullable=False),   # the current version number
+    Column("version", Integer, nullable=False),  # the current version number
     Column("revision", Integer, nullable=False),  # bumped by every change: optimistic concurrency
     Column("updated", DateTime(timezone=True), nullable=False),
     UniqueConstraint("query_key", "audience", name="uq_articles_query_audience"),
 )
 
 article_versions = Table(
-    "article_versions", metadata,
+    "article_versions",
+    metadata,
     Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("answer", JSON, nullable=False),
@@ -108,7 +115,8 @@ article_versions = Table(
 )
 
 review_events = Table(  # append-only audit log: rows are inserted, never updated or deleted
-    "review_events", metadata,
+    "review_events",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
     Column("version", Integer, nullable=False),
@@ -122,10 +130,11 @@ review_events = Table(  # append-only audit log: rows are inserted, never update
 Index("ix_review_events_article", review_events.c.article_id, review_events.c.id)
 
 asked_questions = Table(  # canonical questions, counted by their normalised form; no asker is recorded
-    "asked_questions", metadata,
+    "asked_questions",
+    metadata,
     Column("query_key", String(64), primary_key=True),
     Column("condition", String(10), nullable=False),
-    Column("text", Text, nullable=False),      # canonical wording only: the pack FAQ's, or an editor's
+    Column("text", Text, nullable=False),  # canonical wording only: the pack FAQ's, or an editor's
     Column("asks", Integer, nullable=False),
     Column("helpful", Integer, nullable=False),
     Column("seeded", Boolean, nullable=False),  # true: a pack FAQ; false: promoted by an editor (since 0008)
@@ -135,7 +144,8 @@ asked_questions = Table(  # canonical questions, counted by their normalised for
 Index("ix_asked_questions_rank", asked_questions.c.condition, asked_questions.c.score)
 
 unmatched_questions = Table(  # questions matching no canonical one: masked, for editors, kept for a limited time
-    "unmatched_questions", metadata,
+    "unmatched_questions",
+    metadata,
     Column("query_key", String(64), primary_key=True),
     Column("condition", String(10), nullable=False),
     Column("text", Text, nullable=False),  # the first wording seen, masked (experiences.mask_question)
@@ -145,16 +155,17 @@ unmatched_questions = Table(  # questions matching no canonical one: masked, for
 )
 
 experiences = Table(  # members' first-person stories; published only after a moderator approves
-    "experiences", metadata,
+    "experiences",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("condition", String(10), nullable=False),
     Column("question_key", String(64), nullable=True),  # the top question the story is about, if any
-    Column("body", Text, nullable=False),          # as published: contact details already masked
-    Column("masked", JSON, nullable=False),        # what kinds of contact details were masked
-    Column("held", Text, nullable=True),           # why the automatic checks flagged it for the moderator
+    Column("body", Text, nullable=False),  # as published: contact details already masked
+    Column("masked", JSON, nullable=False),  # what kinds of contact details were masked
+    Column("held", Text, nullable=True),  # why the automatic checks flagged it for the moderator
     Column("status", String(20), nullable=False),  # pending, approved, rejected
-    Column("reason", Text, nullable=True),         # the moderator's reason for a rejection
+    Column("reason", Text, nullable=True),  # the moderator's reason for a rejection
     Column("moderator_id", Integer, ForeignKey("users.id"), nullable=True),
     Column("created", DateTime(timezone=True), nullable=False),
     Column("decided", DateTime(timezone=True), nullable=True),
@@ -162,19 +173,20 @@ experiences = Table(  # members' first-person stories; published only after a mo
 Index("ix_experiences_published", experiences.c.condition, experiences.c.status, experiences.c.created)
 
 experience_flags = Table(
-    "experience_flags", metadata,
+    "experience_flags",
+    metadata,
     Column("experience_id", Integer, ForeignKey("experiences.id"), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
 question_votes = Table(  # one "helpful" vote per account and question
-    "question_votes", metadata,
+    "question_votes",
+    metadata,
     Column("query_key", String(64), ForeignKey("asked_questions.query_key"), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
 )
-
 
 
 # --- CDS Hooks: the cards this service issued and what clinicians did with them ---------------------
@@ -182,7 +194,8 @@ question_votes = Table(  # one "helpful" vote per account and question
 # random hookInstance, and the outcome.
 
 cds_cards = Table(
-    "cds_cards", metadata,
+    "cds_cards",
+    metadata,
     Column("uuid", String(36), primary_key=True),
     Column("service", String(64), nullable=False),
     Column("hook_instance", String(100), nullable=False),
@@ -193,14 +206,16 @@ cds_cards = Table(
 )
 
 cds_tokens = Table(  # JWTs already used to call the service, kept until they expire: replays are refused
-    "cds_tokens", metadata,
+    "cds_tokens",
+    metadata,
     Column("iss", String(300), primary_key=True),
     Column("jti", String(200), primary_key=True),
     Column("expires", DateTime(timezone=True), nullable=False, index=True),
 )
 
 cds_feedback = Table(  # one row per feedback item; a card may be reported more than once
-    "cds_feedback", metadata,
+    "cds_feedback",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("card", String(36), ForeignKey("cds_cards.uuid"), nullable=False, index=True),
     Column("outcome", String(12), nullable=False),
@@ -243,6 +258,7 @@ def engine_for(url: str):
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
         return engine
     return create_engine(url, pool_pre_ping=True)
 

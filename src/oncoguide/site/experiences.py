@@ -38,15 +38,21 @@ PHONE = re.compile(r"(?<![\w/])(?:\+?\(?\d[\d\s().-]{7,}\d)(?![\w/])")
 PHONE_DIGITS = 9  # fewer digits are dates, year ranges or doses, not phone numbers
 STREET = re.compile(
     r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Court|"
-    r"Ct|Place|Pl|Terrace|Close|Crescent)\b")
+    r"Ct|Place|Pl|Terrace|Close|Crescent)\b"
+)
 LINK = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.I)
 # advice to stop proven treatment, or to rely on an unproven cure: a moderator must read it first
 STOP_TREATMENT = re.compile(
     r"\b(stop(?:ped|ping)?|quit|refuse[ds]?|skip(?:ped)?|don'?t (?:take|have|do)|avoid)\b[^.!?\n]{0,40}"
-    r"\b(imatinib|gleevec|glivec|chemo\w*|radiation|radiotherapy|surgery|treatment|medication|medicine|drugs?)", re.I)
-CURE = re.compile(r"\b(cure[ds]?|heal(?:ed|s)?|miracle)\b[^.!?\n]{0,60}\b(naturally|herbs?|herbal|diet|juice|"
-                  r"cannabis|cbd|apricot|laetrile|vitamin|supplements?|essential oils?|baking soda|homeopath\w*)"
-                  r"|\b(natural|herbal|alternative) cure\b", re.I)
+    r"\b(imatinib|gleevec|glivec|chemo\w*|radiation|radiotherapy|surgery|treatment|medication|medicine|drugs?)",
+    re.I,
+)
+CURE = re.compile(
+    r"\b(cure[ds]?|heal(?:ed|s)?|miracle)\b[^.!?\n]{0,60}\b(naturally|herbs?|herbal|diet|juice|"
+    r"cannabis|cbd|apricot|laetrile|vitamin|supplements?|essential oils?|baking soda|homeopath\w*)"
+    r"|\b(natural|herbal|alternative) cure\b",
+    re.I,
+)
 
 
 class PostError(Refused):
@@ -65,7 +71,7 @@ class Experience:
     reason: str | None
     created: object
     flags: int = 0
-    question: str | None = None   # the top question the story answers, if the author chose one
+    question: str | None = None  # the top question the story answers, if the author chose one
 
     @property
     def paragraphs(self) -> list[str]:
@@ -75,15 +81,19 @@ class Experience:
 def mask_contacts(text: str) -> tuple[str, list[str]]:
     """Replace e-mail addresses, phone numbers and street addresses; say which kinds were found."""
     found = []
-    for kind, pattern, label in (("e-mail address", EMAIL, "[e-mail removed]"),
-                                 ("street address", STREET, "[address removed]"),
-                                 ("phone number", PHONE, "[phone number removed]")):
+    for kind, pattern, label in (
+        ("e-mail address", EMAIL, "[e-mail removed]"),
+        ("street address", STREET, "[address removed]"),
+        ("phone number", PHONE, "[phone number removed]"),
+    ):
+
         def replace(m: re.Match, label=label, kind=kind) -> str:
             if kind == "phone number" and sum(ch.isdigit() for ch in m.group()) < PHONE_DIGITS:
                 return m.group()
             if kind not in found:
                 found.append(kind)
             return label
+
         text = pattern.sub(replace, text)
     return text, found
 
@@ -96,29 +106,73 @@ def mask_contacts(text: str) -> tuple[str, list[str]]:
 NAME_WORD = r"[A-Z][a-z'’-]+"
 TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame)\.?\s+{NAME_WORD}(?:\s+{NAME_WORD}){{0,2}}")
 # after these words the next word is a name whatever its case ("my name is jane smith")
-NAME_INTRO = re.compile(r"\b(?:my name is|my name's|name is|i am called|i'm called|call me|this is|signed|"
-                        r"regards|thanks|thank you|cheers)[,:]?\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})",
-                        re.I)
+NAME_INTRO = re.compile(
+    r"\b(?:my name is|my name's|name is|i am called|i'm called|call me|this is|signed|"
+    r"regards|thanks|thank you|cheers)[,:]?\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})",
+    re.I,
+)
 # after these, only capitalised words are names ("I'm Jane", but not "I'm worried")
-NAME_AFTER = re.compile(rf"\b(?:I'm|I’m|I am|Im|(?i:my) (?i:son|daughter|husband|wife|partner|mum|mom|mother|dad|"
-                        rf"father|brother|sister|friend|child|boy|girl|baby|doctor|surgeon|oncologist|consultant|gp))"
-                        rf"[,:]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})")
-NOT_NAMES = {"and", "but", "or", "i", "im", "my", "from", "with", "in", "at", "on", "the", "a", "an", "is", "was",
-             "have", "has", "had", "so", "what", "how", "can", "will", "do", "does", "dfsp", "gist", "sarcoma"}
-PLACE = re.compile(rf"\b(?:live|living|lives|based|staying|from)\s+(?:in|at|on|near|by)?\s*"
-                   rf"({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})")
-STREET_ANY = re.compile(r"\b(?:\d{1,5}[a-z]?\s+)?(?:[A-Za-z]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|"
-                        r"Drive|Boulevard|Blvd|Court|Place|Terrace|Close|Crescent|Gardens|Grove|Square)\b"
-                        r"|\b\d{1,5}[a-z]?\s+(?:[A-Za-z]+\s+){1,3}(?:Way|Dr|Ct|Pl)\b", re.I)
+NAME_AFTER = re.compile(
+    rf"\b(?:I'm|I’m|I am|Im|(?i:my) (?i:son|daughter|husband|wife|partner|mum|mom|mother|dad|"
+    rf"father|brother|sister|friend|child|boy|girl|baby|doctor|surgeon|oncologist|consultant|gp))"
+    rf"[,:]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})"
+)
+NOT_NAMES = {
+    "and",
+    "but",
+    "or",
+    "i",
+    "im",
+    "my",
+    "from",
+    "with",
+    "in",
+    "at",
+    "on",
+    "the",
+    "a",
+    "an",
+    "is",
+    "was",
+    "have",
+    "has",
+    "had",
+    "so",
+    "what",
+    "how",
+    "can",
+    "will",
+    "do",
+    "does",
+    "dfsp",
+    "gist",
+    "sarcoma",
+}
+PLACE = re.compile(
+    rf"\b(?:live|living|lives|based|staying|from)\s+(?:in|at|on|near|by)?\s*"
+    rf"({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})"
+)
+STREET_ANY = re.compile(
+    r"\b(?:\d{1,5}[a-z]?\s+)?(?:[A-Za-z]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|"
+    r"Drive|Boulevard|Blvd|Court|Place|Terrace|Close|Crescent|Gardens|Grove|Square)\b"
+    r"|\b\d{1,5}[a-z]?\s+(?:[A-Za-z]+\s+){1,3}(?:Way|Dr|Ct|Pl)\b",
+    re.I,
+)
 AFTER_ADDRESS = re.compile(rf"\[address removed\],?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{0,2}})")  # the town
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.I)  # UK; US ZIP codes are digit runs
-DATE = re.compile(r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
-                  r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?(?:\s+\d{2,4})?\b|"
-                  r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
-                  r"(?:,?\s+\d{2,4})?\b", re.I)
+DATE = re.compile(
+    r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?(?:\s+\d{2,4})?\b|"
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+    r"(?:,?\s+\d{2,4})?\b",
+    re.I,
+)
 # a short number is kept only where it is clinical: a stage, grade, exon or TNM digit, or a size or dose
-CLINICAL_NUMBER = re.compile(r"\b(?:stage|grade|exon|type|T|N|M)\s?\d{1,2}[a-c]?\b|"
-                             r"\b\d{1,3}(?:[.,]\d{1,2})?\s?(?:cm|mm|mg|%)(?!\w)", re.I)
+CLINICAL_NUMBER = re.compile(
+    r"\b(?:stage|grade|exon|type|T|N|M)\s?\d{1,2}[a-c]?\b|"
+    r"\b\d{1,3}(?:[.,]\d{1,2})?\s?(?:cm|mm|mg|%)(?!\w)",
+    re.I,
+)
 NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
 
 
@@ -139,18 +193,24 @@ def mask_question(text: str) -> tuple[str, list[str]]:
         name_end = start + len(" ".join(words[:keep]))
         return m.group()[:start] + _note(found, kind, f"[{kind} removed]") + m.group()[name_end:]
 
-    for kind, pattern, label in (("postcode", POSTCODE, "[postcode removed]"),
-                                 ("street address", STREET_ANY, "[address removed]"),
-                                 ("date", DATE, "[date removed]"),
-                                 ("name", TITLED, "[name removed]")):
+    for kind, pattern, label in (
+        ("postcode", POSTCODE, "[postcode removed]"),
+        ("street address", STREET_ANY, "[address removed]"),
+        ("date", DATE, "[date removed]"),
+        ("name", TITLED, "[name removed]"),
+    ):
         text = pattern.sub(_noting(found, kind, label), text)
     for pattern in (NAME_INTRO, NAME_AFTER):
         text = pattern.sub(names, text)
     for pattern in (PLACE, AFTER_ADDRESS):
         text = pattern.sub(lambda m: names(m, "place"), text)
     clinical = [(m.start(), m.end()) for m in CLINICAL_NUMBER.finditer(text)]
-    text = NUMBER.sub(lambda m: m.group() if any(a <= m.start() < b for a, b in clinical)
-                      else _note(found, "number", "[number removed]"), text)
+    text = NUMBER.sub(
+        lambda m: (
+            m.group() if any(a <= m.start() < b for a, b in clinical) else _note(found, "number", "[number removed]")
+        ),
+        text,
+    )
     return text, found
 
 
@@ -189,28 +249,61 @@ class Experiences:
             raise PostError("the post contains control characters")
         body, masked = mask_contacts(text)
         with self.engine.begin() as conn:
-            if question_key and conn.execute(select(asked_questions.c.query_key).where(
-                    asked_questions.c.query_key == question_key, asked_questions.c.condition == condition)).first() \
-                    is None:
+            if (
+                question_key
+                and conn.execute(
+                    select(asked_questions.c.query_key).where(
+                        asked_questions.c.query_key == question_key, asked_questions.c.condition == condition
+                    )
+                ).first()
+                is None
+            ):
                 raise PostError("choose one of the listed questions, or the condition in general")
-            recent = conn.execute(select(func.count()).select_from(experiences).where(
-                experiences.c.user_id == user.id, experiences.c.created > now() - timedelta(days=1))).scalar_one()
+            recent = conn.execute(
+                select(func.count())
+                .select_from(experiences)
+                .where(experiences.c.user_id == user.id, experiences.c.created > now() - timedelta(days=1))
+            ).scalar_one()
             if recent >= POSTS_PER_DAY:
                 raise PostError(f"you can post {POSTS_PER_DAY} experiences a day; please try again tomorrow", 429)
-            new_id = conn.execute(insert(experiences).values(
-                user_id=user.id, condition=condition, question_key=question_key or None,
-                body=body, masked=masked, held=held_reason(text),
-                status=PostStatus.PENDING, created=now())).inserted_primary_key[0]
+            new_id = conn.execute(
+                insert(experiences).values(
+                    user_id=user.id,
+                    condition=condition,
+                    question_key=question_key or None,
+                    body=body,
+                    masked=masked,
+                    held=held_reason(text),
+                    status=PostStatus.PENDING,
+                    created=now(),
+                )
+            ).inserted_primary_key[0]
         return self._stored(new_id)
 
     def _select(self):
-        flags = (select(func.count()).select_from(experience_flags)
-                 .where(experience_flags.c.experience_id == experiences.c.id).scalar_subquery())
-        return (select(experiences.c.id, users.c.display_name, experiences.c.condition, experiences.c.body,
-                       experiences.c.masked, experiences.c.held, experiences.c.status, experiences.c.reason,
-                       experiences.c.created, flags, asked_questions.c.text)
-                .join(users, users.c.id == experiences.c.user_id)
-                .outerjoin(asked_questions, asked_questions.c.query_key == experiences.c.question_key))
+        flags = (
+            select(func.count())
+            .select_from(experience_flags)
+            .where(experience_flags.c.experience_id == experiences.c.id)
+            .scalar_subquery()
+        )
+        return (
+            select(
+                experiences.c.id,
+                users.c.display_name,
+                experiences.c.condition,
+                experiences.c.body,
+                experiences.c.masked,
+                experiences.c.held,
+                experiences.c.status,
+                experiences.c.reason,
+                experiences.c.created,
+                flags,
+                asked_questions.c.text,
+            )
+            .join(users, users.c.id == experiences.c.user_id)
+            .outerjoin(asked_questions, asked_questions.c.query_key == experiences.c.question_key)
+        )
 
     def get(self, exp_id: int) -> Experience | None:
         with self.engine.connect() as conn:
@@ -228,29 +321,47 @@ class Experiences:
         """Approved posts, newest first."""
         newest = (experiences.c.created.desc(), experiences.c.id.desc())
         # the page's ids first, from the index alone; only those rows are joined and counted
-        page = (select(experiences.c.id)
-                .where(experiences.c.condition == condition, experiences.c.status == PostStatus.APPROVED)
-                .order_by(*newest).limit(limit).offset(offset).subquery())
+        page = (
+            select(experiences.c.id)
+            .where(experiences.c.condition == condition, experiences.c.status == PostStatus.APPROVED)
+            .order_by(*newest)
+            .limit(limit)
+            .offset(offset)
+            .subquery()
+        )
         with self.engine.connect() as conn:
-            return [Experience(*r) for r in conn.execute(
-                self._select().join(page, page.c.id == experiences.c.id).order_by(*newest))]
+            return [
+                Experience(*r)
+                for r in conn.execute(self._select().join(page, page.c.id == experiences.c.id).order_by(*newest))
+            ]
 
     def tally(self, condition: str) -> tuple[int, int]:
         """(published posts on this condition, people who wrote them)."""
         with self.engine.connect() as conn:
-            posts, people = conn.execute(select(func.count(), func.count(experiences.c.user_id.distinct())).where(
-                experiences.c.condition == condition, experiences.c.status == PostStatus.APPROVED)).one()
+            posts, people = conn.execute(
+                select(func.count(), func.count(experiences.c.user_id.distinct())).where(
+                    experiences.c.condition == condition, experiences.c.status == PostStatus.APPROVED
+                )
+            ).one()
         return posts, people
 
     def mine(self, user: User) -> list[Experience]:
         with self.engine.connect() as conn:
-            return [Experience(*r) for r in conn.execute(
-                self._select().where(experiences.c.user_id == user.id).order_by(experiences.c.created.desc()))]
+            return [
+                Experience(*r)
+                for r in conn.execute(
+                    self._select().where(experiences.c.user_id == user.id).order_by(experiences.c.created.desc())
+                )
+            ]
 
     def queue(self) -> list[Experience]:
         with self.engine.connect() as conn:
-            return [Experience(*r) for r in conn.execute(
-                self._select().where(experiences.c.status == PostStatus.PENDING).order_by(experiences.c.created))]
+            return [
+                Experience(*r)
+                for r in conn.execute(
+                    self._select().where(experiences.c.status == PostStatus.PENDING).order_by(experiences.c.created)
+                )
+            ]
 
     def decide(self, exp_id: int, moderator: User, approve: bool, reason: str = "") -> Experience:
         if moderator.role not in MODERATORS:
@@ -259,11 +370,16 @@ class Experiences:
         if not approve and not reason:
             raise PostError("give the author a reason for the rejection")
         with self.engine.begin() as conn:
-            done = conn.execute(update(experiences).where(experiences.c.id == exp_id,
-                                                          experiences.c.status == PostStatus.PENDING)
-                                .values(status=PostStatus.APPROVED if approve else PostStatus.REJECTED,
-                                        reason=reason[:1000] or None,
-                                        moderator_id=moderator.id, decided=now())).rowcount
+            done = conn.execute(
+                update(experiences)
+                .where(experiences.c.id == exp_id, experiences.c.status == PostStatus.PENDING)
+                .values(
+                    status=PostStatus.APPROVED if approve else PostStatus.REJECTED,
+                    reason=reason[:1000] or None,
+                    moderator_id=moderator.id,
+                    decided=now(),
+                )
+            ).rowcount
         if not done:
             if self.get(exp_id) is None:
                 raise PostError(f"there is no post {exp_id}; it may have been deleted with its author's account", 404)
@@ -273,20 +389,28 @@ class Experiences:
     def flag(self, exp_id: int, user: User) -> Experience:
         try:
             with self.engine.begin() as conn:
-                if conn.execute(select(experiences.c.status).where(experiences.c.id == exp_id)).scalar() \
-                        != PostStatus.APPROVED:
+                if (
+                    conn.execute(select(experiences.c.status).where(experiences.c.id == exp_id)).scalar()
+                    != PostStatus.APPROVED
+                ):
                     raise PostError("no such published post", 404)
-                recent = conn.execute(select(func.count()).select_from(experience_flags).where(
-                    experience_flags.c.user_id == user.id,
-                    experience_flags.c.at > now() - timedelta(days=1))).scalar_one()
+                recent = conn.execute(
+                    select(func.count())
+                    .select_from(experience_flags)
+                    .where(experience_flags.c.user_id == user.id, experience_flags.c.at > now() - timedelta(days=1))
+                ).scalar_one()
                 if recent >= FLAGS_PER_DAY:
                     raise PostError(f"you can report {FLAGS_PER_DAY} posts a day; please try again tomorrow", 429)
                 conn.execute(insert(experience_flags).values(experience_id=exp_id, user_id=user.id, at=now()))
-                flags = conn.execute(select(func.count()).select_from(experience_flags)
-                                     .where(experience_flags.c.experience_id == exp_id)).scalar_one()
+                flags = conn.execute(
+                    select(func.count()).select_from(experience_flags).where(experience_flags.c.experience_id == exp_id)
+                ).scalar_one()
                 if flags >= FLAGS_TO_HIDE:
-                    conn.execute(update(experiences).where(experiences.c.id == exp_id).values(
-                        status=PostStatus.PENDING, held=f"flagged by {flags} readers"))
+                    conn.execute(
+                        update(experiences)
+                        .where(experiences.c.id == exp_id)
+                        .values(status=PostStatus.PENDING, held=f"flagged by {flags} readers")
+                    )
         except IntegrityError:
             raise PostError("you have already flagged this post", 409) from None
         return self._stored(exp_id)

@@ -72,8 +72,11 @@ class Members:
     def by_country(self) -> dict[str, int]:
         """How many open accounts share each country."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(users.c.country, func.count()).where(_active(), users.c.country.is_not(None))
-                                .group_by(users.c.country))
+            rows = conn.execute(
+                select(users.c.country, func.count())
+                .where(_active(), users.c.country.is_not(None))
+                .group_by(users.c.country)
+            )
             return {code: n for code, n in rows}
 
     def delete(self, user: User, password: str, posts: str) -> None:
@@ -96,8 +99,17 @@ class Members:
             conn.execute(delete(sessions).where(sessions.c.user_id == user.id))
             conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user.id))
             conn.execute(delete(login_failures).where(login_failures.c.key == throttle_key(user.username)))
-            conn.execute(update(users).where(users.c.id == user.id).values(
-                username=f"deleted-{user.id}", username_key=f"#deleted-{user.id}",  # frees the name
-                display_name=FORMER_MEMBER, password_hash="!", disabled=True,
-                country=None, deleted=now()))
+            conn.execute(
+                update(users)
+                .where(users.c.id == user.id)
+                .values(
+                    username=f"deleted-{user.id}",
+                    username_key=f"#deleted-{user.id}",  # frees the name
+                    display_name=FORMER_MEMBER,
+                    password_hash="!",
+                    disabled=True,
+                    country=None,
+                    deleted=now(),
+                )
+            )
         self._changed()

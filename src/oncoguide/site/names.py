@@ -22,8 +22,10 @@ USERNAME_MIN, USERNAME_MAX = 3, 32
 DISPLAY_MAX = 120
 KEY_MAX = 200  # length of users.username_key
 USERNAME = re.compile(rf"[a-z0-9._-]{{{USERNAME_MIN},{USERNAME_MAX}}}")
-USERNAME_RULE = (f"the username must be {USERNAME_MIN}-{USERNAME_MAX} characters: lower-case letters a-z, digits, "
-                 "'.', '-' or '_' (no spaces, accents or other alphabets)")
+USERNAME_RULE = (
+    f"the username must be {USERNAME_MIN}-{USERNAME_MAX} characters: lower-case letters a-z, digits, "
+    "'.', '-' or '_' (no spaces, accents or other alphabets)"
+)
 # explicit direction marks, embeddings, overrides and isolates: they reorder how the rest of a page reads
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 JOINERS = frozenset("\u200c\u200d")  # ZWNJ and ZWJ are part of spelling in several scripts and emoji
@@ -66,7 +68,7 @@ def name_key(text: str) -> str:
 
 def stored_key(text: str) -> str:
     """name_key as stored in users.username_key (String(200); room left for a "#<id>" suffix)."""
-    return name_key(text)[:KEY_MAX - 12]
+    return name_key(text)[: KEY_MAX - 12]
 
 
 def loose_key(text: str) -> str:

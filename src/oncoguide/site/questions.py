@@ -26,8 +26,11 @@ VOTES_PER_DAY = 30  # per account: enough for honest use, too few to push a ques
 FLUSH_SECONDS = 1.0  # each worker writes its counts at most once a second, in one transaction
 MAX_WORDING = 300  # characters of a canonical question
 QUESTION_EDITORS = {Role.EDITOR, Role.ADMIN}  # choosing published wording is editorial work, as revising an article is
-OVERVIEW = {"dfsp": "What is dermatofibrosarcoma protuberans?", "sts": "What is soft-tissue sarcoma?",
-            "gist": "What is a GIST?"}
+OVERVIEW = {
+    "dfsp": "What is dermatofibrosarcoma protuberans?",
+    "sts": "What is soft-tissue sarcoma?",
+    "gist": "What is a GIST?",
+}
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,7 @@ class Questions:
         for faq in self.kb.contents.faqs:
             answer = self.kb.ask(faq.question, audience="patient")
             if answer.in_scope and answer.understood.get("condition"):
-                found.setdefault(query_key(answer.understood),
-                                 Canonical(answer.understood["condition"], faq.question))
+                found.setdefault(query_key(answer.understood), Canonical(answer.understood["condition"], faq.question))
         return found
 
     def record(self, answer) -> str | None:
@@ -111,7 +113,8 @@ class Questions:
                 # a follow-up ("and radiotherapy?") says more to an editor as the answer's title than as typed
                 wording = answer.title if answer.understood.get("inherited_context") else answer.question
                 entry = self._pending[key] = _Pending(
-                    answer.understood["condition"], None if key in faqs else mask_question(wording)[0][:MAX_WORDING])
+                    answer.understood["condition"], None if key in faqs else mask_question(wording)[0][:MAX_WORDING]
+                )
             entry.asks += 1
             due = time.monotonic() - self._last_flush >= FLUSH_SECONDS
         if due:
@@ -133,22 +136,47 @@ class Questions:
         faq = self.faqs.get(key)
         for _ in range(3):  # another worker may insert the same new question at the same moment
             with self.engine.begin() as conn:
-                if conn.execute(update(asked_questions).where(asked_questions.c.query_key == key).values(
-                        asks=asked_questions.c.asks + entry.asks, score=asked_questions.c.score + entry.asks,
-                        last_asked=now())).rowcount:
+                if conn.execute(
+                    update(asked_questions)
+                    .where(asked_questions.c.query_key == key)
+                    .values(
+                        asks=asked_questions.c.asks + entry.asks,
+                        score=asked_questions.c.score + entry.asks,
+                        last_asked=now(),
+                    )
+                ).rowcount:
                     return
                 try:
                     if faq is not None:
-                        conn.execute(insert(asked_questions).values(
-                            query_key=key, condition=faq.condition, text=faq.text, asks=entry.asks, helpful=0,
-                            score=entry.asks, seeded=True, last_asked=now()))
+                        conn.execute(
+                            insert(asked_questions).values(
+                                query_key=key,
+                                condition=faq.condition,
+                                text=faq.text,
+                                asks=entry.asks,
+                                helpful=0,
+                                score=entry.asks,
+                                seeded=True,
+                                last_asked=now(),
+                            )
+                        )
                         return
-                    if conn.execute(update(unmatched_questions).where(unmatched_questions.c.query_key == key)
-                                    .values(asks=unmatched_questions.c.asks + entry.asks, last_seen=now())).rowcount:
+                    if conn.execute(
+                        update(unmatched_questions)
+                        .where(unmatched_questions.c.query_key == key)
+                        .values(asks=unmatched_questions.c.asks + entry.asks, last_seen=now())
+                    ).rowcount:
                         return
-                    conn.execute(insert(unmatched_questions).values(
-                        query_key=key, condition=entry.condition, text=entry.masked, asks=entry.asks,
-                        first_seen=now(), last_seen=now()))
+                    conn.execute(
+                        insert(unmatched_questions).values(
+                            query_key=key,
+                            condition=entry.condition,
+                            text=entry.masked,
+                            asks=entry.asks,
+                            first_seen=now(),
+                            last_seen=now(),
+                        )
+                    )
                     return
                 except IntegrityError:
                     continue
@@ -156,8 +184,9 @@ class Questions:
     def purge(self) -> int:
         """Delete unmatched questions first seen longer ago than the retention period; returns how many."""
         with self.engine.begin() as conn:
-            return conn.execute(delete(unmatched_questions)
-                                .where(unmatched_questions.c.first_seen < now() - self.retention)).rowcount
+            return conn.execute(
+                delete(unmatched_questions).where(unmatched_questions.c.first_seen < now() - self.retention)
+            ).rowcount
 
     def seed(self) -> int:
         """Add the pack's common questions (with no asks) to the list; returns how many were new."""
@@ -165,11 +194,24 @@ class Questions:
         for key, faq in self.faqs.items():
             try:
                 with self.engine.begin() as conn:
-                    if conn.execute(select(asked_questions.c.query_key)
-                                    .where(asked_questions.c.query_key == key)).first() is None:
-                        conn.execute(insert(asked_questions).values(
-                            query_key=key, condition=faq.condition, text=faq.text, asks=0, helpful=0, score=0,
-                            seeded=True, last_asked=None))
+                    if (
+                        conn.execute(
+                            select(asked_questions.c.query_key).where(asked_questions.c.query_key == key)
+                        ).first()
+                        is None
+                    ):
+                        conn.execute(
+                            insert(asked_questions).values(
+                                query_key=key,
+                                condition=faq.condition,
+                                text=faq.text,
+                                asks=0,
+                                helpful=0,
+                                score=0,
+                                seeded=True,
+                                last_asked=None,
+                            )
+                        )
                         new += 1
             except IntegrityError:  # another worker seeded it at the same moment
                 continue
@@ -183,11 +225,17 @@ class Questions:
             self.flush()
         score = asked_questions.c.score  # asks + HELPFUL_WEIGHT * helpful, indexed with the condition
         with self.engine.connect() as conn:
-            rows = conn.execute(select(asked_questions.c.query_key, asked_questions.c.text, asked_questions.c.asks,
-                                       asked_questions.c.helpful)
-                                .where(asked_questions.c.condition == condition)
-                                .order_by(score.desc(), asked_questions.c.seeded.desc(), asked_questions.c.text)
-                                .limit(limit))
+            rows = conn.execute(
+                select(
+                    asked_questions.c.query_key,
+                    asked_questions.c.text,
+                    asked_questions.c.asks,
+                    asked_questions.c.helpful,
+                )
+                .where(asked_questions.c.condition == condition)
+                .order_by(score.desc(), asked_questions.c.seeded.desc(), asked_questions.c.text)
+                .limit(limit)
+            )
             return [TopQuestion(*r) for r in rows]
 
     # --- the editors' list ------------------------------------------------------------------------
@@ -199,9 +247,14 @@ class Questions:
         self.purge()
         c = unmatched_questions.c
         with self.engine.connect() as conn:
-            return [Unmatched(*r) for r in conn.execute(
-                select(c.query_key, c.condition, c.text, c.asks, c.first_seen, c.last_seen)
-                .order_by(c.asks.desc(), c.last_seen.desc()).limit(limit))]
+            return [
+                Unmatched(*r)
+                for r in conn.execute(
+                    select(c.query_key, c.condition, c.text, c.asks, c.first_seen, c.last_seen)
+                    .order_by(c.asks.desc(), c.last_seen.desc())
+                    .limit(limit)
+                )
+            ]
 
     def promote(self, key: str, wording: str, editor: User) -> TopQuestion:
         """Make an unmatched question canonical in the editor's wording, which is understood again for its
@@ -216,24 +269,46 @@ class Questions:
             raise QuestionError(f"the wording: {exc}") from None
         answer = self.kb.ask(wording, audience="patient")
         if not answer.in_scope or not answer.understood.get("condition"):
-            raise QuestionError("this wording is not understood as a question the pack answers about DFSP, "
-                                "soft-tissue sarcoma or GIST; reword it")
+            raise QuestionError(
+                "this wording is not understood as a question the pack answers about DFSP, "
+                "soft-tissue sarcoma or GIST; reword it"
+            )
         new_key, condition = query_key(answer.understood), answer.understood["condition"]
         faq = self.faqs.get(new_key)
         with self.engine.begin() as conn:
-            row = conn.execute(select(unmatched_questions.c.asks, unmatched_questions.c.last_seen)
-                               .where(unmatched_questions.c.query_key == key)).first()
+            row = conn.execute(
+                select(unmatched_questions.c.asks, unmatched_questions.c.last_seen).where(
+                    unmatched_questions.c.query_key == key
+                )
+            ).first()
             if row is None:
                 raise QuestionError("this question is no longer in the list (promoted, deleted or expired)", 404)
             conn.execute(delete(unmatched_questions).where(unmatched_questions.c.query_key.in_({key, new_key})))
-            if not conn.execute(update(asked_questions).where(asked_questions.c.query_key == new_key).values(
-                    asks=asked_questions.c.asks + row.asks, score=asked_questions.c.score + row.asks)).rowcount:
-                conn.execute(insert(asked_questions).values(
-                    query_key=new_key, condition=faq.condition if faq else condition,
-                    text=faq.text if faq else wording, asks=row.asks, helpful=0, score=row.asks,
-                    seeded=faq is not None, last_asked=row.last_seen))
-            done = conn.execute(select(asked_questions.c.query_key, asked_questions.c.text, asked_questions.c.asks,
-                                       asked_questions.c.helpful).where(asked_questions.c.query_key == new_key)).one()
+            if not conn.execute(
+                update(asked_questions)
+                .where(asked_questions.c.query_key == new_key)
+                .values(asks=asked_questions.c.asks + row.asks, score=asked_questions.c.score + row.asks)
+            ).rowcount:
+                conn.execute(
+                    insert(asked_questions).values(
+                        query_key=new_key,
+                        condition=faq.condition if faq else condition,
+                        text=faq.text if faq else wording,
+                        asks=row.asks,
+                        helpful=0,
+                        score=row.asks,
+                        seeded=faq is not None,
+                        last_asked=row.last_seen,
+                    )
+                )
+            done = conn.execute(
+                select(
+                    asked_questions.c.query_key,
+                    asked_questions.c.text,
+                    asked_questions.c.asks,
+                    asked_questions.c.helpful,
+                ).where(asked_questions.c.query_key == new_key)
+            ).one()
         return TopQuestion(*done)
 
     def remove(self, key: str, editor: User) -> None:
@@ -242,28 +317,39 @@ class Questions:
             if not conn.execute(delete(unmatched_questions).where(unmatched_questions.c.query_key == key)).rowcount:
                 raise QuestionError("this question is no longer in the list (promoted, deleted or expired)", 404)
 
-
     def vote(self, key: str, user: User) -> int:
         """Mark a question helpful (once per account); returns its helpful count."""
         try:
             with self.engine.begin() as conn:
-                if conn.execute(select(asked_questions.c.query_key)
-                                .where(asked_questions.c.query_key == key)).first() is None:
+                if (
+                    conn.execute(select(asked_questions.c.query_key).where(asked_questions.c.query_key == key)).first()
+                    is None
+                ):
                     raise VoteError("no such question", 404)
-                if conn.execute(select(question_votes.c.user_id).where(
-                        question_votes.c.query_key == key, question_votes.c.user_id == user.id)).first():
+                if conn.execute(
+                    select(question_votes.c.user_id).where(
+                        question_votes.c.query_key == key, question_votes.c.user_id == user.id
+                    )
+                ).first():
                     raise VoteError("you have already marked this question helpful")
-                recent = conn.execute(select(func.count()).select_from(question_votes).where(
-                    question_votes.c.user_id == user.id, question_votes.c.at > now() - timedelta(days=1))).scalar_one()
+                recent = conn.execute(
+                    select(func.count())
+                    .select_from(question_votes)
+                    .where(question_votes.c.user_id == user.id, question_votes.c.at > now() - timedelta(days=1))
+                ).scalar_one()
                 if recent >= VOTES_PER_DAY:
-                    raise VoteError(f"you can mark {VOTES_PER_DAY} questions helpful a day; please try again tomorrow",
-                                    429)
+                    raise VoteError(
+                        f"you can mark {VOTES_PER_DAY} questions helpful a day; please try again tomorrow", 429
+                    )
                 conn.execute(insert(question_votes).values(query_key=key, user_id=user.id, at=now()))
-                conn.execute(update(asked_questions).where(asked_questions.c.query_key == key)
-                             .values(helpful=asked_questions.c.helpful + 1,
-                                     score=asked_questions.c.score + HELPFUL_WEIGHT))
-                return conn.execute(select(asked_questions.c.helpful)
-                                    .where(asked_questions.c.query_key == key)).scalar_one()
+                conn.execute(
+                    update(asked_questions)
+                    .where(asked_questions.c.query_key == key)
+                    .values(helpful=asked_questions.c.helpful + 1, score=asked_questions.c.score + HELPFUL_WEIGHT)
+                )
+                return conn.execute(
+                    select(asked_questions.c.helpful).where(asked_questions.c.query_key == key)
+                ).scalar_one()
         except IntegrityError:  # the same member voting twice at the same moment
             raise VoteError("you have already marked this question helpful") from None
 

@@ -30,9 +30,14 @@ class Status(StrEnum):
     NEEDS_RE_REVIEW = "needs-re-review"
 
 
-LABELS = {Status.SUBMITTED: "Submitted", Status.UNDER_REVIEW: "Under review",
-          Status.CHANGES_REQUESTED: "Changes requested", Status.APPROVED: "Approved", Status.RETRACTED: "Retracted",
-          Status.NEEDS_RE_REVIEW: "Needs re-review"}
+LABELS = {
+    Status.SUBMITTED: "Submitted",
+    Status.UNDER_REVIEW: "Under review",
+    Status.CHANGES_REQUESTED: "Changes requested",
+    Status.APPROVED: "Approved",
+    Status.RETRACTED: "Retracted",
+    Status.NEEDS_RE_REVIEW: "Needs re-review",
+}
 REVIEW_ROLES = {Role.REVIEWER, Role.EDITOR, Role.ADMIN}
 # (from, to) -> roles allowed to make that move
 TRANSITIONS = {
@@ -45,9 +50,13 @@ TRANSITIONS = {
     (Status.APPROVED, Status.RETRACTED): REVIEW_ROLES,
     (Status.RETRACTED, Status.SUBMITTED): {Role.EDITOR, Role.ADMIN},
 }
-ACTIONS = {Status.UNDER_REVIEW: "Start review", Status.APPROVED: "Approve",
-           Status.CHANGES_REQUESTED: "Request changes", Status.SUBMITTED: "Revise and resubmit",
-           Status.RETRACTED: "Retract"}
+ACTIONS = {
+    Status.UNDER_REVIEW: "Start review",
+    Status.APPROVED: "Approve",
+    Status.CHANGES_REQUESTED: "Request changes",
+    Status.SUBMITTED: "Revise and resubmit",
+    Status.RETRACTED: "Retract",
+}
 MAX_COMMENT = 4000
 
 
@@ -62,8 +71,9 @@ class NoArticle(ReviewError):
 class ReviewConflict(ReviewError):
     """Someone else changed the article since the page was loaded (optimistic concurrency)."""
 
-    def __init__(self, message: str = "someone else acted on this article since you opened it; reload it to see "
-                                      "what changed"):
+    def __init__(
+        self, message: str = "someone else acted on this article since you opened it; reload it to see what changed"
+    ):
         super().__init__(message)
 
 
@@ -73,8 +83,9 @@ def _digest(*parts) -> str:
 
 def query_key(understood: dict) -> str:
     """The normalised question: paraphrases that are understood the same share one article."""
-    keep = {k: understood.get(k) for k in ("condition", "subtypes", "populations", "sites", "intents", "topics",
-                                           "stage")}
+    keep = {
+        k: understood.get(k) for k in ("condition", "subtypes", "populations", "sites", "intents", "topics", "stage")
+    }
     keep["intents"] = sorted(keep["intents"] or [])
     return _digest(keep)
 
@@ -86,8 +97,10 @@ def basis(answer, kb) -> dict:
     for st in answer.statements():
         if st.kind == "claim" and st.claim_id in contents.claims:
             c = contents.claims[st.claim_id]
-            out["claims"][c.id] = {"digest": _digest(c.clinician, c.patient, c.citations, c.statistic),
-                                   "text": c.clinician}
+            out["claims"][c.id] = {
+                "digest": _digest(c.clinician, c.patient, c.citations, c.statistic),
+                "text": c.clinician,
+            }
             if c.statistic and c.statistic in kb.evidence.stats:
                 s = kb.evidence.stats[c.statistic].exact
                 out["statistics"][c.statistic] = {"digest": _digest(s.x, s.n), "text": f"{s.x}/{s.n}"}
@@ -131,8 +144,11 @@ class Change:
 
     @property
     def diff(self) -> list[str]:
-        return list(difflib.unified_diff(self.old.split(". "), (self.new or "").split(". "), "approved", "now",
-                                         lineterm="", n=0))[2:]
+        return list(
+            difflib.unified_diff(
+                self.old.split(". "), (self.new or "").split(". "), "approved", "now", lineterm="", n=0
+            )
+        )[2:]
 
 
 @dataclass
@@ -172,8 +188,9 @@ class Reviews:
     def find(self, answer) -> int | None:
         key = query_key(answer.understood)
         with self.engine.connect() as conn:
-            row = conn.execute(select(articles.c.id).where(articles.c.query_key == key,
-                                                           articles.c.audience == answer.audience)).first()
+            row = conn.execute(
+                select(articles.c.id).where(articles.c.query_key == key, articles.c.audience == answer.audience)
+            ).first()
         return row.id if row else None
 
     def record(self, answer, thread: list[str]) -> int | None:
@@ -185,17 +202,35 @@ class Reviews:
             return found
         key = query_key(answer.understood)
         with self.engine.begin() as conn:
-            again = conn.execute(select(articles.c.id).where(articles.c.query_key == key,
-                                                             articles.c.audience == answer.audience)).first()
+            again = conn.execute(
+                select(articles.c.id).where(articles.c.query_key == key, articles.c.audience == answer.audience)
+            ).first()
             if again:  # another worker created it in the meantime
                 return again.id
-            art_id = conn.execute(insert(articles).values(
-                query_key=key, audience=answer.audience, question=answer.question, status=Status.SUBMITTED, version=1,
-                revision=1, updated=now())).inserted_primary_key[0]
+            art_id = conn.execute(
+                insert(articles).values(
+                    query_key=key,
+                    audience=answer.audience,
+                    question=answer.question,
+                    status=Status.SUBMITTED,
+                    version=1,
+                    revision=1,
+                    updated=now(),
+                )
+            ).inserted_primary_key[0]
             self._add_version(conn, art_id, 1, answer, thread)
-            conn.execute(insert(review_events).values(
-                article_id=art_id, version=1, from_status=None, to_status=Status.SUBMITTED, user_id=None, role=None,
-                comment="created from a reader's question", at=now()))
+            conn.execute(
+                insert(review_events).values(
+                    article_id=art_id,
+                    version=1,
+                    from_status=None,
+                    to_status=Status.SUBMITTED,
+                    user_id=None,
+                    role=None,
+                    comment="created from a reader's question",
+                    at=now(),
+                )
+            )
         return art_id
 
     def record_audiences(self, answer, thread: list[str]) -> dict[str, int | None]:
@@ -217,17 +252,26 @@ class Reviews:
             if other in ids:
                 continue
             with self.engine.connect() as conn:  # the usual case: made already, nothing to compose
-                found = conn.execute(select(articles.c.id).where(articles.c.query_key == key,
-                                                                 articles.c.audience == other)).first()
-            ids[other] = found.id if found else self.record(
-                Thread.replay(self.kb, thread, other).ask(answer.question), thread)
+                found = conn.execute(
+                    select(articles.c.id).where(articles.c.query_key == key, articles.c.audience == other)
+                ).first()
+            ids[other] = (
+                found.id if found else self.record(Thread.replay(self.kb, thread, other).ask(answer.question), thread)
+            )
         return ids
 
     def _add_version(self, conn, art_id: int, version: int, answer, thread: list[str]) -> None:
         snapshot = dict(answer.to_dict(), thread=thread)
-        conn.execute(insert(article_versions).values(
-            article_id=art_id, version=version, answer=snapshot, basis=basis(answer, self.kb),
-            pack_digest=self.kb.contents.meta.get("pack_digest", ""), created=now()))
+        conn.execute(
+            insert(article_versions).values(
+                article_id=art_id,
+                version=version,
+                answer=snapshot,
+                basis=basis(answer, self.kb),
+                pack_digest=self.kb.contents.meta.get("pack_digest", ""),
+                created=now(),
+            )
+        )
 
     def _stored(self, art_id: int) -> Article:
         """An article just written (articles are never deleted)."""
@@ -241,14 +285,33 @@ class Reviews:
             a = conn.execute(select(articles).where(articles.c.id == art_id)).first()
             if a is None:
                 return None
-            v = conn.execute(select(article_versions).where(article_versions.c.article_id == art_id,
-                                                            article_versions.c.version == a.version)).first()
-            events = [dict(r._mapping) for r in conn.execute(
-                select(review_events, users.c.display_name, users.c.username).outerjoin(
-                    users, users.c.id == review_events.c.user_id)
-                .where(review_events.c.article_id == art_id).order_by(review_events.c.id))]
-        art = Article(a.id, a.question, a.audience, Status(a.status), a.version, a.revision, a.updated, v.answer,
-                      v.basis, v.answer.get("thread", []), events)
+            v = conn.execute(
+                select(article_versions).where(
+                    article_versions.c.article_id == art_id, article_versions.c.version == a.version
+                )
+            ).first()
+            events = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(review_events, users.c.display_name, users.c.username)
+                    .outerjoin(users, users.c.id == review_events.c.user_id)
+                    .where(review_events.c.article_id == art_id)
+                    .order_by(review_events.c.id)
+                )
+            ]
+        art = Article(
+            a.id,
+            a.question,
+            a.audience,
+            Status(a.status),
+            a.version,
+            a.revision,
+            a.updated,
+            v.answer,
+            v.basis,
+            v.answer.get("thread", []),
+            events,
+        )
         art.changes = self.changes(art)
         if art.status == Status.APPROVED and art.changes:
             art.status = Status.NEEDS_RE_REVIEW  # readers see it at once, before the next refresh records it
@@ -264,19 +327,28 @@ class Reviews:
             return None
         key = query_key(answer.understood)
         with self.engine.connect() as conn:
-            a = conn.execute(select(articles).where(articles.c.query_key == key,
-                                                   articles.c.audience == answer.audience)).first()
+            a = conn.execute(
+                select(articles).where(articles.c.query_key == key, articles.c.audience == answer.audience)
+            ).first()
             if a is None:
                 return None
             art = Article(a.id, a.question, a.audience, Status(a.status), a.version, a.revision, a.updated, {}, {}, [])
             if a.status == Status.APPROVED:
-                art.basis = conn.execute(select(article_versions.c.basis).where(
-                    article_versions.c.article_id == a.id, article_versions.c.version == a.version)).scalar_one()
-                art.events = [dict(r._mapping) for r in conn.execute(
-                    select(review_events, users.c.display_name, users.c.username)
-                    .join(users, users.c.id == review_events.c.user_id)
-                    .where(review_events.c.article_id == a.id, review_events.c.to_status == Status.APPROVED)
-                    .order_by(review_events.c.id.desc()).limit(1))]
+                art.basis = conn.execute(
+                    select(article_versions.c.basis).where(
+                        article_versions.c.article_id == a.id, article_versions.c.version == a.version
+                    )
+                ).scalar_one()
+                art.events = [
+                    dict(r._mapping)
+                    for r in conn.execute(
+                        select(review_events, users.c.display_name, users.c.username)
+                        .join(users, users.c.id == review_events.c.user_id)
+                        .where(review_events.c.article_id == a.id, review_events.c.to_status == Status.APPROVED)
+                        .order_by(review_events.c.id.desc())
+                        .limit(1)
+                    )
+                ]
         if art.status == Status.APPROVED and self.changes(art):
             art.status = Status.NEEDS_RE_REVIEW
         return art
@@ -294,10 +366,20 @@ class Reviews:
 
     def queue(self) -> dict[str, list[dict]]:
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(
-                select(articles.c.id, articles.c.question, articles.c.audience, articles.c.status,
-                       articles.c.version, articles.c.revision, articles.c.updated)
-                .order_by(articles.c.updated.desc()))]
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(
+                        articles.c.id,
+                        articles.c.question,
+                        articles.c.audience,
+                        articles.c.status,
+                        articles.c.version,
+                        articles.c.revision,
+                        articles.c.updated,
+                    ).order_by(articles.c.updated.desc())
+                )
+            ]
         out: dict[str, list[dict]] = {s: [] for s in LABELS}
         for r in rows:
             out[r["status"]].append(r)
@@ -335,9 +417,15 @@ class Reviews:
         version = art.version
         with self.engine.begin() as conn:
             changed = conn.execute(
-                update(articles).where(articles.c.id == art_id, articles.c.revision == revision)
-                .values(status=target, revision=articles.c.revision + 1, updated=now(),
-                        version=articles.c.version + (1 if target == Status.SUBMITTED else 0))).rowcount
+                update(articles)
+                .where(articles.c.id == art_id, articles.c.revision == revision)
+                .values(
+                    status=target,
+                    revision=articles.c.revision + 1,
+                    updated=now(),
+                    version=articles.c.version + (1 if target == Status.SUBMITTED else 0),
+                )
+            ).rowcount
             if changed != 1:
                 raise ReviewConflict()
             if target == Status.SUBMITTED:  # a revision: a new version composed from the current pack
@@ -346,9 +434,18 @@ class Reviews:
 
                 answer = Thread.replay(self.kb, art.thread, art.audience).ask(art.question)
                 self._add_version(conn, art_id, version, answer, art.thread)
-            conn.execute(insert(review_events).values(
-                article_id=art_id, version=version, from_status=art.status, to_status=target, user_id=user.id,
-                role=user.role, comment=comment, at=now()))
+            conn.execute(
+                insert(review_events).values(
+                    article_id=art_id,
+                    version=version,
+                    from_status=art.status,
+                    to_status=target,
+                    user_id=user.id,
+                    role=user.role,
+                    comment=comment,
+                    at=now(),
+                )
+            )
         return self._stored(art_id)
 
     def refresh(self) -> int:
@@ -361,13 +458,23 @@ class Reviews:
             if art is None or art.status != Status.NEEDS_RE_REVIEW:
                 continue
             with self.engine.begin() as conn:
-                if conn.execute(update(articles).where(articles.c.id == art_id, articles.c.revision == art.revision)
-                                .values(status=Status.NEEDS_RE_REVIEW, revision=articles.c.revision + 1,
-                                        updated=now())).rowcount:
+                if conn.execute(
+                    update(articles)
+                    .where(articles.c.id == art_id, articles.c.revision == art.revision)
+                    .values(status=Status.NEEDS_RE_REVIEW, revision=articles.c.revision + 1, updated=now())
+                ).rowcount:
                     names = ", ".join(f"{c.kind[:-1]} {c.id}" for c in art.changes)
-                    conn.execute(insert(review_events).values(
-                        article_id=art_id, version=art.version, from_status=Status.APPROVED,
-                        to_status=Status.NEEDS_RE_REVIEW, user_id=None, role=None,
-                        comment=f"the pack changed: {names}", at=now()))
+                    conn.execute(
+                        insert(review_events).values(
+                            article_id=art_id,
+                            version=art.version,
+                            from_status=Status.APPROVED,
+                            to_status=Status.NEEDS_RE_REVIEW,
+                            user_id=None,
+                            role=None,
+                            comment=f"the pack changed: {names}",
+                            at=now(),
+                        )
+                    )
                     flagged += 1
         return flagged

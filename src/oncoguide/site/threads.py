@@ -61,8 +61,11 @@ class ThreadStore:
         with self.engine.connect() as conn:
             # a read first: repeating a conversation must not queue for the write lock
             if conn.execute(select(turns.c.id).where(turns.c.id == new_id)).first() is None:
-                conn.execute(self._insert().values(id=new_id, parent=parent, depth=len(earlier),
-                                                   question=question, created=datetime.now(UTC)))
+                conn.execute(
+                    self._insert().values(
+                        id=new_id, parent=parent, depth=len(earlier), question=question, created=datetime.now(UTC)
+                    )
+                )
                 conn.commit()
         return new_id, earlier
 
@@ -79,8 +82,7 @@ class ThreadStore:
         self.engine.dispose()
 
 
-def ask_in_thread(site, store: ThreadStore, question: str, audience: str = "clinician",
-                  thread_id: str | None = None):
+def ask_in_thread(site, store: ThreadStore, question: str, audience: str = "clinician", thread_id: str | None = None):
     """Answer `question` (through `site`, a Site, or a bare KnowledgeBase) as the next turn of thread
     `thread_id` (None starts a thread).
 

@@ -54,8 +54,9 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
         return render(request, "error.html", status, title=title, message=message)
     except Exception:  # the site database itself may be what failed: show the page without the user
         log.exception("error page without session")
-        return templates.TemplateResponse(request, "error.html", {"title": title, "message": message, "csrf": ""},
-                                          status_code=status)
+        return templates.TemplateResponse(
+            request, "error.html", {"title": title, "message": message, "csrf": ""}, status_code=status
+        )
 
 
 class _App(FastAPI):
@@ -80,13 +81,13 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
     problem = settings.serving_problem()
     if problem:
         raise SettingsError(problem)
-    app = _App(title="oncoguide", version=oncoguide.__version__, description=DESCRIPTION, docs_url=None,
-                  redoc_url=None)
+    app = _App(title="oncoguide", version=oncoguide.__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     # the knowledge base, the site database and every store on it, built here once (see site/core.py)
     site = app.state.site = Site(settings).open()
     app.state.overview_turns = {}  # condition -> the thread turn of its short answer (community_pages.overview)
-    app.state.cds_clients = (TrustedClients.from_file(settings.cds_clients, site.engine) if settings.cds_clients
-                             else None)
+    app.state.cds_clients = (
+        TrustedClients.from_file(settings.cds_clients, site.engine) if settings.cds_clients else None
+    )
     app.router.on_shutdown.append(site.questions.flush)  # counts gathered since the last write
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -104,8 +105,12 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
         if wants_json(request):
             return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
         if exc.status_code == 404:
-            return error_page(request, 404, "Page not found",
-                              "There is no page at this address. It may have moved, or the link may be wrong.")
+            return error_page(
+                request,
+                404,
+                "Page not found",
+                "There is no page at this address. It may have moved, or the link may be wrong.",
+            )
         titles = {401: "Please sign in", 403: "Not allowed", 409: "Someone else acted first"}
         return error_page(request, exc.status_code, titles.get(exc.status_code, "Request refused"), detail)
 
@@ -114,8 +119,12 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
         bad_path = [e for e in exc.errors() if e.get("loc", ())[:1] == ("path",)]
         if bad_path:  # an id that is not a number in range names nothing: 404, like an unknown id
             name = bad_path[0]["loc"][-1]
-            return await http_error(request, StarletteHTTPException(
-                404, f"there is nothing at this address: {name} must be a whole number from 1 to {MAX_INT}"))
+            return await http_error(
+                request,
+                StarletteHTTPException(
+                    404, f"there is nothing at this address: {name} must be a whole number from 1 to {MAX_INT}"
+                ),
+            )
         problems = validation_problems(exc.errors())
         message = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
         if wants_json(request):
@@ -131,8 +140,12 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
         if wants_json(request):
             response = JSONResponse({"error": "internal error; it has been logged"}, status_code=500)
         else:
-            response = error_page(request, 500, "Something went wrong",
-                                  "The page could not be shown. The error has been logged; please try again.")
+            response = error_page(
+                request,
+                500,
+                "Something went wrong",
+                "The page could not be shown. The error has been logged; please try again.",
+            )
         response.headers["connection"] = "close"
         return response
 

@@ -66,8 +66,9 @@ def csrf_token(request: Request) -> tuple[str, bool]:
 
 
 def set_cookie(request: Request, response, name: str, value: str, max_age: int | None = None) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", path="/",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https"
+    )
 
 
 def check_csrf(request: Request, sent: str | None) -> None:
@@ -83,8 +84,7 @@ def check_csrf(request: Request, sent: str | None) -> None:
     expected = session.csrf if session else request.cookies.get(CSRF_COOKIE, "")
     sent = sent or request.headers.get("x-csrf-token", "")
     if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
-        raise HTTPException(403, "the form's security token is missing or out of date; reload the page and "
-                                 "try again")
+        raise HTTPException(403, "the form's security token is missing or out of date; reload the page and try again")
 
 
 SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())

@@ -63,8 +63,10 @@ def load_clients(path: Path) -> dict[str, Client]:
         parsed = {}
         for j, key in enumerate(keys):
             if not isinstance(key, dict) or key.get("kty") not in ASYMMETRIC_KEY_TYPES:
-                raise ClientsFileError(f"{where}.jwks.keys[{j}]: must be a public EC, RSA or OKP key "
-                                       "(symmetric keys are not allowed by CDS Hooks)")
+                raise ClientsFileError(
+                    f"{where}.jwks.keys[{j}]: must be a public EC, RSA or OKP key "
+                    "(symmetric keys are not allowed by CDS Hooks)"
+                )
             if "d" in key:
                 raise ClientsFileError(f"{where}.jwks.keys[{j}]: holds a private key; give only the public part")
             if not isinstance(key.get("kid"), str) or not key["kid"]:
@@ -89,8 +91,9 @@ class TrustedClients:
     def verify(self, authorization: str | None, audiences: list[str]) -> dict:
         """The token's claims, if it is a valid call to one of `audiences`; otherwise CdsAuthError."""
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise CdsAuthError("this service needs an 'Authorization: Bearer <JWT>' header signed by a "
-                               "trusted record system")
+            raise CdsAuthError(
+                "this service needs an 'Authorization: Bearer <JWT>' header signed by a trusted record system"
+            )
         token = authorization[7:].strip()
         try:
             header = jwt.get_unverified_header(token)
@@ -98,8 +101,10 @@ class TrustedClients:
         except jwt.PyJWTError:
             raise CdsAuthError("the bearer token is not a JWT") from None
         if header.get("alg") not in ALGORITHMS:
-            raise CdsAuthError(f"the JWT algorithm '{str(header.get('alg'))[:20]}' is not accepted; use an "
-                               "asymmetric one such as ES384 or RS384")
+            raise CdsAuthError(
+                f"the JWT algorithm '{str(header.get('alg'))[:20]}' is not accepted; use an "
+                "asymmetric one such as ES384 or RS384"
+            )
         issuer, kid = unverified.get("iss"), header.get("kid")
         client = self.clients.get(issuer) if isinstance(issuer, str) else None
         if client is None:
@@ -108,8 +113,15 @@ class TrustedClients:
         if key is None:
             raise CdsAuthError(f"no key '{str(header.get('kid'))[:60]}' is registered for {client.iss}")
         try:
-            claims = jwt.decode(token, key, algorithms=[header["alg"]], audience=audiences, issuer=client.iss,
-                                leeway=LEEWAY, options={"require": ["iss", "aud", "exp", "iat", "jti"]})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[header["alg"]],
+                audience=audiences,
+                issuer=client.iss,
+                leeway=LEEWAY,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
         except jwt.ExpiredSignatureError:
             raise CdsAuthError("the JWT has expired") from None
         except jwt.InvalidAudienceError:
@@ -129,7 +141,10 @@ class TrustedClients:
         with self.engine.begin() as conn:
             conn.execute(delete(cds_tokens).where(cds_tokens.c.expires < now))
             try:
-                conn.execute(insert(cds_tokens).values(iss=iss[:300], jti=jti[:200], expires=datetime.fromtimestamp(
-                    exp + LEEWAY, UTC)))
+                conn.execute(
+                    insert(cds_tokens).values(
+                        iss=iss[:300], jti=jti[:200], expires=datetime.fromtimestamp(exp + LEEWAY, UTC)
+                    )
+                )
             except IntegrityError:
                 raise CdsAuthError("this JWT was already used (its jti has been seen): replay refused") from None

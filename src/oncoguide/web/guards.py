@@ -30,8 +30,10 @@ Count = Annotated[int, Field(ge=0, le=MAX_INT)]  # a revision, a count: 0 allowe
 IdPath = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -140,6 +142,7 @@ class BodyLimit:
 
 # --- JSON bodies: the one reader -------------------------------------------------------------------
 
+
 class JsonBodyError(ValueError):
     """A body that is not JSON we read: the message names the problem (and where, for a syntax error)."""
 
@@ -231,8 +234,12 @@ class JsonGuard:
         self.state = getattr(app, "state", None)
 
     async def __call__(self, scope, receive, send):
-        if (scope["type"] != "http" or scope["method"] not in BODY_METHODS or not is_json_body(scope)
-                or scope["path"].startswith(self.SELF_READ_PATHS)):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in BODY_METHODS
+            or not is_json_body(scope)
+            or scope["path"].startswith(self.SELF_READ_PATHS)
+        ):
             return await self.app(scope, receive, send)
         messages = []
         while True:

@@ -9,30 +9,71 @@ from fastapi.openapi.utils import get_openapi
 from oncoguide.fhir.export import MEDIA_TYPE as FHIR_JSON
 from oncoguide.web.routes.api import question_limits
 
-ERROR = {"type": "object", "required": ["error"], "properties": {
-    "error": {"type": "string", "description": "What is wrong, in words."}}}
-PROBLEMS = {"type": "object", "required": ["error"], "properties": {
-    "error": {"type": "string", "description": "What is wrong, in words."},
-    "problems": {"type": "array", "description": "One entry a field that is wrong ('' for the body as a whole).",
-                 "items": {"type": "object", "required": ["field", "message"],
-                           "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
-OPERATION_OUTCOME = {"type": "object", "required": ["resourceType"], "properties": {
-    "resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array", "items": {"type": "object"}}}}
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string", "description": "What is wrong, in words."}},
+}
+PROBLEMS = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "description": "What is wrong, in words."},
+        "problems": {
+            "type": "array",
+            "description": "One entry a field that is wrong ('' for the body as a whole).",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+OPERATION_OUTCOME = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {"type": "array", "items": {"type": "object"}},
+    },
+}
 FHIR_RESOURCE = {"type": "object", "required": ["resourceType"], "properties": {"resourceType": {"type": "string"}}}
-ARTICLE_ROW = {"type": "object", "required": ["id", "question", "audience", "status", "version", "revision"],
-               "properties": {
-                   "id": {"type": "integer"}, "question": {"type": "string"}, "audience": {"type": "string"},
-                   "status": {"type": "string"}, "version": {"type": "integer"},
-                   "revision": {"type": "integer", "description": "Send it back with a transition (409 if stale)."},
-                   "updated": {"type": "string", "format": "date-time"}}}
-TRANSITION_OUT = {"type": "object", "required": ["id", "status", "version", "revision"], "properties": {
-    "id": {"type": "integer"}, "status": {"type": "string"}, "version": {"type": "integer"},
-    "revision": {"type": "integer"}}}
+ARTICLE_ROW = {
+    "type": "object",
+    "required": ["id", "question", "audience", "status", "version", "revision"],
+    "properties": {
+        "id": {"type": "integer"},
+        "question": {"type": "string"},
+        "audience": {"type": "string"},
+        "status": {"type": "string"},
+        "version": {"type": "integer"},
+        "revision": {"type": "integer", "description": "Send it back with a transition (409 if stale)."},
+        "updated": {"type": "string", "format": "date-time"},
+    },
+}
+TRANSITION_OUT = {
+    "type": "object",
+    "required": ["id", "status", "version", "revision"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {"type": "string"},
+        "version": {"type": "integer"},
+        "revision": {"type": "integer"},
+    },
+}
 
-REASONS = {400: "Bad request", 401: "Not authenticated (a reviewer's API token, or a trusted record system's JWT)",
-           403: "Not allowed for this account's role", 404: "Not found", 405: "Method not allowed",
-           409: "Someone else acted first (stale revision)", 412: "A required prefetch is missing",
-           413: "The body is larger than the limit", 422: "The request is not valid: the message names the field"}
+REASONS = {
+    400: "Bad request",
+    401: "Not authenticated (a reviewer's API token, or a trusted record system's JWT)",
+    403: "Not allowed for this account's role",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Someone else acted first (stale revision)",
+    412: "A required prefetch is missing",
+    413: "The body is larger than the limit",
+    422: "The request is not valid: the message names the field",
+}
 
 # statuses each operation gives besides 200, by (method, path); 413 and 422 go with every request body
 EXTRA = {
@@ -76,11 +117,18 @@ def document(app: FastAPI) -> dict:
             if "422" in responses:
                 responses["422"] = _response(422, PROBLEMS)
     queue = doc["paths"]["/api/articles"]["get"]["responses"]["200"]
-    queue["content"] = {"application/json": {"schema": {
-        "type": "object", "description": "The articles by review status.",
-        "additionalProperties": {"type": "array", "items": ARTICLE_ROW}}}}
+    queue["content"] = {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "The articles by review status.",
+                "additionalProperties": {"type": "array", "items": ARTICLE_ROW},
+            }
+        }
+    }
     doc["paths"]["/api/articles/{art_id}/transition"]["post"]["responses"]["200"]["content"] = {
-        "application/json": {"schema": TRANSITION_OUT}}
+        "application/json": {"schema": TRANSITION_OUT}
+    }
     question_limits(doc, app.state.site.settings.max_question_chars)
     app.openapi_schema = doc
     return doc

@@ -90,9 +90,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse_head(self) -> None:
         if not self._busy():  # never write into a response in progress (a pipelined request): just close
             message = f"the request head (request line and headers) is larger than {self.max_head} bytes\n".encode()
-            self.transport.write(b"".join([
-                b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
-                b"content-type: text/plain; charset=utf-8\r\n",
-                b"content-length: " + str(len(message)).encode() + b"\r\n",
-                b"connection: close\r\n\r\n", message]))
+            self.transport.write(
+                b"".join(
+                    [
+                        b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
+                        b"content-type: text/plain; charset=utf-8\r\n",
+                        b"content-length: " + str(len(message)).encode() + b"\r\n",
+                        b"connection: close\r\n\r\n",
+                        message,
+                    ]
+                )
+            )
         self.transport.close()

@@ -65,13 +65,31 @@ def review_status(article) -> dict | None:
     if article is None:
         return None
     status = article.status
-    reached = {"submitted": 1, "changes-requested": 1, "under-review": 2, "needs-re-review": 3, "approved": 3,
-               "retracted": 1}[status]
-    current = {"submitted": "Submitted", "changes-requested": "Submitted", "under-review": "Under review",
-               "approved": "Approved", "needs-re-review": "Approved", "retracted": "Submitted"}[status]
-    return {"steps": [(name, i < reached) for i, name in enumerate(REVIEW_STEPS)], "current": current,
-            "status": status, "label": LABELS[status], "reviewed": status == "approved",
-            "approval": article.approval, "article_id": article.id}
+    reached = {
+        "submitted": 1,
+        "changes-requested": 1,
+        "under-review": 2,
+        "needs-re-review": 3,
+        "approved": 3,
+        "retracted": 1,
+    }[status]
+    current = {
+        "submitted": "Submitted",
+        "changes-requested": "Submitted",
+        "under-review": "Under review",
+        "approved": "Approved",
+        "needs-re-review": "Approved",
+        "retracted": "Submitted",
+    }[status]
+    return {
+        "steps": [(name, i < reached) for i, name in enumerate(REVIEW_STEPS)],
+        "current": current,
+        "status": status,
+        "label": LABELS[status],
+        "reviewed": status == "approved",
+        "approval": article.approval,
+        "article_id": article.id,
+    }
 
 
 def pct(p: float, digits: int = 1) -> str:
@@ -79,6 +97,8 @@ def pct(p: float, digits: int = 1) -> str:
 
 
 templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_BANDS=BANDS)
+
+
 def marked(text: str, marks) -> Markup:
     """Text with the given [start, end) spans wrapped in <mark>, everything escaped."""
     out, last = [], 0
@@ -91,5 +111,6 @@ def marked(text: str, marks) -> Markup:
     return Markup("").join(out)
 
 
-templates.env.filters.update(marked=marked, pct=pct, reference_html=reference_html, source_links=source_links,
-                             map_band=band, members_shown=shown)
+templates.env.filters.update(
+    marked=marked, pct=pct, reference_html=reference_html, source_links=source_links, map_band=band, members_shown=shown
+)

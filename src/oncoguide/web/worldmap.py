@@ -14,9 +14,9 @@ from pathlib import Path
 from oncoguide.site.countries import country_names
 
 ATLAS = Path(__file__).parent.parent / "data" / "world-atlas-countries-110m.json"
-ANTARCTICA = "010"   # no members there; leaving it out gives the inhabited world more room
-SCALE = 150          # px per projected unit: about 810 x 395 px, integer coordinates
-FEWER_THAN = 5       # counts below this are shown as "fewer than 5", never exactly
+ANTARCTICA = "010"  # no members there; leaving it out gives the inhabited world more room
+SCALE = 150  # px per projected unit: about 810 x 395 px, integer coordinates
+FEWER_THAN = 5  # counts below this are shown as "fewer than 5", never exactly
 
 # Equal Earth (Šavrič, Patterson & Jenny 2018, doi:10.1080/13658816.2018.1504949)
 A1, A2, A3, A4 = 1.340264, -0.081106, 0.000893, 0.003796
@@ -37,7 +37,7 @@ def equal_earth(lon: float, lat: float) -> tuple[float, float]:
 class Outline:
     code: str
     name: str
-    path: str      # SVG path data in the map's viewBox
+    path: str  # SVG path data in the map's viewBox
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,11 @@ def _svg(counts: tuple[tuple[str, int], ...]) -> str:
 
     by_code = dict(counts)
     m = world()
-    parts = [f'<svg viewBox="0 0 {m.width} {m.height}" role="img" aria-labelledby="map-title" class="world">'
-             '<title id="map-title">World map shaded by how many members share each country; '
-             'the table gives the same counts.</title>']
+    parts = [
+        f'<svg viewBox="0 0 {m.width} {m.height}" role="img" aria-labelledby="map-title" class="world">'
+        '<title id="map-title">World map shaded by how many members share each country; '
+        "the table gives the same counts.</title>"
+    ]
     for o in m.outlines:
         n = by_code.get(o.code, 0)
         tip = f"<title>{escape(o.name)}: {shown(n)}</title>" if n else ""

@@ -11,13 +11,53 @@ from oncoguide.library.documents import ParsedDocument
 from oncoguide.library.metadata import build_document, clean_doi, clean_type
 from oncoguide.library.textclean import one_line
 
-DROPPED = frozenset({"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template", "svg",
-                     "iframe", "head", "title", "button", "select", "textarea", "object", "canvas", "math"})
-VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-                  "wbr", "param"})
+DROPPED = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "form",
+        "template",
+        "svg",
+        "iframe",
+        "head",
+        "title",
+        "button",
+        "select",
+        "textarea",
+        "object",
+        "canvas",
+        "math",
+    }
+)
+VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param"}
+)
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4}
-PARAGRAPH = frozenset({"p", "blockquote", "pre", "table", "ul", "ol", "dl", "figure", "section", "article", "main",
-                       "h5", "h6", "address", "details", "fieldset"})
+PARAGRAPH = frozenset(
+    {
+        "p",
+        "blockquote",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+        "dl",
+        "figure",
+        "section",
+        "article",
+        "main",
+        "h5",
+        "h6",
+        "address",
+        "details",
+        "fieldset",
+    }
+)
 LINE = frozenset({"div", "li", "br", "tr", "dt", "dd", "figcaption", "hr", "caption", "summary", "body"})
 CELL = frozenset({"td", "th"})
 # a start tag of these closes an open element of the same name (HTML's optional end tags)
@@ -73,8 +113,12 @@ class _TreeBuilder(HTMLParser):
 
 def _hidden(node: Node) -> bool:
     style = node.attrs.get("style", "").replace(" ", "").lower()
-    return ("hidden" in node.attrs or node.attrs.get("aria-hidden", "").strip().lower() == "true"
-            or "display:none" in style or "visibility:hidden" in style)
+    return (
+        "hidden" in node.attrs
+        or node.attrs.get("aria-hidden", "").strip().lower() == "true"
+        or "display:none" in style
+        or "visibility:hidden" in style
+    )
 
 
 def _text_of(node: Node) -> str:
@@ -193,11 +237,26 @@ def parse_html(text: str, path: Path) -> list[ParsedDocument]:
     default_type = "article" if journal or "citation_title" in meta else "web page"
     kind = clean_type(first("citation_article_type", "dc.type"), default_type)
     dois = [d for d in (clean_doi(v) for v in meta.get("citation_doi", []) + meta.get("dc.identifier", [])) if d]
-    return [build_document(
-        first("citation_title", "dc.title") or page_title or writer.first_h1, writer.sections,
-        source=str(path), format="html", fallback_title=path.stem, authors=authors, journal=journal,
-        year=first("citation_publication_date", "citation_date", "citation_online_date", "dc.date",
-                   "dc.issued", "article:published_time"),
-        pmid=first("citation_pmid"), doi=dois[0] if dois else None,
-        type=kind if kind != "other" else default_type, licence=first("dc.rights", "dc.license", "citation_license"),
-    )]
+    return [
+        build_document(
+            first("citation_title", "dc.title") or page_title or writer.first_h1,
+            writer.sections,
+            source=str(path),
+            format="html",
+            fallback_title=path.stem,
+            authors=authors,
+            journal=journal,
+            year=first(
+                "citation_publication_date",
+                "citation_date",
+                "citation_online_date",
+                "dc.date",
+                "dc.issued",
+                "article:published_time",
+            ),
+            pmid=first("citation_pmid"),
+            doi=dois[0] if dois else None,
+            type=kind if kind != "other" else default_type,
+            licence=first("dc.rights", "dc.license", "citation_license"),
+        )
+    ]

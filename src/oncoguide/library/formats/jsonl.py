@@ -21,11 +21,14 @@ def _sections(record: dict, where: str) -> list[tuple[str, str]]:
         for number, item in enumerate(items, start=1):
             if isinstance(item, str):
                 sections.append(("", item))
-            elif isinstance(item, dict) and isinstance(item.get("text"), str) \
-                    and isinstance(item.get("name", ""), str | None):
+            elif (
+                isinstance(item, dict)
+                and isinstance(item.get("text"), str)
+                and isinstance(item.get("name", ""), str | None)
+            ):
                 sections.append((item.get("name") or "", item["text"]))
             else:
-                raise ParseError(f"{where}: section {number} must be a string or {{\"name\": ..., \"text\": ...}}")
+                raise ParseError(f'{where}: section {number} must be a string or {{"name": ..., "text": ...}}')
         return sections
     if "text" in record:
         if not isinstance(record["text"], str):
@@ -53,8 +56,9 @@ def _record(line: str, number: int, path: Path) -> ParsedDocument:
         if isinstance(record.get(key), dict | list):
             raise ParseError(f"{where}: '{key}' must be a string or a number")
     authors = record.get("authors")
-    if authors is not None and not (isinstance(authors, str) or
-                                    (isinstance(authors, list) and all(isinstance(a, str) for a in authors))):
+    if authors is not None and not (
+        isinstance(authors, str) or (isinstance(authors, list) and all(isinstance(a, str) for a in authors))
+    ):
         raise ParseError(f"{where}: 'authors' must be a string or a list of strings")
     sections = _sections(record, where)
     extra: dict = {"record": number}
@@ -62,9 +66,18 @@ def _record(line: str, number: int, path: Path) -> ParsedDocument:
         extra["source"] = str(record["source"])  # the record's own origin (a URL, a citation); kept, not the path
     try:
         return build_document(
-            title, sections, source=f"{path}#{number}", format="jsonl", fallback_title=path.stem, authors=authors,
-            journal=record.get("journal"), year=record.get("year"), pmid=record.get("pmid"), doi=record.get("doi"),
-            type=record.get("type"), licence=record.get("licence", record.get("license")),
+            title,
+            sections,
+            source=f"{path}#{number}",
+            format="jsonl",
+            fallback_title=path.stem,
+            authors=authors,
+            journal=record.get("journal"),
+            year=record.get("year"),
+            pmid=record.get("pmid"),
+            doi=record.get("doi"),
+            type=record.get("type"),
+            licence=record.get("licence", record.get("license")),
             extra=extra,
         )
     except ParseError as exc:
@@ -73,8 +86,7 @@ def _record(line: str, number: int, path: Path) -> ParsedDocument:
 
 def parse_jsonl(text: str, path: Path) -> list[ParsedDocument]:
     """A document per non-blank line (its source is "PATH#LINE"); ParseError naming the first bad line."""
-    documents = [_record(line, number, path) for number, line in enumerate(text.split("\n"), start=1)
-                 if line.strip()]
+    documents = [_record(line, number, path) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
     if not documents:
         raise ParseError("no text")
     return documents

@@ -54,9 +54,18 @@ def parse_pdf(data: bytes, path: Path) -> list[ParsedDocument]:
     if not title or _JUNK_TITLE.match(title):
         title = next((line for _, text in sections for line in text.split("\n") if line.strip()), "")[:200]
     author = one_line(info.get("author"))
-    return [build_document(title, sections, source=str(path), format="pdf", fallback_title=path.stem,
-                           authors=author.split(";") if author else None, default_type="article",
-                           extra={"pages": len(pages)})]
+    return [
+        build_document(
+            title,
+            sections,
+            source=str(path),
+            format="pdf",
+            fallback_title=path.stem,
+            authors=author.split(";") if author else None,
+            default_type="article",
+            extra={"pages": len(pages)},
+        )
+    ]
 
 
 def _read(data: bytes) -> tuple[list[tuple[int, str]], dict[str, str]]:

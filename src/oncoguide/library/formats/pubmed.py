@@ -79,17 +79,30 @@ def _article(item: ET.Element, number: int, path: Path) -> ParsedDocument | None
     article = citation.find("Article") if citation is not None else None
     if citation is None or article is None:
         return None
-    sections = [(_label(node.get("Label")), "".join(node.itertext()))
-                for node in article.findall("Abstract/AbstractText")]
+    sections = [
+        (_label(node.get("Label")), "".join(node.itertext())) for node in article.findall("Abstract/AbstractText")
+    ]
     if not any(text.strip() for _, text in sections):
         return None
-    journal = _text(article.find("Journal/Title")) or _text(article.find("Journal/ISOAbbreviation")) \
+    journal = (
+        _text(article.find("Journal/Title"))
+        or _text(article.find("Journal/ISOAbbreviation"))
         or _text(citation.find("MedlineJournalInfo/MedlineTA"))
+    )
     title = _text(article.find("ArticleTitle")) or _text(article.find("VernacularTitle"))
     return build_document(
-        title, sections, source=f"{path}#{number}", format="pubmed-xml", fallback_title=f"{path.stem} #{number}",
-        authors=_authors(article), journal=journal or None, year=_year(article), pmid=_text(citation.find("PMID")),
-        doi=_doi(item, article), type=_kind(article), licence=_text(article.find("Abstract/CopyrightInformation")),
+        title,
+        sections,
+        source=f"{path}#{number}",
+        format="pubmed-xml",
+        fallback_title=f"{path.stem} #{number}",
+        authors=_authors(article),
+        journal=journal or None,
+        year=_year(article),
+        pmid=_text(citation.find("PMID")),
+        doi=_doi(item, article),
+        type=_kind(article),
+        licence=_text(article.find("Abstract/CopyrightInformation")),
         extra={"record": number},
     )
 

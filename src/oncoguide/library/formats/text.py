@@ -20,17 +20,17 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _LINK_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s+\S+.*$")
 _INLINE = (
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),                        # images are dropped
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images are dropped
     (re.compile(r"!\[[^\]]*\]\[[^\]]*\]"), ""),
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),                    # [text](url) -> text
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),                   # [text][ref] -> text
-    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),                     # <https://...> -> the address
-    (re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>"), ""),     # inline HTML tags
-    (re.compile(r"`([^`\n]+)`"), r"\1"),                              # `code`
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),            # **strong**, __strong__
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # [text](url) -> text
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref] -> text
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # <https://...> -> the address
+    (re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>"), ""),  # inline HTML tags
+    (re.compile(r"`([^`\n]+)`"), r"\1"),  # `code`
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # **strong**, __strong__
     (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),  # *emphasis*
-    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),         # _emphasis_ (not snake_case)
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),                   # ~~strike~~
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),  # _emphasis_ (not snake_case)
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),  # ~~strike~~
 )
 _BLOCK_PREFIX = re.compile(r"^ {0,3}(?:>[ \t]?)+|^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+")
 
@@ -42,8 +42,16 @@ def _first_line(text: str) -> str:
 
 def parse_plain(text: str, path: Path) -> list[ParsedDocument]:
     """One document, one unnamed section; the title is the first line when it is short enough."""
-    return [build_document(_first_line(text), [("", text)], source=str(path), format="text",
-                           fallback_title=path.stem, default_type="note")]
+    return [
+        build_document(
+            _first_line(text),
+            [("", text)],
+            source=str(path),
+            format="text",
+            fallback_title=path.stem,
+            default_type="note",
+        )
+    ]
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -54,8 +62,9 @@ class _NoAliasLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise yaml.composer.ComposerError(None, None, "YAML anchors and aliases (& and *) are refused",
-                                              event.start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, "YAML anchors and aliases (& and *) are refused", event.start_mark
+            )
         return super().compose_node(parent, index)
 
 
@@ -70,8 +79,10 @@ def _front_matter(text: str) -> tuple[dict, str]:
             break
     else:
         if len(text) > FRONT_MATTER_MAX:
-            raise ParseError(f"the front matter that opens on line 1 with '---' is not closed within "
-                             f"{FRONT_MATTER_MAX} characters (the limit for front matter)")
+            raise ParseError(
+                f"the front matter that opens on line 1 with '---' is not closed within "
+                f"{FRONT_MATTER_MAX} characters (the limit for front matter)"
+            )
         raise ParseError("the front matter that opens on line 1 with '---' is never closed")
     lines = head[: end + 1]
     try:
@@ -85,7 +96,7 @@ def _front_matter(text: str) -> tuple[dict, str]:
         data = {}
     if not isinstance(data, dict):
         raise ParseError(f"bad front matter on line 2: expected 'key: value' lines, found {type(data).__name__}")
-    return {str(k).lower(): v for k, v in data.items()}, text[len("\n".join(lines)) + 1:]
+    return {str(k).lower(): v for k, v in data.items()}, text[len("\n".join(lines)) + 1 :]
 
 
 def _strip_inline(line: str) -> str:
@@ -128,9 +139,20 @@ def parse_markdown(text: str, path: Path) -> list[ParsedDocument]:
         lines.append(_strip_inline(_BLOCK_PREFIX.sub("", raw)))
     sections.append((name, "\n".join(lines)))  # an unclosed code fence runs to the end, as in CommonMark
     title = meta.get("title") or h1 or _first_line("\n".join(text for _, text in sections))
-    return [build_document(
-        str(title), sections, source=str(path), format="markdown", fallback_title=path.stem,
-        authors=meta.get("authors", meta.get("author")), journal=meta.get("journal"), year=meta.get("year"),
-        pmid=meta.get("pmid"), doi=meta.get("doi"), type=meta.get("type"), default_type="note",
-        licence=meta.get("licence", meta.get("license")),
-    )]
+    return [
+        build_document(
+            str(title),
+            sections,
+            source=str(path),
+            format="markdown",
+            fallback_title=path.stem,
+            authors=meta.get("authors", meta.get("author")),
+            journal=meta.get("journal"),
+            year=meta.get("year"),
+            pmid=meta.get("pmid"),
+            doi=meta.get("doi"),
+            type=meta.get("type"),
+            default_type="note",
+            licence=meta.get("licence", meta.get("license")),
+        )
+    ]

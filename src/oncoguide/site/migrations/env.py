@@ -25,9 +25,13 @@ def _configure(connection) -> None:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, dialect_opts={"paramstyle": "named"},
-                      render_as_batch=config.get_main_option("sqlalchemy.url", "").startswith("sqlite"))
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        render_as_batch=config.get_main_option("sqlalchemy.url", "").startswith("sqlite"),
+    )
     with context.begin_transaction():
         context.run_migrations()
 

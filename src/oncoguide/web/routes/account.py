@@ -19,9 +19,19 @@ def account_page(request: Request, status: int = 200, error: str = "", saved: st
     me = signed_in(request, "see your account")
     state = request.app.state
     mine = state.site.experiences.mine(me)
-    return render(request, "account.html", status, countries=countries(), names=country_names(),
-                  country=state.site.members.country_of(me), posts=len(mine), choices=POST_CHOICES,
-                  may_delete=me.role in SELF_DELETE_ROLES, error=error, saved=saved)
+    return render(
+        request,
+        "account.html",
+        status,
+        countries=countries(),
+        names=country_names(),
+        country=state.site.members.country_of(me),
+        posts=len(mine),
+        choices=POST_CHOICES,
+        may_delete=me.role in SELF_DELETE_ROLES,
+        error=error,
+        saved=saved,
+    )
 
 
 @router.get("/account")
@@ -32,8 +42,9 @@ async def account(request: Request, saved: str = ""):
 
 
 @router.post("/account/country")
-async def set_country(request: Request, country: Annotated[str, Form(max_length=10)] = "",
-                      csrf: Annotated[str, Form(max_length=200)] = ""):
+async def set_country(
+    request: Request, country: Annotated[str, Form(max_length=10)] = "", csrf: Annotated[str, Form(max_length=200)] = ""
+):
     check_csrf(request, csrf)
     me = signed_in(request, "share your country")
     try:
@@ -44,9 +55,12 @@ async def set_country(request: Request, country: Annotated[str, Form(max_length=
 
 
 @router.post("/account/delete")
-async def delete_account(request: Request, password: Annotated[str, Form(max_length=1000)] = "",
-                         posts: Annotated[str, Form(max_length=20)] = "",
-                         csrf: Annotated[str, Form(max_length=200)] = ""):
+async def delete_account(
+    request: Request,
+    password: Annotated[str, Form(max_length=1000)] = "",
+    posts: Annotated[str, Form(max_length=20)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     check_csrf(request, csrf)
     me = signed_in(request, "delete your account")
     try:

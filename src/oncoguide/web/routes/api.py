@@ -29,14 +29,19 @@ class AskIn(BaseModel):
     question: str = Field(min_length=1, description="The question, in your own words.")
     audience: Literal["clinician", "patient"] = Field("clinician", description="Who the answer is written for.")
     thread_id: str | None = Field(
-        None, pattern=r"^[a-z2-7]{16}$",
-        description="The thread_id of the previous answer, to ask a follow-up in its context.")
+        None,
+        pattern=r"^[a-z2-7]{16}$",
+        description="The thread_id of the previous answer, to ask a follow-up in its context.",
+    )
 
 
 class RecommendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    vignette: str | None = Field(None, min_length=1,  # at most Settings.max_question_chars, as AskIn.question
-                                 description="The patient in free text (optional when criteria are given).")
+    vignette: str | None = Field(
+        None,
+        min_length=1,  # at most Settings.max_question_chars, as AskIn.question
+        description="The patient in free text (optional when criteria are given).",
+    )
     condition: Condition | None = None
     site: Criterion = None
     stage: Criterion = None
@@ -64,9 +69,16 @@ def _finite(value):
 def too_long(field: str, value: str | None, limit: int) -> None:
     """Refuse a text longer than `limit` as pydantic's max_length would (422 naming the field)."""
     if value is not None and len(value) > limit:
-        raise RequestValidationError([{"type": "string_too_long", "loc": ("body", field),
-                                       "msg": f"String should have at most {limit} characters",
-                                       "ctx": {"max_length": limit}}])
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_too_long",
+                    "loc": ("body", field),
+                    "msg": f"String should have at most {limit} characters",
+                    "ctx": {"max_length": limit},
+                }
+            ]
+        )
 
 
 def question_limits(doc: dict, limit: int) -> None:
@@ -91,8 +103,9 @@ def ask(body: AskIn, request: Request) -> JSONResponse:
     state = request.app.state
     too_long("question", body.question, state.site.settings.max_question_chars)
     try:
-        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, body.question, body.audience,
-                                              body.thread_id)
+        turn, answer, earlier = ask_in_thread(
+            state.site, state.site.threads, body.question, body.audience, body.thread_id
+        )
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
     state.site.reviews.record_audiences(answer, earlier)
@@ -101,12 +114,13 @@ def ask(body: AskIn, request: Request) -> JSONResponse:
 
 
 FHIR_BUNDLE_SCHEMA = {
-    "type": "object", "title": "FHIR Bundle",
+    "type": "object",
+    "title": "FHIR Bundle",
     "description": "A FHIR (R4 or R5) Bundle of one patient's Condition and Observation resources, e.g. "
-                   "{\"resourceType\": \"Bundle\", \"type\": \"collection\", \"entry\": [...]}. "
-                   "Coded conditions (SNOMED CT, ICD-10, ICD-O-3), secondary neoplasms, stage and TNM "
-                   "Observations (LOINC) and genomic Observations are read; the result lists each fact read "
-                   "under `derived`, with its resource.",
+    '{"resourceType": "Bundle", "type": "collection", "entry": [...]}. '
+    "Coded conditions (SNOMED CT, ICD-10, ICD-O-3), secondary neoplasms, stage and TNM "
+    "Observations (LOINC) and genomic Observations are read; the result lists each fact read "
+    "under `derived`, with its resource.",
     "required": ["resourceType"],
     "properties": {"resourceType": {"const": "Bundle"}, "entry": {"type": "array", "items": {"type": "object"}}},
 }
@@ -121,10 +135,19 @@ def json_of(raw: bytes, settings):
         raise RequestValidationError([{"type": "json_body", "loc": ("body",), "msg": str(exc)}]) from None
 
 
-@router.post("/recommend", summary="Find the patient group and its recommended treatments", openapi_extra={
-    "requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"oneOf": [RecommendIn.model_json_schema(), FHIR_BUNDLE_SCHEMA]}},
-        "application/fhir+json": {"schema": FHIR_BUNDLE_SCHEMA}}}})
+@router.post(
+    "/recommend",
+    summary="Find the patient group and its recommended treatments",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"oneOf": [RecommendIn.model_json_schema(), FHIR_BUNDLE_SCHEMA]}},
+                "application/fhir+json": {"schema": FHIR_BUNDLE_SCHEMA},
+            },
+        }
+    },
+)
 async def recommend(request: Request) -> JSONResponse:
     """The recommendation as `oncoguide recommend --format json` prints it. The body is either the
     criteria (and/or a vignette) or a FHIR Bundle describing the patient."""
@@ -164,8 +187,9 @@ async def groups(request: Request, condition: Condition | None = None) -> JSONRe
 
 
 @router.get("/evidence/{topic}", summary="Study data, pooled results, comparisons and meta-analysis")
-async def evidence(topic: str, request: Request,
-                   by: Literal["dose", "design", "technique"] | None = None) -> JSONResponse:
+async def evidence(
+    topic: str, request: Request, by: Literal["dose", "design", "technique"] | None = None
+) -> JSONResponse:
     """As `oncoguide evidence TOPIC --format json`."""
     ev = request.app.state.site.kb.evidence
     if topic not in ev.topics:

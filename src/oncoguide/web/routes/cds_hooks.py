@@ -50,11 +50,13 @@ HOOK = "patient-view"
 REQUIRED_PREFETCH = "conditions"
 REQUIRED_HINT = "a searchset Bundle of Condition?patient={{context.patientId}}"
 MISSING = object()
-DESCRIPTION = ("Reads the patient's coded Conditions (SNOMED CT, ICD-10, ICD-10-CM, ICD-O-3) and staging and "
-               "genomic Observations (LOINC), finds the patient group of oncoguide's treatment algorithm for "
-               "dermatofibrosarcoma protuberans, soft-tissue sarcoma or GIST, and returns its recommended "
-               "steps with citations. Returns no card when the patient has none of these conditions. Needs the "
-               "'conditions' prefetch; it does not query the FHIR server.")
+DESCRIPTION = (
+    "Reads the patient's coded Conditions (SNOMED CT, ICD-10, ICD-10-CM, ICD-O-3) and staging and "
+    "genomic Observations (LOINC), finds the patient group of oncoguide's treatment algorithm for "
+    "dermatofibrosarcoma protuberans, soft-tissue sarcoma or GIST, and returns its recommended "
+    "steps with citations. Returns no card when the patient has none of these conditions. Needs the "
+    "'conditions' prefetch; it does not query the FHIR server."
+)
 
 
 class CdsError(Refused):
@@ -66,9 +68,11 @@ class CdsError(Refused):
 def prefetch_templates(kb) -> dict[str, str]:
     book = codebook(kb)
     codes = ",".join(f"{book.systems[o.system]}|{o.code}" for o in book.observations.values())
-    return {"patient": "Patient/{{context.patientId}}",
-            "conditions": "Condition?patient={{context.patientId}}",
-            "observations": f"Observation?patient={{{{context.patientId}}}}&code={codes}"}
+    return {
+        "patient": "Patient/{{context.patientId}}",
+        "conditions": "Condition?patient={{context.patientId}}",
+        "observations": f"Observation?patient={{{{context.patientId}}}}&code={codes}",
+    }
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -77,11 +81,22 @@ def error(status: int, message: str) -> JSONResponse:
 
 @router.get("", summary="CDS Hooks discovery: the services offered")
 async def discovery(request: Request) -> JSONResponse:
-    return JSONResponse({"services": [{
-        "hook": HOOK, "id": SERVICE_ID, "title": "oncoguide: sarcoma treatment algorithm",
-        "description": DESCRIPTION, "prefetch": prefetch_templates(request.app.state.site.kb),
-        "usageRequirements": "Send the 'conditions' prefetch (the 'observations' prefetch adds stage and genotype).",
-    }]})
+    return JSONResponse(
+        {
+            "services": [
+                {
+                    "hook": HOOK,
+                    "id": SERVICE_ID,
+                    "title": "oncoguide: sarcoma treatment algorithm",
+                    "description": DESCRIPTION,
+                    "prefetch": prefetch_templates(request.app.state.site.kb),
+                    "usageRequirements": (
+                        "Send the 'conditions' prefetch (the 'observations' prefetch adds stage and genotype)."
+                    ),
+                }
+            ]
+        }
+    )
 
 
 def json_body(raw: bytes, settings):
@@ -121,49 +136,79 @@ def _check_request(body) -> tuple[str, str, dict]:
 
 def _resources(prefetch: dict) -> tuple[list, list[str]]:
     conditions = prefetch.get(REQUIRED_PREFETCH, MISSING)
-    if conditions is MISSING or (isinstance(conditions, dict)
-                                   and conditions.get("resourceType") == "OperationOutcome"):
-        raise CdsError(f"the '{REQUIRED_PREFETCH}' prefetch is missing and this service does not query the "
-                       f"FHIR server; send it as {REQUIRED_HINT}", 412)
+    if conditions is MISSING or (isinstance(conditions, dict) and conditions.get("resourceType") == "OperationOutcome"):
+        raise CdsError(
+            f"the '{REQUIRED_PREFETCH}' prefetch is missing and this service does not query the "
+            f"FHIR server; send it as {REQUIRED_HINT}",
+            412,
+        )
     notes, resources = [], []
     if conditions is not None:  # null: the record system has no Conditions for this patient
         resources += resources_of(conditions, f"prefetch.{REQUIRED_PREFETCH}")
     observations = prefetch.get("observations")
-    if observations is None or (isinstance(observations, dict)
-                                and observations.get("resourceType") == "OperationOutcome"):
+    if observations is None or (
+        isinstance(observations, dict) and observations.get("resourceType") == "OperationOutcome"
+    ):
         notes.append("no staging or genomic Observations were sent (prefetch 'observations')")
     else:
         resources += resources_of(observations, "prefetch.observations")
     return resources, notes
 
 
-FHIR_BUNDLE = {"type": ["object", "null"], "description": "A FHIR searchset Bundle (null: none for this patient)",
-               "properties": {"resourceType": {"type": "string"},
-                              "entry": {"type": "array", "items": {"type": "object"}}}}
-HOOK_REQUEST = {"type": "object", "title": "CDS Hooks request", "required": ["hook", "hookInstance", "context"],
+FHIR_BUNDLE = {
+    "type": ["object", "null"],
+    "description": "A FHIR searchset Bundle (null: none for this patient)",
+    "properties": {"resourceType": {"type": "string"}, "entry": {"type": "array", "items": {"type": "object"}}},
+}
+HOOK_REQUEST = {
+    "type": "object",
+    "title": "CDS Hooks request",
+    "required": ["hook", "hookInstance", "context"],
+    "properties": {
+        "hook": {"type": "string", "enum": [HOOK]},
+        "hookInstance": {"type": "string", "maxLength": 100},
+        "fhirServer": {"type": "string"},
+        "fhirAuthorization": {"type": "object"},
+        "context": {
+            "type": "object",
+            "required": ["patientId"],
+            "properties": {"patientId": {"type": "string", "maxLength": 64}, "userId": {"type": "string"}},
+        },
+        "prefetch": {"type": "object", "properties": {"conditions": FHIR_BUNDLE, "observations": FHIR_BUNDLE}},
+    },
+}
+FEEDBACK_REQUEST = {
+    "type": "object",
+    "title": "CDS Hooks feedback",
+    "required": ["feedback"],
+    "properties": {
+        "feedback": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["card", "outcome", "outcomeTimestamp"],
                 "properties": {
-                    "hook": {"type": "string", "enum": [HOOK]}, "hookInstance": {"type": "string", "maxLength": 100},
-                    "fhirServer": {"type": "string"}, "fhirAuthorization": {"type": "object"},
-                    "context": {"type": "object", "required": ["patientId"],
-                                "properties": {"patientId": {"type": "string", "maxLength": 64},
-                                               "userId": {"type": "string"}}},
-                    "prefetch": {"type": "object", "properties": {"conditions": FHIR_BUNDLE,
-                                                                  "observations": FHIR_BUNDLE}}}}
-FEEDBACK_REQUEST = {"type": "object", "title": "CDS Hooks feedback", "required": ["feedback"], "properties": {
-    "feedback": {"type": "array", "minItems": 1, "items": {
-        "type": "object", "required": ["card", "outcome", "outcomeTimestamp"],
-        "properties": {"card": {"type": "string", "maxLength": 36},
-                       "outcome": {"type": "string", "enum": ["accepted", "overridden"]},
-                       "outcomeTimestamp": {"type": "string", "format": "date-time"},
-                       "overrideReason": {"type": "object"}}}}}}
+                    "card": {"type": "string", "maxLength": 36},
+                    "outcome": {"type": "string", "enum": ["accepted", "overridden"]},
+                    "outcomeTimestamp": {"type": "string", "format": "date-time"},
+                    "overrideReason": {"type": "object"},
+                },
+            },
+        }
+    },
+}
 
 
 def _body(schema: dict) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-@router.post(f"/{SERVICE_ID}", summary="The patient-view hook: cards for the patient's sarcoma",
-             openapi_extra=_body(HOOK_REQUEST))
+@router.post(
+    f"/{SERVICE_ID}",
+    summary="The patient-view hook: cards for the patient's sarcoma",
+    openapi_extra=_body(HOOK_REQUEST),
+)
 async def patient_view(request: Request) -> JSONResponse:
     raw = await request.body()
     # reading a record of up to max_fhir_body_bytes is CPU work: off the event loop (see web/app.py)
@@ -185,8 +230,9 @@ def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
         patient.notes = patient.notes + notes
         card: dict | None
         try:
-            rec = state.site.kb.algorithm.recommend(patient.condition, dict(patient.facts), patient.notes,
-                                               patient.genotype)
+            rec = state.site.kb.algorithm.recommend(
+                patient.condition, dict(patient.facts), patient.notes, patient.genotype
+            )
         except CriteriaError as exc:
             card, group = contradiction_card(base, str(exc), patient, conditions), None
         else:
@@ -198,8 +244,11 @@ def _patient_view(state, raw: bytes, base: str) -> JSONResponse:
     return JSONResponse({"cards": cards})
 
 
-@router.post(f"/{SERVICE_ID}/feedback", summary="Feedback on a card: accepted or overridden",
-             openapi_extra=_body(FEEDBACK_REQUEST))
+@router.post(
+    f"/{SERVICE_ID}/feedback",
+    summary="Feedback on a card: accepted or overridden",
+    openapi_extra=_body(FEEDBACK_REQUEST),
+)
 async def feedback(request: Request) -> JSONResponse:
     raw = await request.body()
     return await run_in_threadpool(_feedback, request.app.state, raw)
@@ -219,5 +268,4 @@ def _feedback(state, raw: bytes) -> JSONResponse:
 async def unknown_service(request: Request, service_id: str) -> JSONResponse:
     if service_id == SERVICE_ID:
         return error(405, f"use POST for {request.url.path}")
-    return error(404, f"no CDS service '{service_id[:60]}' here; the service is '{SERVICE_ID}' "
-                      "(see GET /cds-services)")
+    return error(404, f"no CDS service '{service_id[:60]}' here; the service is '{SERVICE_ID}' (see GET /cds-services)")

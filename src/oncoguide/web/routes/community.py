@@ -39,8 +39,15 @@ def overview(state, slug: str):
     return turn, answer
 
 
-def condition_page(request: Request, slug: str, status: int = 200, error: str = "", draft: str = "", page: int = 1,
-                   posted_id: int | None = None):
+def condition_page(
+    request: Request,
+    slug: str,
+    status: int = 200,
+    error: str = "",
+    draft: str = "",
+    page: int = 1,
+    posted_id: int | None = None,
+):
     state = request.app.state
     short_turn, short = overview(state, slug)
     me = user_of(request)
@@ -52,28 +59,52 @@ def condition_page(request: Request, slug: str, status: int = 200, error: str = 
     members, by_country = state.site.members.stats()
     names = country_names()
     table = sorted(((names.get(code, code), n) for code, n in by_country.items()), key=lambda r: (-r[1], r[0]))
-    return render(request, "condition.html", status, slug=slug, short=short, short_turn=short_turn,
-                  map_svg=members_svg(by_country), map_table=table, members=members,
-                  not_drawn=[name for name, _n in table if name not in world().drawn_names],
-                  review=review_status(state.site.reviews.reader_view(short)), top=state.site.questions.top(slug),
-                  stories=state.site.experiences.published(slug, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE),
-                  stories_total=stories_total, page=page, pages=max(1, -(-stories_total // STORIES_PER_PAGE)),
-                  shared=authors,
-                  mine=[e for e in state.site.experiences.mine(me) if e.condition == slug] if me else [],
-                  posted=posted, error=error, draft=draft, max_chars=MAX_CHARS)
+    return render(
+        request,
+        "condition.html",
+        status,
+        slug=slug,
+        short=short,
+        short_turn=short_turn,
+        map_svg=members_svg(by_country),
+        map_table=table,
+        members=members,
+        not_drawn=[name for name, _n in table if name not in world().drawn_names],
+        review=review_status(state.site.reviews.reader_view(short)),
+        top=state.site.questions.top(slug),
+        stories=state.site.experiences.published(slug, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE),
+        stories_total=stories_total,
+        page=page,
+        pages=max(1, -(-stories_total // STORIES_PER_PAGE)),
+        shared=authors,
+        mine=[e for e in state.site.experiences.mine(me) if e.condition == slug] if me else [],
+        posted=posted,
+        error=error,
+        draft=draft,
+        max_chars=MAX_CHARS,
+    )
 
 
 @router.get("/conditions/{slug}")
-async def condition(request: Request, slug: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-                    posted: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None):
+async def condition(
+    request: Request,
+    slug: str,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    posted: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
+):
     if slug not in condition_names(request):
         raise HTTPException(404)
     return condition_page(request, slug, page=page, posted_id=posted)
 
 
 @router.post("/conditions/{slug}/experiences")
-async def share(request: Request, slug: str, body: Annotated[str, Form(max_length=20_000)] = "",
-                question: Annotated[str, Form(max_length=64)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
+async def share(
+    request: Request,
+    slug: str,
+    body: Annotated[str, Form(max_length=20_000)] = "",
+    question: Annotated[str, Form(max_length=64)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     check_csrf(request, csrf)
     if slug not in condition_names(request):
         raise HTTPException(404)
@@ -81,7 +112,7 @@ async def share(request: Request, slug: str, body: Annotated[str, Form(max_lengt
     try:
         post = request.app.state.site.experiences.post(user, slug, body, question or None)
     except PostError as exc:
-        return condition_page(request, slug, exc.status, error=str(exc), draft=body[:MAX_CHARS + 1000])
+        return condition_page(request, slug, exc.status, error=str(exc), draft=body[: MAX_CHARS + 1000])
     return RedirectResponse(f"/conditions/{slug}?posted={post.id}#your-posts", status_code=303)
 
 
@@ -112,8 +143,13 @@ async def moderation(request: Request):
 
 
 @router.post("/moderation/{exp_id}")
-async def moderate(request: Request, exp_id: IdPath, decision: Annotated[str, Form(max_length=10)] = "",
-                   reason: Annotated[str, Form(max_length=2000)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
+async def moderate(
+    request: Request,
+    exp_id: IdPath,
+    decision: Annotated[str, Form(max_length=10)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     check_csrf(request, csrf)
     user = moderator(request)
     if decision not in ("approve", "reject"):
@@ -121,14 +157,19 @@ async def moderate(request: Request, exp_id: IdPath, decision: Annotated[str, Fo
     try:
         request.app.state.site.experiences.decide(exp_id, user, decision == "approve", reason)
     except PostError as exc:
-        return render(request, "moderation.html", exc.status, queue=request.app.state.site.experiences.queue(),
-                      error=str(exc))
+        return render(
+            request, "moderation.html", exc.status, queue=request.app.state.site.experiences.queue(), error=str(exc)
+        )
     return RedirectResponse("/moderation", status_code=303)
 
 
 @router.post("/conditions/{slug}/helpful")
-async def helpful(request: Request, slug: str, key: Annotated[str, Form(max_length=64)] = "",
-                  csrf: Annotated[str, Form(max_length=200)] = ""):
+async def helpful(
+    request: Request,
+    slug: str,
+    key: Annotated[str, Form(max_length=64)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     check_csrf(request, csrf)
     if slug not in condition_names(request):
         raise HTTPException(404)

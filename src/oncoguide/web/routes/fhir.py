@@ -57,8 +57,9 @@ def self_link(request: Request) -> str:
 
 
 def fhir_response(resource: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(resource, ensure_ascii=False), status_code=status, media_type=MEDIA_TYPE,
-                    headers=headers)
+    return Response(
+        json.dumps(resource, ensure_ascii=False), status_code=status, media_type=MEDIA_TYPE, headers=headers
+    )
 
 
 def outcome(status: int, code: str, message: str, headers: dict | None = None) -> Response:
@@ -66,30 +67,55 @@ def outcome(status: int, code: str, message: str, headers: dict | None = None) -
 
 
 def unknown_type(rtype: str) -> Response:
-    return outcome(404, "not-supported", f"resource type '{rtype[:80]}' is not served here; served types: "
-                                         f"{', '.join(RESOURCE_TYPES)} (and Bundle/{BUNDLE_ID})")
+    return outcome(
+        404,
+        "not-supported",
+        f"resource type '{rtype[:80]}' is not served here; served types: "
+        f"{', '.join(RESOURCE_TYPES)} (and Bundle/{BUNDLE_ID})",
+    )
 
 
 def capability_statement(ex: FhirExport) -> dict:
     read_search = [{"code": "read"}, {"code": "search-type"}]
-    resources = [{"type": rtype, "profile": base_profile(rtype).split("|")[0], "interaction": read_search,
-                  "searchParam": [{"name": "_id", "type": "token"}, {"name": "url", "type": "uri"}]}
-                 for rtype in RESOURCE_TYPES]
+    resources = [
+        {
+            "type": rtype,
+            "profile": base_profile(rtype).split("|")[0],
+            "interaction": read_search,
+            "searchParam": [{"name": "_id", "type": "token"}, {"name": "url", "type": "uri"}],
+        }
+        for rtype in RESOURCE_TYPES
+    ]
     resources[0]["supportedProfile"] = ["http://hl7.org/fhir/uv/cpg/StructureDefinition/cpg-recommendationdefinition"]
-    resources.append({"type": "Bundle", "interaction": [{"code": "read"}],
-                      "documentation": f"Bundle/{BUNDLE_ID}: every resource above in one collection Bundle"})
-    out = {"resourceType": "CapabilityStatement", "id": "oncoguide",
-           "meta": {"profile": [base_profile("CapabilityStatement")]},
-           "url": canonical("CapabilityStatement", "oncoguide"), "version": ex.version, "name": "OncoguideFhir",
-           "title": "oncoguide FHIR R5 knowledge export", "status": "active", "experimental": False,
-           "publisher": "oncoguide",
-           "description": "Read-only export of the oncoguide knowledge pack (DFSP, soft-tissue sarcoma, GIST) as "
-                          f"FHIR R{FHIR_VERSION[0]} ({FHIR_VERSION}) resources.",
-           "kind": "instance", "software": {"name": "oncoguide", "version": ex.version},
-           "implementation": {"description": "oncoguide knowledge service, FHIR endpoint"},
-           "fhirVersion": FHIR_VERSION, "format": ["json"],
-           "rest": [{"mode": "server", "documentation": "Read-only; search supports _id and url only.",
-                     "resource": resources}]}
+    resources.append(
+        {
+            "type": "Bundle",
+            "interaction": [{"code": "read"}],
+            "documentation": f"Bundle/{BUNDLE_ID}: every resource above in one collection Bundle",
+        }
+    )
+    out = {
+        "resourceType": "CapabilityStatement",
+        "id": "oncoguide",
+        "meta": {"profile": [base_profile("CapabilityStatement")]},
+        "url": canonical("CapabilityStatement", "oncoguide"),
+        "version": ex.version,
+        "name": "OncoguideFhir",
+        "title": "oncoguide FHIR R5 knowledge export",
+        "status": "active",
+        "experimental": False,
+        "publisher": "oncoguide",
+        "description": "Read-only export of the oncoguide knowledge pack (DFSP, soft-tissue sarcoma, GIST) as "
+        f"FHIR R{FHIR_VERSION[0]} ({FHIR_VERSION}) resources.",
+        "kind": "instance",
+        "software": {"name": "oncoguide", "version": ex.version},
+        "implementation": {"description": "oncoguide knowledge service, FHIR endpoint"},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json"],
+        "rest": [
+            {"mode": "server", "documentation": "Read-only; search supports _id and url only.", "resource": resources}
+        ],
+    }
     if ex.timestamp:
         out["date"] = ex.timestamp
     return out

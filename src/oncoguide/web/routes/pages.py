@@ -15,8 +15,18 @@ from oncoguide.web.views import EXAMPLES, condition_names, render, review_status
 
 router = APIRouter(include_in_schema=False)
 
-FINDER_FIELDS = ("site", "stage", "resectable", "metastases", "recurrence", "margins", "subtype", "morbidity",
-                 "progression", "mutation")
+FINDER_FIELDS = (
+    "site",
+    "stage",
+    "resectable",
+    "metastases",
+    "recurrence",
+    "margins",
+    "subtype",
+    "morbidity",
+    "progression",
+    "mutation",
+)
 
 
 def max_field(request: Request) -> int:
@@ -35,15 +45,20 @@ def audience_of(request: Request) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request):
-    return page(request, "home.html", examples=EXAMPLES, audience=audience_of(request), question="", error="",
-                thread_id="")
+    return page(
+        request, "home.html", examples=EXAMPLES, audience=audience_of(request), question="", error="", thread_id=""
+    )
 
 
 # composing an answer or a recommendation is CPU work: these are `def`, run in the thread pool (web/app.py)
 @router.post("/ask", response_class=HTMLResponse)
-def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)] = "",
-             audience: Annotated[str, Form(max_length=20)] = "clinician",
-             thread_id: Annotated[str, Form(max_length=40)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
+def ask_form(
+    request: Request,
+    question: Annotated[str, Form(max_length=100_000)] = "",
+    audience: Annotated[str, Form(max_length=20)] = "clinician",
+    thread_id: Annotated[str, Form(max_length=40)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     check_csrf(request, csrf)
     audience = audience if audience in AUDIENCES else "clinician"
     state = request.app.state
@@ -52,9 +67,16 @@ def ask_form(request: Request, question: Annotated[str, Form(max_length=100_000)
         state.site.reviews.record_audiences(answer, earlier)
         state.site.questions.record(answer)
     except (InputError, ThreadError) as exc:
-        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience,
-                    question=question[:max_field(request)],
-                    error=str(exc), thread_id=thread_id if not isinstance(exc, ThreadError) else "")
+        return page(
+            request,
+            "home.html",
+            422,
+            examples=EXAMPLES,
+            audience=audience,
+            question=question[: max_field(request)],
+            error=str(exc),
+            thread_id=thread_id if not isinstance(exc, ThreadError) else "",
+        )
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
 
@@ -67,9 +89,16 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
     try:
         turn, answer, earlier = ask_in_thread(state.site, state.site.threads, question, audience, None)
     except (InputError, ThreadError) as exc:
-        return page(request, "home.html", 422, examples=EXAMPLES, audience=audience,
-                    question=question[:max_field(request)],
-                    error=str(exc), thread_id="")
+        return page(
+            request,
+            "home.html",
+            422,
+            examples=EXAMPLES,
+            audience=audience,
+            question=question[: max_field(request)],
+            error=str(exc),
+            thread_id="",
+        )
     state.site.reviews.record_audiences(answer, earlier)
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
@@ -87,19 +116,28 @@ def article(request: Request, turn: str):
 
 # --- treatment algorithm ---------------------------------------------------------------------------
 
+
 @router.get("/algorithm", response_class=HTMLResponse)
 async def algorithm_home(request: Request):
     kb = request.app.state.site.kb
     counts = {c: len(kb.algorithm.group_list(c)) for c in condition_names(request)}
-    return page(request, "algorithm.html", counts=counts, dims=kb.algorithm.dims, chosen={}, result=None, error="",
-                genotypes=kb.algorithm.spec.genotypes)
+    return page(
+        request,
+        "algorithm.html",
+        counts=counts,
+        dims=kb.algorithm.dims,
+        chosen={},
+        result=None,
+        error="",
+        genotypes=kb.algorithm.spec.genotypes,
+    )
 
 
 @router.get("/algorithm/find", response_class=HTMLResponse)
 def algorithm_find(request: Request):
     kb = request.app.state.site.kb
     params = request.query_params
-    chosen = {k: params.get(k, "")[:max_field(request)] for k in ("condition", "vignette", *FINDER_FIELDS)}
+    chosen = {k: params.get(k, "")[: max_field(request)] for k in ("condition", "vignette", *FINDER_FIELDS)}
     counts = {c: len(kb.algorithm.group_list(c)) for c in condition_names(request)}
     criteria = {k: chosen[k] or None for k in FINDER_FIELDS}
     condition = chosen["condition"] or None
@@ -110,12 +148,22 @@ def algorithm_find(request: Request):
         error = "choose the condition, or describe the patient in the text box"
     else:
         try:
-            result = kb.recommend(chosen["vignette"] if chosen["vignette"].strip() else None,
-                                  condition=condition, **criteria)
+            result = kb.recommend(
+                chosen["vignette"] if chosen["vignette"].strip() else None, condition=condition, **criteria
+            )
         except (CriteriaError, InputError) as exc:
             error = str(exc)
-    return page(request, "algorithm.html", 422 if error else 200, counts=counts, dims=kb.algorithm.dims,
-                chosen=chosen, result=result, error=error, genotypes=kb.algorithm.spec.genotypes)
+    return page(
+        request,
+        "algorithm.html",
+        422 if error else 200,
+        counts=counts,
+        dims=kb.algorithm.dims,
+        chosen=chosen,
+        result=result,
+        error=error,
+        genotypes=kb.algorithm.spec.genotypes,
+    )
 
 
 @router.get("/algorithm/groups/{group_id}", response_class=HTMLResponse)
@@ -137,6 +185,7 @@ async def algorithm_condition(request: Request, condition: str):
 
 
 # --- evidence ----------------------------------------------------------------------------------------
+
 
 @router.get("/evidence", response_class=HTMLResponse)
 async def evidence_home(request: Request):
@@ -165,8 +214,17 @@ async def evidence_topic(request: Request, topic: str):
     numbering = Numbering(kb.contents)
     numbering.cite([(c.source, c.locator) for c in t.citations])
     study_refs = {s.label: numbering.cite([(c.source, c.locator) for c in s.citations])[0] for s in t.studies}
-    return page(request, "evidence.html", report=report, topic=t, svg=svg, attributes=attributes, by=by,
-                study_refs=study_refs, references=numbering.references())
+    return page(
+        request,
+        "evidence.html",
+        report=report,
+        topic=t,
+        svg=svg,
+        attributes=attributes,
+        by=by,
+        study_refs=study_refs,
+        references=numbering.references(),
+    )
 
 
 @router.get("/docs", response_class=HTMLResponse)

@@ -33,9 +33,13 @@ async def login_form(request: Request, next: str = "/review"):
 
 
 @router.post("/login", include_in_schema=False)
-async def login(request: Request, username: Annotated[str, Form(max_length=200)] = "",
-                password: Annotated[str, Form(max_length=1000)] = "", next: Annotated[str, Form(max_length=500)] = "/",
-                csrf: Annotated[str, Form(max_length=200)] = ""):
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     check_csrf(request, csrf)
     accounts = request.app.state.site.accounts
     try:
@@ -54,15 +58,28 @@ async def login(request: Request, username: Annotated[str, Form(max_length=200)]
 
 @router.get("/join", include_in_schema=False)
 async def join_form(request: Request, next: str = "/"):
-    return render(request, "join.html", next=safe_next(next), error="", username="", display_name="", country="",
-                  countries=countries())
+    return render(
+        request,
+        "join.html",
+        next=safe_next(next),
+        error="",
+        username="",
+        display_name="",
+        country="",
+        countries=countries(),
+    )
 
 
 @router.post("/join", include_in_schema=False)
-async def join(request: Request, username: Annotated[str, Form(max_length=200)] = "",
-               display_name: Annotated[str, Form(max_length=200)] = "",
-               password: Annotated[str, Form(max_length=1000)] = "", next: Annotated[str, Form(max_length=500)] = "/",
-               country: Annotated[str, Form(max_length=10)] = "", csrf: Annotated[str, Form(max_length=200)] = ""):
+async def join(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+    country: Annotated[str, Form(max_length=10)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     """Anyone may join as a member (role reader); other roles are given by an admin."""
     check_csrf(request, csrf)
     accounts = request.app.state.site.accounts
@@ -71,8 +88,17 @@ async def join(request: Request, username: Annotated[str, Form(max_length=200)] 
             raise AccountError("choose a country from the list, or 'Not shared'")
         user = accounts.add(username, display_name or username, "reader", password)
     except AccountError as exc:
-        return render(request, "join.html", 422, next=safe_next(next), error=str(exc), username=username,
-                      display_name=display_name, country=country, countries=countries())
+        return render(
+            request,
+            "join.html",
+            422,
+            next=safe_next(next),
+            error=str(exc),
+            username=username,
+            display_name=display_name,
+            country=country,
+            countries=countries(),
+        )
     if country:
         request.app.state.site.members.set_country(user, country)
     cookie, _ = accounts.start_session(user, request.cookies.get(SESSION_COOKIE))
@@ -122,15 +148,26 @@ async def article(request: Request, art_id: IdPath):
     if art is None:
         raise HTTPException(404)
     actions = [(to, ACTIONS[to]) for to in reviews.allowed(art.status, user)]
-    return render(request, "review_article.html", art=art, actions=actions, LABELS=LABELS,
-                  sources=request.app.state.site.kb.contents.sources, error="")
+    return render(
+        request,
+        "review_article.html",
+        art=art,
+        actions=actions,
+        LABELS=LABELS,
+        sources=request.app.state.site.kb.contents.sources,
+        error="",
+    )
 
 
 @router.post("/review/articles/{art_id}", include_in_schema=False)
-async def act(request: Request, art_id: IdPath, to: Annotated[str, Form(max_length=40)] = "",
-              comment: Annotated[str, Form(max_length=10_000)] = "",
-              revision: Annotated[int, Form(ge=0, le=MAX_INT)] = 0,
-              csrf: Annotated[str, Form(max_length=200)] = ""):
+async def act(
+    request: Request,
+    art_id: IdPath,
+    to: Annotated[str, Form(max_length=40)] = "",
+    comment: Annotated[str, Form(max_length=10_000)] = "",
+    revision: Annotated[int, Form(ge=0, le=MAX_INT)] = 0,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     check_csrf(request, csrf)
     user = reviewer(request)
     reviews = request.app.state.site.reviews
@@ -145,12 +182,21 @@ async def act(request: Request, art_id: IdPath, to: Annotated[str, Form(max_leng
         if art is None:
             raise HTTPException(404) from None
         actions = [(t, ACTIONS[t]) for t in reviews.allowed(art.status, user)]
-        return render(request, "review_article.html", 422, art=art, actions=actions, LABELS=LABELS,
-                      sources=request.app.state.site.kb.contents.sources, error=str(exc))
+        return render(
+            request,
+            "review_article.html",
+            422,
+            art=art,
+            actions=actions,
+            LABELS=LABELS,
+            sources=request.app.state.site.kb.contents.sources,
+            error=str(exc),
+        )
     return RedirectResponse(f"/review/articles/{art_id}", status_code=303)
 
 
 # --- the editors' list of questions that matched no canonical one (masked, kept for a limited time) ----
+
 
 def question_editor(request: Request):
     user = user_of(request)
@@ -163,9 +209,16 @@ def question_editor(request: Request):
 
 def questions_page(request: Request, status: int = 200, error: str = "", notice: str = ""):
     state = request.app.state
-    return render(request, "review_questions.html", status, unmatched=state.site.questions.unmatched(),
-                  retention=state.site.settings.question_retention_days, error=error, notice=notice,
-                  max_wording=MAX_WORDING)
+    return render(
+        request,
+        "review_questions.html",
+        status,
+        unmatched=state.site.questions.unmatched(),
+        retention=state.site.settings.question_retention_days,
+        error=error,
+        notice=notice,
+        max_wording=MAX_WORDING,
+    )
 
 
 @router.get("/review/questions", include_in_schema=False)
@@ -177,9 +230,13 @@ async def questions_list(request: Request):
 
 
 @router.post("/review/questions/{key}", include_in_schema=False)
-async def question_action(request: Request, key: str, action: Annotated[str, Form(max_length=10)] = "",
-                          wording: Annotated[str, Form(max_length=2000)] = "",
-                          csrf: Annotated[str, Form(max_length=200)] = ""):
+async def question_action(
+    request: Request,
+    key: str,
+    action: Annotated[str, Form(max_length=10)] = "",
+    wording: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+):
     check_csrf(request, csrf)
     user = question_editor(request)
     questions = request.app.state.site.questions
@@ -188,8 +245,10 @@ async def question_action(request: Request, key: str, action: Annotated[str, For
             done = questions.promote(key, wording, user)
             notice = f"Published as “{done.text}”."
             if done.key != key:  # the editor's wording is read as another question than the one asked
-                notice += (" Your wording is understood differently from the question asked, so new questions "
-                           "like the original will still come to this list.")
+                notice += (
+                    " Your wording is understood differently from the question asked, so new questions "
+                    "like the original will still come to this list."
+                )
         elif action == "delete":
             questions.remove(key, user)
             notice = "Deleted."
@@ -203,6 +262,7 @@ async def question_action(request: Request, key: str, action: Annotated[str, For
 
 
 # --- JSON API for reviews (API token, or a session with its CSRF header) ------------------------------
+
 
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")

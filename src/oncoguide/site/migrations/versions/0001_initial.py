@@ -95,8 +95,7 @@ def upgrade() -> None:
         sa.Column("basis", sa.JSON(), nullable=False),
         sa.Column("pack_digest", sa.String(length=64), nullable=False),
         sa.Column("created", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["article_id"], ["articles.id"],
-                                name=op.f("fk_article_versions_article_id_articles")),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"], name=op.f("fk_article_versions_article_id_articles")),
         sa.PrimaryKeyConstraint("article_id", "version", name=op.f("pk_article_versions")),
     )
     op.create_table(

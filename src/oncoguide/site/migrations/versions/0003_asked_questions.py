@@ -34,8 +34,9 @@ def upgrade() -> None:
         sa.Column("query_key", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["query_key"], ["asked_questions.query_key"],
-                                name=op.f("fk_question_votes_query_key_asked_questions")),
+        sa.ForeignKeyConstraint(
+            ["query_key"], ["asked_questions.query_key"], name=op.f("fk_question_votes_query_key_asked_questions")
+        ),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_question_votes_user_id_users")),
         sa.PrimaryKeyConstraint("query_key", "user_id", name=op.f("pk_question_votes")),
     )

@@ -40,8 +40,9 @@ def upgrade() -> None:
         sa.Column("experience_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["experience_id"], ["experiences.id"],
-                                name=op.f("fk_experience_flags_experience_id_experiences")),
+        sa.ForeignKeyConstraint(
+            ["experience_id"], ["experiences.id"], name=op.f("fk_experience_flags_experience_id_experiences")
+        ),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_experience_flags_user_id_users")),
         sa.PrimaryKeyConstraint("experience_id", "user_id", name=op.f("pk_experience_flags")),
     )

@@ -77,8 +77,9 @@ def upgrade() -> None:
         sa.Column("start", sa.Integer(), nullable=False),
         sa.Column("end", sa.Integer(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["document_id"], ["library_documents.id"],
-                                name=op.f("fk_library_passages_document_id_library_documents")),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["library_documents.id"], name=op.f("fk_library_passages_document_id_library_documents")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_library_passages")),
     )
     op.create_index("ix_library_passages_document_id", "library_passages", ["document_id"], unique=False)

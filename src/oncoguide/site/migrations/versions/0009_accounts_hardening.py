@@ -34,14 +34,19 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("username_key", sa.String(length=KEY_MAX), nullable=True))
     conn = op.get_bind()
-    users = sa.table("users", sa.column("id", sa.Integer), sa.column("username", sa.String),
-                     sa.column("username_key", sa.String))
+    users = sa.table(
+        "users", sa.column("id", sa.Integer), sa.column("username", sa.String), sa.column("username_key", sa.String)
+    )
     seen: dict[str, str] = {}
     for row in conn.execute(sa.select(users.c.id, users.c.username).order_by(users.c.id)).all():
         key = stored_key(row.username)
         if key in seen:
-            log.warning("username %r looks like %r (same confusable key); both keep working, but consider "
-                        "renaming or disabling one", row.username, seen[key])
+            log.warning(
+                "username %r looks like %r (same confusable key); both keep working, but consider "
+                "renaming or disabling one",
+                row.username,
+                seen[key],
+            )
             key = f"{key}#{row.id}"
         else:
             seen[key] = row.username
