@@ -1,5 +1,5 @@
-"""A throwaway PostgreSQL cluster for the library benchmarks, started as tests/conftest.py's
-`postgres_cluster` fixture does (same binaries lookup, same settings, as the `postgres` OS user when root).
+"""A throwaway PostgreSQL cluster for the library benchmarks: the tests' own (tests/pgserver.py), and the
+databases and sizes the benchmarks need in it.
 
     with cluster() as admin_url:          # raises Unavailable("...") when it cannot run here
         url = create_database(admin_url, "bench_1")
@@ -7,122 +7,26 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for tests.conftest
-from tests.conftest import _postgres_bin, _stop_with_parent, free_port  # noqa: E402
-
-SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")  # as in the tests: throwaway data
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for tests.pgserver
+from tests import pgserver  # noqa: E402
 
 
 class Unavailable(RuntimeError):
-    """PostgreSQL cannot be run here; the message says why."""
+    """PostgreSQL cannot be run, or could not be started, here; the benchmarks report it and go on."""
 
 
 @contextmanager
 def cluster():
-    """Yields the URL of the cluster's maintenance database; the cluster and its files go afterwards."""
-    bindir = _postgres_bin()
-    if bindir is None:
-        raise Unavailable("PostgreSQL is not installed (no initdb; `make postgresql` installs it)")
-    as_user: dict = {}
-    base = Path(tempfile.mkdtemp(prefix="oncoguide-pg-bench-"))
+    """The tests' throwaway cluster (tests/pgserver.py), with either failure reported as Unavailable."""
     try:
-        if os.geteuid() == 0:
-            import pwd
-
-            try:
-                pw = pwd.getpwnam("postgres")
-            except KeyError:
-                raise Unavailable("running as root and there is no `postgres` OS user to run the server as") from None
-            os.chown(base, pw.pw_uid, pw.pw_gid)
-            as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
-        data, sockets = base / "data", base / "run"
-        init = subprocess.run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            **as_user,
-        )
-        if init.returncode != 0:
-            raise Unavailable(f"initdb failed: {(init.stderr or init.stdout).strip()[:300]}")
-        sockets.mkdir()
-        if as_user:
-            os.chown(sockets, as_user["user"], as_user["group"])
-        port = free_port()
-        options = [a for s in SETTINGS for a in ("-c", s)]
-        log_path = base / "server.log"  # a file, not a pipe: an unread pipe fills and blocks the server
-        try:
-            with open(log_path, "w") as log_file:
-                server = subprocess.Popen(
-                    [
-                        str(bindir / "postgres"),
-                        "-D",
-                        str(data),
-                        "-p",
-                        str(port),
-                        "-k",
-                        str(sockets),
-                        "-c",
-                        "listen_addresses=127.0.0.1",
-                        *options,
-                        "-c",
-                        "max_connections=100",
-                    ],
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=_stop_with_parent(),
-                    **as_user,
-                )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise Unavailable(f"cannot start PostgreSQL: {exc}") from None
-        try:
-            _wait(server, port, log_path)
-            yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _wait(server: subprocess.Popen, port: int, log_path: Path) -> None:
-    import psycopg
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", connect_timeout=2).close()
-            return
-        except psycopg.OperationalError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise Unavailable(f"PostgreSQL did not start: {log_path.read_text(errors='replace')[-500:]}") from None
-            time.sleep(0.05)
+        with pgserver.cluster("oncoguide-pg-bench-") as url:
+            yield url
+    except (pgserver.Unavailable, pgserver.StartFailed) as exc:
+        raise Unavailable(str(exc)[:500]) from None
 
 
 def _admin(admin_url: str) -> str:

@@ -13,6 +13,7 @@ import pytest
 
 from oncoguide.kb import KnowledgeBase
 from oncoguide.settings import PACKAGE_PACK, Settings
+from tests.pgserver import StartFailed, Unavailable, cluster, free_port
 
 FLAGSHIP = "Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosis, and how is it treated?"
 
@@ -62,14 +63,6 @@ def client(web_settings):
 
     with TestClient(create_app(web_settings), raise_server_exceptions=False) as c:
         yield c
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -125,141 +118,17 @@ def live_server(kb_settings, live_site_url):
 # --- The site database on SQLite and on PostgreSQL --------------------------------------------------
 
 
-def _postgres_bin() -> Path | None:
-    """The directory of the newest installed PostgreSQL server binaries (Debian layout), or None."""
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
-    )
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _stop_with_parent():
-    """For the server's preexec_fn (it runs after the switch to the postgres user): if pytest dies, the
-    server gets SIGINT (PostgreSQL's fast shutdown) rather than living on as an orphan. prctl is looked
-    up here, in pytest's process: the child must not import anything."""
-    import ctypes
-    import signal
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: prctl(1, signal.SIGINT)  # 1: PR_SET_PDEATHSIG
-
-
 @pytest.fixture(scope="session")
 def postgres_cluster():
-    """A throwaway PostgreSQL cluster in a temporary directory, on a free local port, for this session.
-
-    Yields the URL of its maintenance database (postgresql+psycopg://...). As root, initdb and the
-    server run as the `postgres` OS user (PostgreSQL refuses to run as root): subprocess's user= and
-    group= switch to it directly, so the server is our child and stops on our signal. Skips when
-    PostgreSQL is not installed (`make test` installs it).
-    """
-    import tempfile
-    import time
-
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (no initdb; `make test` installs the Debian package)")
-    as_user: dict = {}
-    base = Path(tempfile.mkdtemp(prefix="oncoguide-pg-"))  # not under pytest's basetemp: that is 0700 root
-    if os.geteuid() == 0:
-        import pwd
-
-        try:
-            pw = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no `postgres` OS user to run the server as")
-        os.chown(base, pw.pw_uid, pw.pw_gid)
-        as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
-    data, sockets = base / "data", base / "run"
-    init = subprocess.run(
-        [
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        **as_user,
-    )
-    sockets.mkdir()
-    if as_user:
-        os.chown(sockets, as_user["user"], as_user["group"])
-    if init.returncode != 0:
-        shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}")
-    port = free_port()
-    # the server's log goes to a file: a pipe nobody reads fills up (64 kB of logged errors from the
-    # hostile-input tests) and then blocks every server process that writes a line, the checkpointer included
-    log_path = base / "server.log"
+    """A throwaway PostgreSQL cluster (tests/pgserver.py) on a free local port, for this session; yields the
+    URL of its maintenance database. Skips when PostgreSQL cannot run here (`make test` installs it)."""
     try:
-        with open(log_path, "w") as log_file:
-            server = subprocess.Popen(
-                [
-                    str(bindir / "postgres"),
-                    "-D",
-                    str(data),
-                    "-p",
-                    str(port),
-                    "-k",
-                    str(sockets),
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "max_connections=100",
-                ],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_stop_with_parent(),
-                **as_user,
-            )
-    except (OSError, subprocess.SubprocessError) as exc:
-        shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"cannot start PostgreSQL: {exc}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    import psycopg
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", connect_timeout=2).close()
-            break
-        except psycopg.OperationalError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                out = log_path.read_text(errors="replace")
-                shutil.rmtree(base, ignore_errors=True)
-                pytest.fail(f"PostgreSQL did not start:\n{out}")
-            time.sleep(0.05)
-    yield url
-    server.terminate()  # SIGTERM: "smart" shutdown once the clients have gone; SIGINT would be "fast"
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-    shutil.rmtree(base, ignore_errors=True)
+        with cluster() as url:
+            yield url
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    except StartFailed as exc:
+        pytest.fail(str(exc))
 
 
 _databases = iter(range(1, 1_000_000))
