@@ -60,6 +60,10 @@ class ClaimRow(Base):
     # reading counts (words, sentences, syllables) so answers can be graded without importing textstat
     clinician_counts: Mapped[list] = mapped_column(JSON)
     patient_counts: Mapped[list] = mapped_column(JSON)
+    answers: Mapped[list] = mapped_column(JSON, doc="question types the claim answers")
+    entities: Mapped[list] = mapped_column(JSON, doc="focus entities, kind:key")
+    cohort: Mapped[str | None] = mapped_column(String(40), doc="selected population its figure comes from")
+    safety: Mapped[list] = mapped_column(JSON, doc="treatments it says do not work, and for whom")
 
 
 class CitationRow(Base):
@@ -163,6 +167,10 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
                         clinician=clinician,
                         patient=patient,
                         statistic=claim.statistic,
+                        answers=list(claim.answers),
+                        entities=list(claim.entities),
+                        cohort=claim.cohort,
+                        safety=[r.model_dump() for r in claim.safety],
                         clinician_counts=[cc.words, cc.sentences, cc.syllables],
                         patient_counts=[pc.words, pc.sentences, pc.syllables],
                     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from oncoguide.pack.readability import Counts
 from oncoguide.pack.typed import AlgorithmDoc, EvidenceTopic, Faq, Lexicon, Section, Side, Texts, documents, side_of
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,19 @@ class ClaimRec:
     patient_counts: Counts
     statistic: str | None
     file: str
+    answers: frozenset[str] = frozenset()  # question types the claim answers
+    entities: frozenset[str] = frozenset()  # "kind:key" focus entities (genotype, drug, modality, setting)
+    cohort: str | None = None  # the selected population its figure was measured in, if any
+    safety: tuple[SafetyRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class SafetyRule:
+    """The claim says `treatment` is `verdict` (ineffective, contraindicated) when all of `when` hold."""
+
+    treatment: str
+    verdict: str
+    when: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -108,10 +121,13 @@ def load(db_path: Path) -> Contents:
         ):
             cits.setdefault(claim_id, []).append((source_id, locator))
         claims = {}
-        for cid, condition, facet, subtypes, sites, pops, tags, key, clin, pat, stat, file, cc, pc in q(
+        for row in q(
             "SELECT id, condition, facet, subtypes, sites, populations, tags, key, clinician, patient, "
-            "statistic, file, clinician_counts, patient_counts FROM claims ORDER BY position"
+            "statistic, file, clinician_counts, patient_counts, answers, entities, cohort, safety "
+            "FROM claims ORDER BY position"
         ):
+            cid, condition, facet, subtypes, sites, pops, tags, key, clin, pat, stat, file, cc, pc = row[:14]
+            ans, ents, cohort, safe = row[14:]
             claims[cid] = ClaimRec(
                 cid,
                 condition,
@@ -128,6 +144,10 @@ def load(db_path: Path) -> Contents:
                 Counts(*json.loads(pc)),
                 stat,
                 file,
+                frozenset(json.loads(ans)),
+                frozenset(json.loads(ents)),
+                cohort,
+                tuple(SafetyRule(r["treatment"], r["verdict"], frozenset(r["when"])) for r in json.loads(safe)),
             )
         conflicts = {
             r[0]: ConflictRec(

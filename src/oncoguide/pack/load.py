@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,23 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
     subtypes = set(lex.subtypes) if lex else set()
     sites = set(lex.sites) if lex else set()
     grade = _grader() if check_reading else None
+    if lex:
+        for name, intent in lex.intents.items():
+            kind, _, key = (intent.entity or "").partition(":")
+            if intent.entity and key not in lex.entities.get(kind, {}):
+                problems.append(Problem("lexicon.yaml", 0, name, "entity", f"unknown entity '{intent.entity}'"))
+        for ex in lex.exclusions:
+            g = grade(ex.patient_reason) if grade else 0.0
+            if g > MAX_PATIENT_GRADE:
+                problems.append(
+                    Problem(
+                        "lexicon.yaml",
+                        0,
+                        ex.id,
+                        "patient_reason",
+                        f"reads at grade {g:.1f}; patient text must be grade {MAX_PATIENT_GRADE:g} or below",
+                    )
+                )
     for claim, raw, r in raw_claims:
         check_citations(claim.citations, r, raw, claim.id)
         kl = getattr(raw, "key_lines", {})
@@ -262,6 +280,22 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
                             f"unknown site '{s}' (known: {', '.join(sorted(sites))})",
                         )
                     )
+        if lex:
+            for fld, message in _focus_problems(claim, lex):
+                problems.append(Problem(r, kl.get(fld, _line_of(raw)), claim.id, fld, message))
+        for fld, text in (("clinician", claim.clinician), ("patient", claim.patient)):
+            ref = dangling_reference(text)
+            if ref:
+                problems.append(
+                    Problem(
+                        r,
+                        kl.get(fld, _line_of(raw)),
+                        claim.id,
+                        fld,
+                        f"the first sentence refers to '{ref}' without naming it; a statement can be read alone "
+                        "(in a bottom line), so name the study or series",
+                    )
+                )
         if grade:
             g = grade(_with_sample_numbers(claim.patient))
             if g > MAX_PATIENT_GRADE:
@@ -293,6 +327,59 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
                             f"{MAX_PATIENT_GRADE:g} or below (Flesch-Kincaid)",
                         )
                     )
+
+
+# "In that series", "the same cohort": a reference to a statement the reader may not have seen.
+ANAPHORA = re.compile(
+    r"\b(?:that|this|these|those|the same|the above|the latter|the former)\s+"
+    r"(?:series|study|studies|trial|trials|cohort|cohorts|review|analysis|report|registry)\b",
+    re.IGNORECASE,
+)
+
+
+def dangling_reference(text: str) -> str | None:
+    """The phrase in a text's first sentence that points back at an unnamed earlier statement, if any."""
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip(), maxsplit=1)[0]
+    m = ANAPHORA.search(first)
+    return m.group(0) if m else None
+
+
+def _focus_problems(claim, lex) -> list[tuple[str, str]]:
+    """What a claim says it answers (entities, cohort, safety rules) checked against the lexicon."""
+    out: list[tuple[str, str]] = []
+
+    def known(ref: str) -> bool:
+        kind, _, key = ref.partition(":")
+        if kind in lex.entities:
+            return key in lex.entities[kind]
+        if kind == "population":
+            return key in lex.populations
+        if kind == "subtype":
+            return key in lex.subtypes
+        if kind == "site":
+            return key in lex.sites
+        return False
+
+    for e in claim.entities:
+        if not known(e):
+            kind = e.partition(":")[0]
+            names = ", ".join(sorted(lex.entities.get(kind, {})))
+            out.append(("entities", f"unknown entity '{e}' (known {kind} keys: {names})"))
+    if claim.cohort is not None and (claim.cohort == "any" or claim.cohort not in claim.populations):
+        out.append(
+            (
+                "cohort",
+                f"cohort '{claim.cohort}' must be one of the claim's populations "
+                f"({', '.join(claim.populations)}): a figure from a selected cohort carries that population",
+            )
+        )
+    for i, rule in enumerate(claim.safety):
+        if not known(rule.treatment):
+            out.append((f"safety.{i}.treatment", f"unknown treatment '{rule.treatment}'"))
+        for ref in rule.when:
+            if not known(ref):
+                out.append((f"safety.{i}.when", f"unknown reference '{ref}'"))
+    return out
 
 
 def _with_sample_numbers(text: str) -> str:

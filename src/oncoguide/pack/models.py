@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -66,6 +67,36 @@ POPULATIONS = (
 )
 Population = Literal[POPULATIONS]  # type: ignore[valid-type]
 
+# What kind of question a claim answers (and understand reads from a question): the question's type.
+QUESTION_TYPES = (
+    "definition",
+    "types",
+    "frequency",
+    "cause",
+    "genetics",
+    "inheritance",
+    "contagion",
+    "symptoms",
+    "diagnosis",
+    "staging",
+    "prognosis",
+    "treatment",
+    "dose",
+    "duration",
+    "response",
+    "side-effects",
+    "follow-up",
+    "comparison",
+    "living",
+    "alternative",
+    "referral",
+    "pitfalls",
+)
+QuestionType = Literal[QUESTION_TYPES]  # type: ignore[valid-type]
+# Kinds of focus entity a claim can be about besides its subtypes, sites and populations.
+ENTITY_KINDS = ("genotype", "drug", "modality", "setting")
+VERDICTS = ("ineffective", "contraindicated")
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -99,6 +130,23 @@ class Citation(Strict):
     locator: str = Field(min_length=1, description="Where in the source: table, section, page")
 
 
+class SafetyRule(Strict):
+    """This claim says a treatment does not work (or must not be used) for some patients."""
+
+    treatment: str = Field(pattern=r"^(drug|modality):[a-z0-9][a-z0-9-]*$", description="drug:x or modality:x")
+    verdict: Literal[VERDICTS]  # type: ignore[valid-type]
+    when: list[str] = Field(min_length=1, description="genotype:/setting:/population:/subtype:/site: refs, all of them")
+
+    @field_validator("when")
+    @classmethod
+    def _refs(cls, v: list[str]) -> list[str]:
+        kinds = "genotype|drug|modality|setting|population|subtype|site"
+        bad = [x for x in v if not re.fullmatch(rf"({kinds}):[a-z0-9-]+", x)]
+        if bad:
+            raise ValueError(f"'when' entries are kind:key (genotype, setting, population, subtype, site): {bad}")
+        return v
+
+
 class Claim(Strict):
     """One atomic statement in the project's own words, with its citations."""
 
@@ -114,6 +162,24 @@ class Claim(Strict):
     patient: str = Field(min_length=10, max_length=1200)
     citations: list[Citation] = Field(min_length=1)
     statistic: str | None = None
+    answers: list[QuestionType] = Field(min_length=1, description="The question types this claim answers")
+    entities: list[str] = Field(
+        default_factory=list, description="Focus entities (genotype:, drug:, modality:, setting:) the claim is about"
+    )
+    cohort: Population | None = Field(
+        default=None,
+        description="Set when the claim's figure comes from a selected cohort (e.g. metastatic patients on a trial); "
+        "it must be one of the claim's populations and the claim never leads an answer about other patients",
+    )
+    safety: list[SafetyRule] = Field(default_factory=list)
+
+    @field_validator("entities")
+    @classmethod
+    def _entity_refs(cls, v: list[str]) -> list[str]:
+        bad = [x for x in v if not re.fullmatch(r"(genotype|drug|modality|setting):[a-z0-9][a-z0-9-]*", x)]
+        if bad:
+            raise ValueError(f"entities are kind:key with kind genotype, drug, modality or setting: {bad}")
+        return v
 
 
 class Side(Strict):
@@ -167,6 +233,15 @@ class ConditionTerms(Term):
     short: str
     display: str = Field(description="The condition's name as a page heading or a menu shows it")
     in_text: str = Field(description="The condition's name inside a sentence (a CDS card, a question)")
+    sites: list[str] = Field(
+        default_factory=list,
+        description="Sites where the condition occurs; a site a question names elsewhere is not read as its site",
+    )
+    ambiguous: list[str] = Field(
+        default_factory=list,
+        description="Terms that are also ordinary words or other acronyms (gist, sts): they name the condition "
+        "only in upper case or beside a medical word",
+    )
 
 
 class SubtypeTerms(Term):
@@ -175,6 +250,8 @@ class SubtypeTerms(Term):
 
 class IntentTerms(Term):
     facets: list[Facet] = Field(min_length=1)
+    type: QuestionType = Field(description="The question type a question using these words asks")
+    entity: str | None = Field(default=None, description="A focus entity these words name too (modality:surgery)")
     weak: bool = Field(default=False, description="Counts only when the question names no other intent")
     also_tagged: dict[str, list[str]] = Field(
         default_factory=dict, description="Extra facet -> tags admitted by this intent"
@@ -187,6 +264,25 @@ class TopicTerms(Term):
     )
 
 
+class QuestionTypeTerms(Strict):
+    label: str = Field(description="The aspect as a sentence names it: 'causes and risk factors'")
+    patient_label: str = Field(description="The same in plain words")
+
+
+class EntityTerms(Term):
+    pass
+
+
+class Exclusion(Strict):
+    """A disease we do not cover, refused by name with the reason."""
+
+    id: str = Slug
+    name: str = Field(min_length=3, description="As the refusal names it: 'Ewing sarcoma'")
+    terms: list[str] = Field(min_length=1, description="Its names; possessives, hyphens and plurals match too")
+    reason: str = Field(min_length=10, description="Why it is not covered (clinician)")
+    patient_reason: str = Field(min_length=10, description="The same in plain words (grade 8 or below)")
+
+
 class Lexicon(Strict):
     conditions: dict[Condition, ConditionTerms]
     subtypes: dict[str, SubtypeTerms]
@@ -195,6 +291,11 @@ class Lexicon(Strict):
     intents: dict[str, IntentTerms]
     topics: dict[str, TopicTerms] = Field(description="Tags a question can ask about by name")
     out_of_scope: list[str] = Field(description="Conditions we do not cover, to abstain clearly")
+    question_types: dict[QuestionType, QuestionTypeTerms] = Field(description="How answers name each question type")
+    entities: dict[Literal[ENTITY_KINDS], dict[str, EntityTerms]] = Field(  # type: ignore[valid-type]
+        description="Focus entities by kind (genotype, drug, modality, setting): key -> label and terms"
+    )
+    exclusions: list[Exclusion] = Field(default_factory=list, description="Named diseases refused with a reason")
     spelling: dict[str, str] = Field(description="British -> American spelling, applied before matching")
     abbreviations: dict[str, list[str]] = Field(
         default_factory=dict, description="Abbreviation -> what it stands for; library searches look for both"

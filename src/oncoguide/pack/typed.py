@@ -33,6 +33,8 @@ class ConditionTerms(Term):
     short: str
     display: str  # as a heading shows it: "Soft-tissue sarcoma (adult)"
     in_text: str  # inside a sentence: "soft-tissue sarcoma"
+    sites: tuple[str, ...] = ()  # where it occurs; other sites a question names are not read as its site
+    ambiguous: tuple[str, ...] = ()  # terms that are also ordinary words (gist): need capitals or a medical word
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,23 @@ class IntentTerms(Term):
     facets: tuple[str, ...]
     weak: bool
     also_tagged: dict[str, tuple[str, ...]]
+    type: str = "definition"  # the question type these words ask
+    entity: str | None = None  # a focus entity they name too ("modality:surgery")
+
+
+@dataclass(frozen=True)
+class QuestionTypeTerms:
+    label: str
+    patient_label: str
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    id: str
+    name: str
+    terms: tuple[str, ...]
+    reason: str
+    patient_reason: str
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,9 @@ class Lexicon:
     out_of_scope: tuple[str, ...]
     spelling: dict[str, str]
     abbreviations: dict[str, tuple[str, ...]]
+    question_types: dict[str, QuestionTypeTerms]
+    entities: dict[str, dict[str, Term]]  # kind -> key -> label and terms
+    exclusions: tuple[Exclusion, ...]
 
 
 def _lexicon(d: dict) -> Lexicon:
@@ -71,7 +93,16 @@ def _lexicon(d: dict) -> Lexicon:
 
     return Lexicon(
         conditions={
-            k: ConditionTerms(e["label"], terms(e), e["name"], e["short"], e["display"], e["in_text"])
+            k: ConditionTerms(
+                e["label"],
+                terms(e),
+                e["name"],
+                e["short"],
+                e["display"],
+                e["in_text"],
+                tuple(e.get("sites", ())),
+                tuple(e.get("ambiguous", ())),
+            )
             for k, e in d["conditions"].items()
         },
         subtypes={k: SubtypeTerms(e["label"], terms(e), e["condition"]) for k, e in d["subtypes"].items()},
@@ -84,6 +115,8 @@ def _lexicon(d: dict) -> Lexicon:
                 tuple(e["facets"]),
                 bool(e.get("weak", False)),
                 {f: tuple(t) for f, t in e.get("also_tagged", {}).items()},
+                e["type"],
+                e.get("entity"),
             )
             for k, e in d["intents"].items()
         },
@@ -91,6 +124,13 @@ def _lexicon(d: dict) -> Lexicon:
         out_of_scope=tuple(d["out_of_scope"]),
         spelling=dict(d["spelling"]),
         abbreviations={k: tuple(v) for k, v in d.get("abbreviations", {}).items()},
+        question_types={k: QuestionTypeTerms(e["label"], e["patient_label"]) for k, e in d["question_types"].items()},
+        entities={
+            kind: {k: Term(e["label"], terms(e)) for k, e in table.items()} for kind, table in d["entities"].items()
+        },
+        exclusions=tuple(
+            Exclusion(e["id"], e["name"], terms(e), e["reason"], e["patient_reason"]) for e in d.get("exclusions", ())
+        ),
     )
 
 
