@@ -23,7 +23,7 @@ class KnowledgeBase:
     def __init__(self, contents: Contents, settings: Settings | None = None):
         self.contents = contents
         self.settings = settings or Settings()
-        self.understander = Understander(contents.lexicon, self._read_facts)
+        self.understander = Understander(contents.lexicon, self._read_facts, english=contents.english)
 
     @cached_property
     def algorithm(self):

@@ -3,11 +3,12 @@ the tokens of a text and the longest-first phrase scan over them."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TypeVar
 
-TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+from oncoguide.pack.words import TOKEN
+
+__all__ = ["TOKEN", "longest_matches"]
 
 T = TypeVar("T")
 

@@ -16,8 +16,8 @@ from rapidfuzz.distance import Levenshtein
 
 from oncoguide.algorithm.facts import VignetteFacts
 from oncoguide.algorithm.stage import question_stage
-from oncoguide.algorithm.text import TOKEN, longest_matches
-from oncoguide.pack.typed import Lexicon, Term
+from oncoguide.algorithm.text import TOKEN
+from oncoguide.pack.typed import Exclusion, Lexicon, Term
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 AUDIENCES = ("clinician", "patient")
@@ -43,6 +43,26 @@ will with within without woman women work would year years your yours
 )
 
 
+# Words that make a sentence medical, so that a lower-case "gist" or "sts" in it names the condition.
+MEDICAL_WORDS = frozenset(
+    """
+tumor tumors cancer cancers malignant oncologist oncology surgeon doctor doctors hospital patient patients
+diagnosed diagnosis biopsy scan scans mutation mutations chemo chemotherapy treatment treated stomach bowel
+bleeding sarcoma sarcomas lump growth mass clinic nurse metastatic metastasis stage imatinib
+""".split()
+)
+# Words that carry no meaning for ranking claims against a question.
+STOPWORDS = frozenset(
+    """
+a an the and or of in on at to for with by from is are was were be been being do does did can could should
+would will shall may might must i me my we our you your he she it its they them their this that these those
+what which who whom whose when where why how there here about as if than then so not no yes any some all
+have has had having get got please tell know want need also just very much many more most other such into
+out up down over under again only own same too s t am dr
+""".split()
+)
+
+
 class InputError(ValueError):
     """The question cannot be read; the message says why."""
 
@@ -63,6 +83,16 @@ class Query:
     corrections: tuple[tuple[str, str], ...] = ()
     foreign_script: bool = False
     inherited: bool = False
+    # the question's focus: what kind of question (definition, prognosis, dose...) in order of mention, and the
+    # entities it names (genotype:pdgfra-d842v, drug:imatinib, modality:surgery, setting:adjuvant)
+    types: tuple[str, ...] = ()
+    entities: frozenset[str] = frozenset()
+    # a named disease we do not cover (Ewing sarcoma, desmoid tumour), refused by name
+    exclusion: Exclusion | None = None
+    # the question's content words (spelling mapped, typos fixed), for lexical ranking
+    words: tuple[str, ...] = ()
+    # sites the question names that the condition cannot occur at ("my bad knee" in a GIST question)
+    ignored_sites: frozenset[str] = frozenset()
     # the treatment algorithm's facts named in this text (for the patient group); not part of to_dict
     facts: VignetteFacts = VignetteFacts()
 
@@ -79,6 +109,9 @@ class Query:
             "notes": list(self.notes),
             "corrections": [list(c) for c in self.corrections],
             "inherited_context": self.inherited,
+            "types": list(self.types),
+            "entities": sorted(self.entities),
+            "exclusion": self.exclusion.name if self.exclusion else None,
         }
 
 
@@ -119,6 +152,8 @@ class Understander:
     lexicon: Lexicon
     # the algorithm's reader of facts (text, condition) -> VignetteFacts; None when the pack has none
     read_facts: Callable[[str, str | None], VignetteFacts] | None = None
+    # English words close to a lexicon word (computed at build): never "corrected" into the lexicon word
+    english: frozenset[str] = frozenset()
     phrases: dict[tuple[str, ...], list[tuple[str, str]]] = field(default_factory=dict)
     max_len: int = 1
 
@@ -137,12 +172,23 @@ class Understander:
             for key, entry in table.items():
                 for term in entry.terms:
                     self._add(term, kind, key)
+        for ekind, entities in lex.entities.items():
+            for key, entry in entities.items():
+                for term in entry.terms:
+                    self._add(term, "entity", f"{ekind}:{key}")
         for term in lex.out_of_scope:
             self._add(term, "out_of_scope", term)
+        self.exclusions = {ex.id: ex for ex in lex.exclusions}
+        for ex in lex.exclusions:
+            for term in ex.terms:
+                self._add(term, "exclusion", ex.id)
         self.weak_intents = {k for k, v in lex.intents.items() if v.weak}
+        # a term that is also an ordinary word ("the gist of it") names its condition only in capitals or
+        # beside another medical word
+        self.ambiguous = {t: c for c, entry in lex.conditions.items() for t in entry.ambiguous}
 
     def _add(self, term: str, kind: str, key: str) -> None:
-        toks = tuple(self._spell(t) for t in TOKEN.findall(term.lower()))
+        toks = tuple(self._spell(t) for t in TOKEN.findall(term.lower().replace("'s", "")))
         if not toks:
             return
         slot = self.phrases.setdefault(toks, [])
@@ -166,8 +212,18 @@ class Understander:
     def known(self) -> frozenset[str]:
         return frozenset(w for phrase in self.phrases for w in phrase)
 
+    def _normal(self, tok: str) -> str:
+        """A word as the phrase table knows it: possessive dropped ("ewing's"), a plural folded onto a known
+        singular ("amputations"), British spelling mapped."""
+        if tok.endswith("'s"):
+            tok = tok[:-2]
+        tok = self._spell(tok)
+        if tok not in self.known and len(tok) > 4 and tok.endswith("s") and tok[:-1] in self.known:
+            return tok[:-1]
+        return tok
+
     def _correct(self, tok: str) -> str:
-        if len(tok) < 5 or tok in self.known or tok in COMMON or not tok.isalpha():
+        if len(tok) < 5 or tok in self.known or tok in COMMON or tok in self.english or not tok.isalpha():
             return tok
         limit = 2 if len(tok) >= 8 else 1
         best, best_d = tok, limit + 1
@@ -193,6 +249,23 @@ class Understander:
             wanted = not intents or bool(TREATMENT_INTENTS & set(intents))
         return self.read_facts(text, condition) if wanted and self.read_facts else VignetteFacts()
 
+    def _condition_words(self, text: str, toks: list[str], found: dict[str, list[str]], loose: set[str]) -> list[str]:
+        """The conditions named, leaving out one named only by an ambiguous term ("gist", "sts") written in
+        lower case in a sentence with no other medical word: "the gist of the meeting" is not a tumour."""
+        conditions = found.get("condition", [])
+        if not loose:
+            return conditions
+        medical = any(found.get(k) for k in ("subtype", "population", "entity", "topic", "exclusion"))
+        medical = medical or any(i not in self.weak_intents for i in found.get("intent", []))
+        medical = medical or bool(MEDICAL_WORDS & set(toks))
+        keep = []
+        for cond in conditions:
+            names = [t for t, c in self.ambiguous.items() if c == cond]
+            capitals = any(re.search(rf"\b{re.escape(n.upper())}S?\b", text) for n in names)
+            if cond not in loose or capitals or medical:
+                keep.append(cond)
+        return keep
+
     def _parse(self, text: str, audience: str, wanted: bool | None) -> Query:
         if wanted is None and audience != "clinician":
             wanted = False
@@ -200,14 +273,14 @@ class Understander:
             return Query(
                 text=text, audience=audience, foreign_script=True, facts=self._facts(text, None, wanted is True)
             )
-        low = text.lower().replace("’", "'")
+        low = text.lower().replace("\u2019", "'")
         notes: list[str] = []
         stage = None
         m = question_stage(low)
         if m:
             stage = str(m.group)
             low = low[: m.start] + " " + low[m.end :]
-        raw = [self._spell(t) for t in TOKEN.findall(low)]
+        raw = [self._normal(t) for t in TOKEN.findall(low)]
         corrections = []
         toks = []
         for t in raw:
@@ -216,11 +289,16 @@ class Understander:
                 corrections.append((t, c))
             toks.append(c)
         found: dict[str, list[str]] = {}
-        for kind, key in longest_matches(toks, self.phrases, self.max_len):
-            bucket = found.setdefault(kind, [])
-            if key not in bucket:
-                bucket.append(key)
-        conditions = found.get("condition", [])
+        named: set[str] = set()  # conditions named by a term that is not ambiguous
+        loose: set[str] = set()  # conditions named only by an ambiguous term so far
+        for phrase, hits in _scan(toks, self.phrases, self.max_len):
+            for kind, key in hits:
+                bucket = found.setdefault(kind, [])
+                if key not in bucket:
+                    bucket.append(key)
+                if kind == "condition":
+                    (loose if len(phrase) == 1 and phrase[0] in self.ambiguous else named).add(key)
+        conditions = self._condition_words(text, toks, found, loose - named)
         subtypes = found.get("subtype", [])
         condition = conditions[0] if conditions else None
         # a DFSP subtype named alone (e.g. "Bednar tumour") still means DFSP
@@ -232,6 +310,14 @@ class Understander:
         elif "gist" in conditions:
             condition = "gist"
         subtypes = [s for s in subtypes if self.lexicon.subtypes[s].condition == condition]
+        exclusion = None
+        excluded = found.get("exclusion", [])
+        # a named lookalike is refused unless the question also names one of ours by its own name (comparing
+        # DFSP with dermatofibroma is a DFSP question); "sarcoma" alone does not count
+        specific = bool(subtypes) or any(c in ("dfsp", "gist") for c in conditions)
+        if excluded and not specific:
+            exclusion = self.exclusions[excluded[0]]
+            condition = None
         populations = set(found.get("population", []))
         populations.discard("any")
         if stage == "IV":
@@ -242,21 +328,56 @@ class Understander:
         intents = found.get("intent", [])
         strong = [x for x in intents if x not in self.weak_intents]
         intents = strong or intents
+        entities = set(found.get("entity", []))
+        types: list[str] = []
+        for name in intents:
+            spec = self.lexicon.intents[name]
+            if spec.type not in types:
+                types.append(spec.type)
+            if spec.entity:
+                entities.add(spec.entity)
+        sites = set(found.get("site", []))
+        ignored: set[str] = set()
+        allowed = self.lexicon.conditions[condition].sites if condition else ()
+        if allowed and sites - set(allowed):
+            ignored = sites - set(allowed)
+            sites &= set(allowed)
+        words = tuple(t for t in toks if t not in STOPWORDS and len(t) > 1)
         return Query(
             text=text,
             audience=audience,
             condition=condition,
             subtypes=frozenset(subtypes),
             populations=frozenset(populations),
-            sites=frozenset(found.get("site", [])),
+            sites=frozenset(sites),
             intents=tuple(intents),
             topics=frozenset(found.get("topic", [])),
             stage=stage,
-            out_of_scope=tuple(found.get("out_of_scope", [])),
+            out_of_scope=tuple(found.get("out_of_scope", [])) + ((exclusion.name,) if exclusion else ()),
             notes=tuple(notes),
             corrections=tuple(corrections),
+            types=tuple(types),
+            entities=frozenset(entities),
+            exclusion=exclusion,
+            words=words,
+            ignored_sites=frozenset(ignored),
             facts=self._facts(text, condition, wanted, tuple(intents)),
         )
+
+
+def _scan(toks: list[str], phrases: Mapping[tuple[str, ...], list[tuple[str, str]]], max_len: int):
+    """Longest-first phrase scan, as algorithm.text.longest_matches, also giving the phrase that matched."""
+    i = 0
+    while i < len(toks):
+        for n in range(min(max_len, len(toks) - i), 0, -1):
+            phrase = tuple(toks[i : i + n])
+            hits = phrases.get(phrase)
+            if hits:
+                yield phrase, hits
+                i += n
+                break
+        else:
+            i += 1
 
 
 def follow_up(previous: Query | None, new: Query) -> Query:

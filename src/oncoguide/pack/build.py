@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from oncoguide.pack.contents import SCHEMA_VERSION
+from oncoguide.pack.words import english_near, lexicon_words
 
 
 class Base(DeclarativeBase):
@@ -198,6 +199,8 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
                     )
                 )
             s.add(DocRow(name="lexicon", data=lexicon.model_dump()))
+            # English words a typo corrector must leave alone (computed here so answers need no word list)
+            s.add(DocRow(name="english", data=english_near(lexicon_words(lexicon.model_dump()))))
             s.add(DocRow(name="texts", data=texts.model_dump()))
             s.add(DocRow(name="sections", data=[x.model_dump() for x in pack.sections]))
             s.add(DocRow(name="faqs", data=[x.model_dump() for x in pack.faqs]))

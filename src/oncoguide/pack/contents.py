@@ -14,7 +14,7 @@ from pathlib import Path
 from oncoguide.pack.readability import Counts
 from oncoguide.pack.typed import AlgorithmDoc, EvidenceTopic, Faq, Lexicon, Section, Side, Texts, documents, side_of
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ class Contents:
     meta: dict[str, str]
     algorithm: AlgorithmDoc
     evidence: tuple[EvidenceTopic, ...]
+    english: frozenset[str] = frozenset()  # English words near a lexicon term: never typo-corrected
 
 
 def read_meta(db_path: Path) -> dict[str, str]:
@@ -180,4 +181,5 @@ def load(db_path: Path) -> Contents:
         meta,
         typed.algorithm,
         typed.evidence,
+        typed.english,
     )

@@ -369,6 +369,7 @@ class Documents:
     faqs: tuple[Faq, ...]
     algorithm: AlgorithmDoc
     evidence: tuple[EvidenceTopic, ...]
+    english: frozenset[str] = frozenset()  # English words near a lexicon term: never typo-corrected
 
 
 def documents(docs: dict[str, Any]) -> Documents:
@@ -386,4 +387,5 @@ def documents(docs: dict[str, Any]) -> Documents:
         ),
         algorithm=_algorithm(docs.get("algorithm") or {}),
         evidence=tuple(evidence_topic(t) for t in docs.get("evidence", [])),
+        english=frozenset(docs.get("english", ())),
     )
