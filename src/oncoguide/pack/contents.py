@@ -14,7 +14,7 @@ from pathlib import Path
 from oncoguide.pack.readability import Counts
 from oncoguide.pack.typed import AlgorithmDoc, EvidenceTopic, Faq, Lexicon, Section, Side, Texts, documents, side_of
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 
 @dataclass(frozen=True)

@@ -27,21 +27,24 @@ def typo_limit(word: str) -> int:
 
 def english_near(vocabulary: Iterable[str]) -> list[str]:
     """English words (not themselves in the vocabulary) within typo distance of a vocabulary word."""
+    from rapidfuzz.process import cdist
     from wordfreq import top_n_list
 
     vocab = {w for w in vocabulary if len(w) >= MIN_LEN and w.isalpha()}
     by_first: dict[str, list[str]] = {}
-    for w in vocab:
+    for w in sorted(vocab):
         by_first.setdefault(w[0], []).append(w)
-    out = []
+    words: dict[str, list[str]] = {}
     for word in top_n_list("en", TOP_ENGLISH):
-        if len(word) < MIN_LEN or not word.isalpha() or word in vocab:
-            continue
-        limit = typo_limit(word)
-        for cand in by_first.get(word[0], ()):
-            if abs(len(cand) - len(word)) <= limit and Levenshtein.distance(word, cand, score_cutoff=limit) <= limit:
+        if len(word) >= MIN_LEN and word.isalpha() and word not in vocab and word[0] in by_first:
+            words.setdefault(word[0], []).append(word)
+    out = []
+    for first, candidates in words.items():
+        # one matrix of distances per first letter (the reader only corrects within the same first letter)
+        dist = cdist(candidates, by_first[first], scorer=Levenshtein.distance, score_cutoff=2)
+        for word, row in zip(candidates, dist.min(axis=1), strict=True):
+            if row <= typo_limit(word):
                 out.append(word)
-                break
     return sorted(out)
 
 
