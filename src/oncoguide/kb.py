@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from oncoguide.engine.compose import Answer, compose
+from oncoguide.engine.index import ClaimIndex
 from oncoguide.engine.select import select
 from oncoguide.engine.understand import Query, Understander, clean_question, follow_up
 from oncoguide.pack.contents import SCHEMA_VERSION, Contents, load, read_meta
@@ -97,7 +98,13 @@ class KnowledgeBase:
     def answer(self, query: Query) -> Answer:
         """The pack's answer; oncoguide.site.Site.answer adds the library's excerpts when there is none."""
         algorithm = self.algorithm if self.contents.algorithm.spec is not None else None
-        return compose(select(query, self.contents, algorithm), self.contents, self.settings.section_limit)
+        selection = select(query, self.contents, algorithm, self.index)
+        return compose(selection, self.contents, self.settings.section_limit)
+
+    @cached_property
+    def index(self) -> ClaimIndex:
+        """The claims indexed by condition, facet, question type and word (built on first use)."""
+        return ClaimIndex(self.contents)
 
     def thread(self, audience: str = "clinician") -> Thread:
         return Thread(self, audience)

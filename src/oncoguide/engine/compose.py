@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from oncoguide.engine.numbering import Numbering, Reference
 from oncoguide.engine.select import Scored, Selection
@@ -72,6 +73,8 @@ class Answer:
     pack_digest: str = ""
     updated: str = ""  # date the pack's content was last revised
     excerpts: list = field(default_factory=list)  # unreviewed library quotes (library.excerpts), never claims
+    # the question's aspect of a covered condition that the pack has no statement on yet ("cause"), or ""
+    missing_aspect: str = ""
 
     def to_dict(self) -> dict:
         return plain(self)
@@ -110,11 +113,17 @@ def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple
     return out
 
 
-def _title(query: Query, contents: Contents) -> str:
+def _title(query: Query, contents: Contents, uncovered: frozenset[str] = frozenset()) -> str:
     lex = contents.lexicon
     if query.condition is None:  # answers are composed only once a condition is known
         raise ValueError("a title needs the question's condition")
     name = lex.conditions[query.condition].name
+    # a title never names patients or a subtype the answer has no statement about
+    query = replace(
+        query,
+        subtypes=frozenset(s for s in query.subtypes if f"subtype:{s}" not in uncovered),
+        populations=frozenset(p for p in query.populations if f"population:{p}" not in uncovered),
+    )
     if query.subtypes:
         labels = [lex.subtypes[s].label for s in sorted(query.subtypes)]
         name = " and ".join(labels)
@@ -220,10 +229,58 @@ def abstain(
     )
 
 
-def _algorithm_section(rec, numbering: Numbering) -> Section:
-    """The matched patient group's steps as cited statements."""
+COVERS = "oncoguide covers soft-tissue sarcoma, DFSP and GIST"
+COVERS_PATIENT = "This service covers soft-tissue sarcoma, DFSP and GIST"
+
+
+def excluded(query: Query, contents: Contents) -> Answer:
+    """A refusal that names the disease asked about and says why it is not covered."""
+    ex = query.exclusion
+    assert ex is not None
+    patient = query.audience == "patient"
+    if patient:
+        message = f"{COVERS_PATIENT}. {ex.patient_reason[0].upper()}{ex.patient_reason[1:]}."
+    else:
+        message = f"{COVERS}; {ex.reason}."
+    return abstain(query, contents, message, title=f"Not covered: {ex.name}")
+
+
+def aspect_missing(query: Query, contents: Contents, missing: tuple[str, ...]) -> Answer:
+    """A covered condition asked about an aspect the pack has no statement on: said plainly, not refused and
+    not answered with another aspect."""
+    lex = contents.lexicon
+    assert query.condition is not None
+    patient = query.audience == "patient"
+    cond = lex.conditions[query.condition]
+    labels = " or ".join(
+        lex.question_types[t].patient_label if patient else lex.question_types[t].label for t in missing
+    )
+    if patient:
+        message = f"This service covers {cond.in_text}, but we do not yet have facts on {labels}."
+    else:
+        message = f"oncoguide covers {cond.in_text}, but the pack has no statement yet on {labels}."
+    answer = abstain(query, contents, message, title=f"{cond.display}: {labels}")
+    answer.in_scope = True
+    answer.missing_aspect = ",".join(missing)
+    answer.follow_up_questions = _follow_ups(query, set(), contents)
+    return answer
+
+
+def _algorithm_section(rec, numbering: Numbering, blocked: frozenset[str] = frozenset()) -> Section:
+    """The matched patient group's steps as cited statements. An option for another genotype than the
+    tumour's, or naming a drug the pack rules out for this question's focus, is not offered; a step left
+    with no option is not recommended."""
     statements = []
     for i, st in enumerate(rec.steps):
+        if st.options:
+            kept = [
+                o
+                for o in st.options
+                if o.matches is not False and not any(d.lower() in blocked for r in o.regimens for d in r)
+            ]
+            if not kept:
+                continue
+            st = replace(st, options=kept)
         tier = "all patients in the group" if st.tier == "all" else "some patients in the group"
         text = f"{st.name[0].upper()}{st.name[1:]} ({st.timing}; for {tier}"
         text += f"; when {st.applies_when})" if st.applies_when else ")"
@@ -241,6 +298,136 @@ def _algorithm_section(rec, numbering: Numbering) -> Section:
     return Section("algorithm", f"Recommended treatment for this patient group: {rec.group.label}", statements)
 
 
+def _blocked_drugs(selection: Selection, contents: Contents) -> frozenset[str]:
+    """Names of the drugs ruled out for this focus, as regimens spell them (lower case)."""
+    drugs = contents.lexicon.entities.get("drug", {})
+    names: set[str] = set()
+    for r in selection.ruled_out:
+        kind, _, key = r.treatment.partition(":")
+        if kind == "drug" and key in drugs:
+            names.update(t.lower() for t in drugs[key].terms)
+    return frozenset(names)
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+# a first sentence this short (in words) is followed by the next one in a bottom line
+SHORT_SENTENCE = 10
+
+
+def lead_sentences(text: str) -> str:
+    """The opening of a claim for a bottom line: its first sentence, or two when the first is very short."""
+    parts = SENTENCE_END.split(text.strip())
+    out = parts[0]
+    if len(out.split()) < SHORT_SENTENCE and len(parts) > 1:
+        out += " " + parts[1]
+    return out
+
+
+@dataclass(frozen=True)
+class Lead:
+    text: str
+    claims: list[ClaimRec]
+    uncovered: frozenset[str]  # focus items no selected claim is about
+
+
+def _focus_label(item: str, contents: Contents, patient: bool, condition: str | None = None) -> str:
+    lex = contents.lexicon
+    kind, _, key = item.partition(":")
+    if kind == "subtype":
+        return lex.subtypes[key].label
+    if kind == "population":
+        return {"children": "children", "pregnancy": "pregnancy"}.get(key, lex.populations[key].label + " disease")
+    if kind == "site":
+        return lex.sites[key].label + " tumours"
+    term = lex.entities.get(kind, {}).get(key)
+    label = term.label if term else key
+    if kind == "genotype" and condition:
+        return f"{label} {lex.conditions[condition].short}"
+    if kind == "setting":
+        return f"{label} treatment"
+    return label
+
+
+def _names(text: str, item: str, contents: Contents) -> bool:
+    """Whether a text already names a focus item (by any of its terms)."""
+    lex = contents.lexicon
+    kind, _, key = item.partition(":")
+    terms: tuple[str, ...] = ()
+    if kind == "subtype" and key in lex.subtypes:
+        terms = lex.subtypes[key].terms
+    elif kind == "population" and key in lex.populations:
+        terms = lex.populations[key].terms
+    elif kind in lex.entities and key in lex.entities[kind]:
+        terms = lex.entities[kind][key].terms
+    low = text.lower()
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(t.lower())}", low) for t in terms)
+
+
+# the focus items a bottom line names or says it has nothing on (a site alone is context, not the focus)
+FOCUS_KINDS = ("genotype", "drug", "subtype", "population", "setting", "modality")
+# populations that change what an answer may say (others, such as "localized", only order the statements)
+FOCUS_POPULATIONS = frozenset({"children", "pregnancy", "metastatic", "unresectable", "locally-advanced", "recurrent"})
+
+
+def _lead(selection: Selection, contents: Contents) -> Lead:
+    """The bottom line: one or two statements that answer the question's type for its focus, opened with what
+    the pack lacks when no statement is about part of that focus."""
+    query = selection.query
+    patient = query.audience == "patient"
+    scored = sorted(selection.claims, key=lambda x: -x.score)
+    leads = [x for x in scored if x.can_lead] or scored
+    types = [t for t in query.types if t not in selection.missing] or list(query.types)
+    chosen: list[Scored] = []
+    for t in types[:2]:
+        best = next((x for x in leads if t in x.claim.answers and x not in chosen), None)
+        if best is not None:
+            chosen.append(best)
+    if not chosen:
+        chosen = [next((x for x in leads if x.claim.key), leads[0])]
+    focus = {
+        f
+        for f in (
+            {e for e in query.entities}
+            | {f"subtype:{s}" for s in query.subtypes}
+            | {f"population:{p}" for p in query.populations if p in FOCUS_POPULATIONS}
+        )
+        if f.partition(":")[0] in FOCUS_KINDS
+    }
+    # modalities named by the question's words ("surgery", "radiotherapy") are its aspect, not a focus to flag
+    focus = {f for f in focus if not f.startswith("modality:")}
+    about = set().union(*(x.focus for x in selection.claims)) if selection.claims else set()
+    uncovered = frozenset(f for f in focus if f not in about)
+    texts = [lead_sentences(_text(x.claim, query.audience)) for x in chosen]
+    text = " ".join(texts)
+    lex = contents.lexicon
+    cond = lex.conditions[query.condition].in_text if query.condition else ""
+    prefix = ""
+    if uncovered:
+        names = " or ".join(sorted(_focus_label(f, contents, patient, query.condition) for f in uncovered))
+        prefix = (
+            f"We have no facts just for {names}. Here is what applies to {cond} in general. "
+            if patient
+            else f"The pack has no statement specific to {names}; what follows applies to {cond} in general. "
+        )
+    else:
+        # name the focus when the lead statement does not
+        named = [f for f in sorted(focus) if not _names(text, f, contents)]
+        if named:
+            prefix = "For " + " and ".join(_focus_label(f, contents, patient, query.condition) for f in named) + ": "
+    missing = [t for t in query.types if t in selection.missing]
+    suffix = ""
+    if missing:
+        labels = " or ".join(
+            lex.question_types[t].patient_label if patient else lex.question_types[t].label for t in missing
+        )
+        suffix = (
+            f" We do not yet have facts on {labels}."
+            if patient
+            else f" The pack has no statement yet on {labels} for {cond}."
+        )
+    return Lead(prefix + text + suffix, [x.claim for x in chosen], uncovered)
+
+
 def group_step_citations(rec, index: int) -> tuple[Citation, ...]:
     return rec.raw_steps[index].citations
 
@@ -254,54 +441,45 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
     if query.foreign_script:
         return abstain(query, contents, texts.not_english, title="Please ask in English")
     if query.condition is None:
+        if query.exclusion is not None:
+            return excluded(query, contents)
         if query.out_of_scope or not (query.intents or query.topics or query.populations):
             return abstain(query, contents, texts.abstain_patient if patient else texts.abstain)
         clarify = [Clarification("condition", texts.ask_condition, ["dfsp", "sts", "gist"])]
         return abstain(query, contents, texts.ask_condition, clarify, title="Which condition?")
 
     scored = selection.claims
+    if query.types and set(query.types) <= set(selection.missing):
+        return aspect_missing(query, contents, selection.missing)
     if not scored:
         return abstain(query, contents, texts.abstain_patient if patient else texts.abstain)
     arranged = _arrange(scored, contents, section_limit)
 
-    # Bottom line: the three best-scored statements from different sections, in section order; a
-    # candidate is a key statement or one about a topic the question names.
-    best: dict[str, Scored] = {}
-    for spec, items in arranged:
-        candidates = [x for x in items if x.claim.key or x.claim.tags & query.topics]
-        if candidates:
-            best[spec.id] = max(candidates, key=lambda x: x.score)
-    # each thing asked about gets its best statement first, then what the question names by topic
-    ranked = sorted(best, key=lambda sid: -(best[sid].score + best[sid].topical))
-    chosen: list[str] = []
-    for intent in query.intents:
-        wanted = set(contents.lexicon.intents[intent].facets)
-        sid = next((sid for sid in ranked if sid not in chosen and best[sid].claim.facet in wanted), None)
-        if sid and len(chosen) < 3:
-            chosen.append(sid)
-    chosen += [sid for sid in ranked if sid not in chosen][: 3 - len(chosen)]
-    bottom = [best[sid].claim for sid in chosen]
-    if not bottom:
-        bottom = [arranged[0][1][0].claim]
-
     numbering = Numbering(contents)
-    bl_text = " ".join(_text(c, query.audience) for c in bottom)
+    lead = _lead(selection, contents)
+    bottom = lead.claims
+    bl_text = lead.text
     bl_cits: list[int] = []
     for c in bottom:
         for n in numbering.cite(c.citations)[0]:
             if n not in bl_cits:
                 bl_cits.append(n)
     in_bottom = {c.id for c in bottom}
+    blocked = {r.treatment for r in selection.ruled_out}
 
     sections: list[Section] = []
     if recommendation is not None and recommendation.group is not None and not patient:
-        sections.append(_algorithm_section(recommendation, numbering))
+        sections.append(_algorithm_section(recommendation, numbering, _blocked_drugs(selection, contents)))
     counts = ZERO
     for c in bottom:
         counts += c.patient_counts if patient else c.clinician_counts
     covered: set[str] = set()
     for spec, items in arranged:
+        # a claim proposing a treatment the pack rules out for this focus is not shown at all
+        items = [x for x in items if x.can_lead or not (x.claim.entities & blocked) or x.claim.safety]
         shown = [x for x in items if x.claim.id not in in_bottom] or items
+        if not shown:
+            continue
         statements = []
         for item in shown:
             c = item.claim
@@ -324,7 +502,7 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         question=query.text,
         in_scope=True,
         audience=query.audience,
-        title=_title(query, contents),
+        title=_title(query, contents, lead.uncovered),
         bottom_line=bl_text,
         bottom_line_citations=bl_cits,
         sections=sections,
@@ -338,4 +516,5 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         understood=query.to_dict(),
         pack_digest=contents.meta.get("pack_digest", ""),
         updated=texts.updated,
+        missing_aspect=",".join(selection.missing),
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from oncoguide.engine.index import ClaimIndex, fold
 from oncoguide.engine.understand import TREATMENT_INTENTS, Query
-from oncoguide.pack.contents import ClaimRec, ConflictRec, Contents
+from oncoguide.pack.contents import ClaimRec, ConflictRec, Contents, SafetyRule
 from oncoguide.pack.typed import Lexicon
 
 if TYPE_CHECKING:
@@ -25,12 +26,79 @@ TYPE_BONUS = {
 }
 
 
+# Focus entity kinds where a claim about another value is about other patients (a KIT exon 9 claim does not
+# answer a D842V question); for drugs, modalities and settings another value only ranks lower.
+EXCLUSIVE_KINDS = frozenset({"genotype"})
+# How much each part of the fit counts (see select_claims)
+TYPE_WEIGHT = 4.0
+ENTITY_WEIGHT = 3.0
+LEXICAL_WEIGHT = 3.0
+SYNONYM_WEIGHT = 0.5
+
+
 @dataclass(frozen=True)
 class Scored:
     score: float
     claim: ClaimRec
     tier: float = 1.0  # population fit: claims written for the asked-about patients come first
     topical: float = 0.0  # how much of the score comes from topics the question names
+    answers_type: bool = False  # the claim answers the question's (first) type
+    focus: frozenset[str] = frozenset()  # the question's focus items ("genotype:...", "population:...") it is about
+    can_lead: bool = True  # may open the bottom line: not a figure from another cohort, not a ruled-out treatment
+
+
+@dataclass(frozen=True)
+class RuledOut:
+    """A treatment a claim of the pack says does not work (or must not be used) for this question's focus."""
+
+    treatment: str  # drug:x or modality:x
+    verdict: str
+    claim: ClaimRec
+
+
+def focus_items(query: Query) -> frozenset[str]:
+    """What the question is specifically about, beyond its condition and type: entities, subtypes, and the
+    populations that change an answer (children, pregnancy, an extent of disease)."""
+    items = set(query.entities)
+    items.update(f"subtype:{s}" for s in query.subtypes)
+    items.update(f"population:{p}" for p in query.populations)
+    items.update(f"site:{s}" for s in query.sites)
+    return frozenset(items)
+
+
+def claim_items(claim: ClaimRec) -> frozenset[str]:
+    items = set(claim.entities)
+    items.update(f"subtype:{s}" for s in claim.subtypes if s != "any")
+    items.update(f"population:{p}" for p in claim.populations if p != "any")
+    items.update(f"site:{s}" for s in claim.sites if s != "any")
+    return frozenset(items)
+
+
+def rule_applies(rule: SafetyRule, focus: frozenset[str]) -> bool:
+    return rule.when <= focus
+
+
+def ruled_out(query: Query, claims: list[ClaimRec]) -> list[RuledOut]:
+    focus = focus_items(query)
+    return [RuledOut(r.treatment, r.verdict, c) for c in claims for r in c.safety if rule_applies(r, focus)]
+
+
+def query_words(query: Query, lexicon: Lexicon) -> dict[str, float]:
+    """The question's words for lexical ranking, with the lexicon's synonyms of the entities it names at a
+    lower weight; the condition's own names are left out (every claim of the condition has them)."""
+    skip = {fold(w) for t in lexicon.conditions[query.condition].terms for w in t.split()} if query.condition else set()
+    words: dict[str, float] = {}
+    for w in query.words:
+        f = fold(w)
+        if f not in skip:
+            words[f] = 1.0
+    for ref in query.entities:
+        kind, _, key = ref.partition(":")
+        term = lexicon.entities.get(kind, {}).get(key)
+        for phrase in term.terms if term else ():
+            for w in phrase.lower().split():
+                words.setdefault(fold(w), SYNONYM_WEIGHT)
+    return words
 
 
 def wanted_facets(query: Query, lexicon: Lexicon) -> tuple[set[str], dict[str, set[str]]]:
@@ -84,7 +152,28 @@ def evidence_weight(claim: ClaimRec, contents: Contents) -> float:
     return best
 
 
-def select_claims(query: Query, contents: Contents) -> list[Scored]:
+def entity_fit(claim: ClaimRec, query: Query) -> float | None:
+    """How well the claim's entities fit the question's: each named entity it is about counts; a claim about
+    another genotype is left out, and one about another drug, modality or setting ranks lower. A claim about
+    a specific genotype ranks lower for a question that names none (specific beats general, and general
+    questions get general answers)."""
+    fit = 0.0
+    asked_kinds = {e.partition(":")[0] for e in query.entities}
+    for ref in query.entities:
+        kind = ref.partition(":")[0]
+        if ref in claim.entities:
+            fit += 1.0
+        elif any(e.partition(":")[0] == kind for e in claim.entities):
+            if kind in EXCLUSIVE_KINDS:
+                return None
+            fit -= 0.5
+    if "genotype" not in asked_kinds and any(e.startswith("genotype:") for e in claim.entities):
+        fit -= 0.5
+    return fit
+
+
+def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = None) -> list[Scored]:
+    index = index or ClaimIndex(contents)
     facets, tagged = wanted_facets(query, contents.lexicon)
     # "DFSP in pregnancy" names patients but no aspect: answer with what is written for those patients
     only_specific = not query.intents and bool(query.populations)
@@ -92,25 +181,58 @@ def select_claims(query: Query, contents: Contents) -> list[Scored]:
         facets = set(contents.lexicon.intents["overview"].facets) | {
             c.facet for c in contents.claims.values() if c.populations & query.populations
         }
+    if query.condition is None:
+        return []
+    types = set(query.types)
+    primary = query.types[0] if query.types else None
+    candidates = index.candidates(query.condition, facets | set(tagged), query.types)
+    lexical = index.bm25(query.condition, query_words(query, contents.lexicon))
+    top = max(lexical.values(), default=0.0) or 1.0
+    focus = focus_items(query)
+    blocked = {r.treatment: r for r in ruled_out(query, candidates)}
     topics = contents.lexicon.topics
     out = []
-    for claim in contents.claims.values():
-        if claim.condition != query.condition:
-            continue
-        if claim.facet not in facets and not (claim.tags & tagged.get(claim.facet, set())):
+    for claim in candidates:
+        in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
+        if not in_facet and not (claim.answers & types):
             continue
         pop = population_fit(claim.populations, query.populations)
         sub = subtype_fit(claim, query)
         site = site_fit(claim, query)
-        if pop is None or sub is None or site is None or (only_specific and pop < 3.0):
+        ent = entity_fit(claim, query)
+        if pop is None or sub is None or site is None or ent is None or (only_specific and pop < 3.0):
             continue
         # a claim written for exactly the asked-about patients beats one that lists many populations
         narrow = 2.0 / len(claim.populations) if pop == 3.0 else 0.0
         topical = sum(topics[t].weight for t in claim.tags & query.topics)
+        type_fit = 1.0 if primary in claim.answers else (0.5 if claim.answers & types else 0.0)
         score = (
-            4 * pop + narrow + 2 * sub + site + topical + evidence_weight(claim, contents) + (1.0 if claim.key else 0.0)
+            4 * pop
+            + narrow
+            + 2 * sub
+            + site
+            + topical
+            + evidence_weight(claim, contents)
+            + (1.0 if claim.key else 0.0)
+            + TYPE_WEIGHT * type_fit
+            + ENTITY_WEIGHT * ent
+            + LEXICAL_WEIGHT * lexical.get(claim.id, 0.0) / top
         )
-        out.append(Scored(score, claim, pop, topical))
+        # a figure measured in a selected cohort never leads an answer about other patients; nor does a claim
+        # proposing a treatment that another claim says does not work for this focus
+        other_cohort = claim.cohort is not None and claim.cohort not in query.populations
+        unsafe = any(t in claim.entities and r.claim.id != claim.id for t, r in blocked.items())
+        out.append(
+            Scored(
+                score,
+                claim,
+                pop,
+                topical,
+                primary in claim.answers,
+                focus & claim_items(claim),
+                not (other_cohort or unsafe),
+            )
+        )
     return out
 
 
@@ -133,22 +255,33 @@ class Selection:
     facets: frozenset[str] = frozenset()
     conflicts: list[ConflictRec] = field(default_factory=list)
     group: Recommendation | None = None
+    # question types of a covered condition that no claim of the pack answers yet
+    missing: tuple[str, ...] = ()
+    # treatments the pack says do not work for this question's focus (kept out of the bottom line and steps)
+    ruled_out: tuple[RuledOut, ...] = ()
 
 
-def select(query: Query, contents: Contents, algorithm: Algorithm | None = None) -> Selection:
+def select(
+    query: Query, contents: Contents, algorithm: Algorithm | None = None, index: ClaimIndex | None = None
+) -> Selection:
     """Query -> Selection; nothing is selected for a question without a condition (compose abstains)."""
     if query.foreign_script or query.condition is None:
         return Selection(query)
-    claims = select_claims(query, contents)
+    index = index or ClaimIndex(contents)
+    missing = tuple(t for t in query.types if index.answering(query.condition, t) == 0)
+    claims = select_claims(query, contents, index)
     if not claims:
-        return Selection(query)
+        return Selection(query, missing=missing)
     facets, _ = wanted_facets(query, contents.lexicon)
+    rules = tuple(ruled_out(query, [x.claim for x in claims]))
     return Selection(
         query,
         claims,
         frozenset(facets),
         select_conflicts(query, facets, contents),
         select_group(query, contents, algorithm),
+        missing,
+        rules,
     )
 
 

@@ -51,6 +51,19 @@ diagnosed diagnosis biopsy scan scans mutation mutations chemo chemotherapy trea
 bleeding sarcoma sarcomas lump growth mass clinic nurse metastatic metastasis stage imatinib
 """.split()
 )
+# "Is DFSP cancer?", "is a GIST malignant": a question about the nature of the tumour named in it
+NATURE = re.compile(
+    r"\bis (?:it |this |that |an? )?[a-z-]+(?: [a-z-]+)? (?:an? )?(?:cancer|cancerous|malignant|benign)\b"
+)
+# Words of a plainly non-medical sentence ("the DFSP acronym in our finance report", "the gist of the
+# meeting"): with one of them and no medical word, a condition's name is read as something else.
+NON_MEDICAL_WORDS = frozenset(
+    """
+acronym acronyms finance financial pension pensions company companies business invoice accounting budget
+software spreadsheet meeting meetings article essay book novel movie film song lyrics email stock stocks
+shares fund funds department army military police government election lecture speech podcast
+""".split()
+)
 # Words that carry no meaning for ranking claims against a question.
 STOPWORDS = frozenset(
     """
@@ -253,16 +266,18 @@ class Understander:
         """The conditions named, leaving out one named only by an ambiguous term ("gist", "sts") written in
         lower case in a sentence with no other medical word: "the gist of the meeting" is not a tumour."""
         conditions = found.get("condition", [])
-        if not loose:
+        if not conditions:
             return conditions
         medical = any(found.get(k) for k in ("subtype", "population", "entity", "topic", "exclusion"))
         medical = medical or any(i not in self.weak_intents for i in found.get("intent", []))
         medical = medical or bool(MEDICAL_WORDS & set(toks))
+        if not medical and NON_MEDICAL_WORDS & set(toks):
+            return []  # "what does DFSP stand for in our pension plan" is not about a tumour
         keep = []
         for cond in conditions:
             names = [t for t, c in self.ambiguous.items() if c == cond]
             capitals = any(re.search(rf"\b{re.escape(n.upper())}S?\b", text) for n in names)
-            if cond not in loose or capitals or medical:
+            if cond not in loose or capitals or medical:  # an unambiguous name, or GIST in capitals
                 keep.append(cond)
         return keep
 
@@ -299,6 +314,9 @@ class Understander:
                 if kind == "condition":
                     (loose if len(phrase) == 1 and phrase[0] in self.ambiguous else named).add(key)
         conditions = self._condition_words(text, toks, found, loose - named)
+        if found.get("condition") and not conditions:
+            # "the gist of the meeting", "DFSP in our finance report": a name used as an ordinary word
+            found.setdefault("out_of_scope", []).append("a non-medical use of the name")
         subtypes = found.get("subtype", [])
         condition = conditions[0] if conditions else None
         # a DFSP subtype named alone (e.g. "Bednar tumour") still means DFSP
@@ -326,6 +344,8 @@ class Understander:
         elif stage and condition == "dfsp":
             notes.append(f"DFSP has no AJCC stage groups; 'stage {stage}' was not used to choose the answer")
         intents = found.get("intent", [])
+        if "nature" in self.lexicon.intents and "nature" not in intents and NATURE.search(low):
+            intents = ["nature", *intents]
         strong = [x for x in intents if x not in self.weak_intents]
         intents = strong or intents
         entities = set(found.get("entity", []))

@@ -1,0 +1,117 @@
+"""The knowledge base's own index of claims: by condition and facet, by question type, and by word (BM25).
+
+Built once per knowledge base, so that answering a question costs what the claims that can apply cost, not
+the size of the pack: selection reads the postings of the question's condition only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from oncoguide.algorithm.text import TOKEN
+from oncoguide.pack.contents import ClaimRec, Contents
+from oncoguide.pack.typed import Lexicon
+
+# BM25's usual constants: term-frequency saturation and length normalisation
+K1 = 1.2
+B = 0.75
+
+
+@dataclass
+class ConditionIndex:
+    """The claims of one condition: where each facet's and question type's claims are, and their words."""
+
+    claims: list[ClaimRec] = field(default_factory=list)
+    by_facet: dict[str, list[int]] = field(default_factory=dict)
+    by_type: dict[str, list[int]] = field(default_factory=dict)
+    postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # word -> (claim, count)
+    lengths: list[int] = field(default_factory=list)
+    idf: dict[str, float] = field(default_factory=dict)
+    average: float = 1.0
+
+
+def claim_words(claim: ClaimRec, lexicon: Lexicon, spelling: dict[str, str]) -> list[str]:
+    """The words a claim is found by: both its texts, its tags and the names of its entities and subtypes."""
+    parts = [claim.clinician, claim.patient, " ".join(claim.tags)]
+    for ref in claim.entities:
+        kind, _, key = ref.partition(":")
+        term = lexicon.entities.get(kind, {}).get(key)
+        if term is not None:
+            parts.append(" ".join(term.terms))
+    for sub in claim.subtypes:
+        if sub in lexicon.subtypes:
+            parts.append(" ".join(lexicon.subtypes[sub].terms))
+    return [fold(spelling.get(w, w)) for w in TOKEN.findall(" ".join(parts).lower())]
+
+
+def fold(word: str) -> str:
+    """One form for a word and its plural ("sarcomas" ~ "sarcoma"); no stemming beyond that, so that
+    "work-up" stays apart from "work"."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+class ClaimIndex:
+    """Claims by condition, facet and question type, and a BM25 word index per condition."""
+
+    def __init__(self, contents: Contents):
+        self.contents = contents
+        spelling = dict(contents.lexicon.spelling)
+        self.spelling = spelling
+        self.conditions: dict[str, ConditionIndex] = {}
+        for claim in contents.claims.values():
+            ci = self.conditions.setdefault(claim.condition, ConditionIndex())
+            n = len(ci.claims)
+            ci.claims.append(claim)
+            ci.by_facet.setdefault(claim.facet, []).append(n)
+            for t in claim.answers:
+                ci.by_type.setdefault(t, []).append(n)
+            words = Counter(claim_words(claim, contents.lexicon, spelling))
+            ci.lengths.append(sum(words.values()))
+            for w, c in words.items():
+                ci.postings.setdefault(w, []).append((n, c))
+        for ci in self.conditions.values():
+            total = len(ci.claims)
+            ci.average = (sum(ci.lengths) / total) if total else 1.0
+            ci.idf = {
+                w: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for w, p in ci.postings.items()
+            }
+        self.position = {cid: i for i, cid in enumerate(contents.claims)}
+
+    def candidates(self, condition: str, facets: set[str], types: tuple[str, ...]) -> list[ClaimRec]:
+        """The claims of a condition in one of the facets, or answering one of the question types."""
+        ci = self.conditions.get(condition)
+        if ci is None:
+            return []
+        picked: set[int] = set()
+        for f in facets:
+            picked.update(ci.by_facet.get(f, ()))
+        for t in types:
+            picked.update(ci.by_type.get(t, ()))
+        return [ci.claims[i] for i in sorted(picked)]
+
+    def answering(self, condition: str, qtype: str) -> int:
+        """How many claims of the condition answer a question type."""
+        ci = self.conditions.get(condition)
+        return len(ci.by_type.get(qtype, ())) if ci else 0
+
+    def bm25(self, condition: str, words: dict[str, float]) -> dict[str, float]:
+        """BM25 score of each claim of the condition for weighted query words (claim id -> score)."""
+        ci = self.conditions.get(condition)
+        if ci is None:
+            return {}
+        scores: dict[int, float] = {}
+        for w, weight in words.items():
+            postings = ci.postings.get(w)
+            if not postings:
+                continue
+            idf = ci.idf[w] * weight
+            for n, tf in postings:
+                norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * ci.lengths[n] / ci.average))
+                scores[n] = scores.get(n, 0.0) + idf * norm
+        return {ci.claims[n].id: s for n, s in scores.items()}
