@@ -8,7 +8,7 @@ FLAGSHIP := Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosi
 
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install run test bench lint clean chromium wrk postgresql
+.PHONY: install run test bench eval lint clean chromium wrk postgresql
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: install wrk
 	$(BIN)/python bench/community.py
 	$(BIN)/python bench/library_quality.py
 	$(BIN)/python bench/library_scale.py
+
+# Answer quality on the team's development question bank (bench/bank): facts found, scope accuracy, misses.
+eval: install
+	$(BIN)/python bench/eval.py
 
 lint: install
 	$(BIN)/ruff check src tests bench
