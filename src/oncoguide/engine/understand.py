@@ -61,7 +61,9 @@ NON_MEDICAL_WORDS = frozenset(
     """
 acronym acronyms finance financial pension pensions company companies business invoice accounting budget
 software spreadsheet meeting meetings article essay book novel movie film song lyrics email stock stocks
-shares fund funds department army military police government election lecture speech podcast
+shares fund funds department army military police government election lecture speech podcast school
+scholarship application deadline quarterly fee fees salary tax payroll hr holiday interest rates hamlet
+poem chapter summary summarise summarize
 """.split()
 )
 # Words that carry no meaning for ranking claims against a question.
@@ -262,6 +264,17 @@ class Understander:
             wanted = not intents or bool(TREATMENT_INTENTS & set(intents))
         return self.read_facts(text, condition) if wanted and self.read_facts else VignetteFacts()
 
+    def _first_position(self, toks: list[str], kind: str, key: str) -> int:
+        """Where in the question a phrase of this kind and key first occurs (its length if nowhere)."""
+        i = 0
+        for phrase, hits in _scan(toks, self.phrases, self.max_len):
+            while tuple(toks[i : i + len(phrase)]) != phrase:
+                i += 1
+            if (kind, key) in hits:
+                return i
+            i += len(phrase)
+        return len(toks)
+
     def _condition_words(self, text: str, toks: list[str], found: dict[str, list[str]], loose: set[str]) -> list[str]:
         """The conditions named, leaving out one named only by an ambiguous term ("gist", "sts") written in
         lower case in a sentence with no other medical word: "the gist of the meeting" is not a tumour."""
@@ -270,13 +283,18 @@ class Understander:
             return conditions
         medical = any(found.get(k) for k in ("subtype", "population", "entity", "topic", "exclusion"))
         medical = medical or any(i not in self.weak_intents for i in found.get("intent", []))
-        medical = medical or bool(MEDICAL_WORDS & set(toks))
-        if not medical and NON_MEDICAL_WORDS & set(toks):
-            return []  # "what does DFSP stand for in our pension plan" is not about a tumour
+        strong = medical or bool(MEDICAL_WORDS & set(toks)) or any(found.get(k) for k in ("subtype", "entity"))
+        if loose and NON_MEDICAL_WORDS & set(toks) and not (MEDICAL_WORDS & set(toks) or found.get("entity")):
+            return [c for c in conditions if c not in loose]  # "DFSP in our pension plan" is not a tumour
+        medical = strong
         keep = []
         for cond in conditions:
             names = [t for t, c in self.ambiguous.items() if c == cond]
             capitals = any(re.search(rf"\b{re.escape(n.upper())}S?\b", text) for n in names)
+            # "the gist of what the surgeon said": a lower-case name followed by "of" is the ordinary word
+            ordinary = any(re.search(rf"\b{re.escape(n)} of\b", text) for n in names)
+            if cond in loose and ordinary and not capitals:
+                continue
             if cond not in loose or capitals or medical:  # an unambiguous name, or GIST in capitals
                 keep.append(cond)
         return keep
@@ -333,6 +351,14 @@ class Understander:
         # a named lookalike is refused unless the question also names one of ours by its own name (comparing
         # DFSP with dermatofibroma is a DFSP question); "sarcoma" alone does not count
         specific = bool(subtypes) or any(c in ("dfsp", "gist") for c in conditions)
+        if specific and excluded and "comparison" not in found.get("intent", []):
+            # "is a mesenteric desmoid treated like a GIST?" is about the desmoid: the lookalike comes first
+            first = self._first_position(toks, "exclusion", excluded[0])
+            ours = min(
+                (self._first_position(toks, "condition", c) for c in conditions),
+                default=len(toks),
+            )
+            specific = ours < first
         if excluded and not specific:
             exclusion = self.exclusions[excluded[0]]
             condition = None
