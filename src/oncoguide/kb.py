@@ -8,7 +8,7 @@ from typing import Protocol
 
 from oncoguide.engine.compose import Answer, compose
 from oncoguide.engine.index import ClaimIndex
-from oncoguide.engine.select import select
+from oncoguide.engine.select import infer_condition, select
 from oncoguide.engine.understand import Query, Understander, clean_question, follow_up
 from oncoguide.pack.contents import SCHEMA_VERSION, Contents, load, read_meta
 from oncoguide.settings import Settings
@@ -88,7 +88,7 @@ class KnowledgeBase:
 
     def understand(self, question: str, audience: str = "clinician", context: Query | None = None) -> Query:
         text = clean_question(question, self.settings.max_question_chars)
-        return follow_up(context, self.understander.parse(text, audience))
+        return infer_condition(follow_up(context, self.understander.parse(text, audience)), self.index)
 
     def ask(self, question: str, audience: str = "clinician", context: Query | None = None) -> Answer:
         """Answer a free-text question. `context` is the Query of the previous question in a thread."""

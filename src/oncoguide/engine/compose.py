@@ -363,10 +363,10 @@ def _names(text: str, item: str, contents: Contents) -> bool:
     return any(re.search(rf"(?<![a-z0-9]){re.escape(t.lower())}", low) for t in terms)
 
 
-# the focus items a bottom line names or says it has nothing on (a site alone is context, not the focus)
-FOCUS_KINDS = ("genotype", "drug", "subtype", "population", "setting", "modality")
-# populations that change what an answer may say (others, such as "localized", only order the statements)
-FOCUS_POPULATIONS = frozenset({"children", "pregnancy", "metastatic", "unresectable", "locally-advanced", "recurrent"})
+# the focus items a bottom line names or says it has nothing on: settings, modalities, sites and the extent of
+# disease only order the statements (the title names the extent)
+FOCUS_KINDS = ("genotype", "drug", "subtype", "population")
+FOCUS_POPULATIONS = frozenset({"children", "pregnancy"})
 
 
 def _lead(selection: Selection, contents: Contents) -> Lead:
@@ -384,6 +384,15 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
             chosen.append(best)
     if not chosen:
         chosen = [next((x for x in leads if x.claim.key), leads[0])]
+    named = {e for e in query.entities if e.startswith(("genotype:", "drug:"))}
+    if len(chosen) == 1 and named:
+        # one question, one type: a second statement about the named genotype or drug (it may come from a
+        # selected cohort, since it does not lead), unless it proposes a ruled-out treatment
+        safe = [x for x in scored if x not in chosen and x.claim.entities & named and (x.can_lead or x.claim.cohort)]
+        blocked = {r.treatment for r in selection.ruled_out}
+        safe = [x for x in safe if not (x.claim.entities & blocked) or x.claim.safety]
+        if safe and types and types[0] in safe[0].claim.answers:
+            chosen.append(safe[0])
     focus = {
         f
         for f in (

@@ -26,6 +26,7 @@ class ConditionIndex:
     claims: list[ClaimRec] = field(default_factory=list)
     by_facet: dict[str, list[int]] = field(default_factory=dict)
     by_type: dict[str, list[int]] = field(default_factory=dict)
+    by_entity: dict[str, list[int]] = field(default_factory=dict)
     postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # word -> (claim, count)
     lengths: list[int] = field(default_factory=list)
     idf: dict[str, float] = field(default_factory=dict)
@@ -71,6 +72,8 @@ class ClaimIndex:
             ci.by_facet.setdefault(claim.facet, []).append(n)
             for t in claim.answers:
                 ci.by_type.setdefault(t, []).append(n)
+            for e in claim.entities:
+                ci.by_entity.setdefault(e, []).append(n)
             words = Counter(claim_words(claim, contents.lexicon, spelling))
             ci.lengths.append(sum(words.values()))
             for w, c in words.items():
@@ -78,13 +81,14 @@ class ClaimIndex:
         for ci in self.conditions.values():
             total = len(ci.claims)
             ci.average = (sum(ci.lengths) / total) if total else 1.0
-            ci.idf = {
-                w: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for w, p in ci.postings.items()
-            }
+            ci.idf = {w: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for w, p in ci.postings.items()}
         self.position = {cid: i for i, cid in enumerate(contents.claims)}
 
-    def candidates(self, condition: str, facets: set[str], types: tuple[str, ...]) -> list[ClaimRec]:
-        """The claims of a condition in one of the facets, or answering one of the question types."""
+    def candidates(
+        self, condition: str, facets: set[str], types: tuple[str, ...], entities: frozenset[str] = frozenset()
+    ) -> list[ClaimRec]:
+        """The claims of a condition in one of the facets, answering one of the question types, or about one of
+        the named genotypes or drugs."""
         ci = self.conditions.get(condition)
         if ci is None:
             return []
@@ -93,6 +97,9 @@ class ClaimIndex:
             picked.update(ci.by_facet.get(f, ()))
         for t in types:
             picked.update(ci.by_type.get(t, ()))
+        for e in entities:
+            if e.startswith(("genotype:", "drug:")):
+                picked.update(ci.by_entity.get(e, ()))
         return [ci.claims[i] for i in sorted(picked)]
 
     def answering(self, condition: str, qtype: str) -> int:
@@ -115,3 +122,13 @@ class ClaimIndex:
                 norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * ci.lengths[n] / ci.average))
                 scores[n] = scores.get(n, 0.0) + idf * norm
         return {ci.claims[n].id: s for n, s in scores.items()}
+
+    def conditions_about(self, entities: frozenset[str]) -> list[str]:
+        """The conditions with claims about all these entities (genotype, drug, setting), most claims first."""
+        out = []
+        for cond, ci in self.conditions.items():
+            sets = [set(ci.by_entity.get(e, ())) for e in entities]
+            both = set.intersection(*sets) if sets else set()
+            if both:
+                out.append((-len(both), cond))
+        return [c for _, c in sorted(out)]

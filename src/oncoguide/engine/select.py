@@ -159,13 +159,15 @@ def entity_fit(claim: ClaimRec, query: Query) -> float | None:
     questions get general answers)."""
     fit = 0.0
     asked_kinds = {e.partition(":")[0] for e in query.entities}
+    for kind in EXCLUSIVE_KINDS & asked_kinds:
+        theirs = {e for e in claim.entities if e.startswith(kind + ":")}
+        if theirs and not theirs & query.entities:
+            return None
     for ref in query.entities:
         kind = ref.partition(":")[0]
         if ref in claim.entities:
             fit += 1.0
-        elif any(e.partition(":")[0] == kind for e in claim.entities):
-            if kind in EXCLUSIVE_KINDS:
-                return None
+        elif kind not in EXCLUSIVE_KINDS and any(e.partition(":")[0] == kind for e in claim.entities):
             fit -= 0.5
     if "genotype" not in asked_kinds and any(e.startswith("genotype:") for e in claim.entities):
         fit -= 0.5
@@ -185,7 +187,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         return []
     types = set(query.types)
     primary = query.types[0] if query.types else None
-    candidates = index.candidates(query.condition, facets | set(tagged), query.types)
+    candidates = index.candidates(query.condition, facets | set(tagged), query.types, query.entities)
     lexical = index.bm25(query.condition, query_words(query, contents.lexicon))
     top = max(lexical.values(), default=0.0) or 1.0
     focus = focus_items(query)
@@ -194,7 +196,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     out = []
     for claim in candidates:
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
-        if not in_facet and not (claim.answers & types):
+        if not in_facet and not (claim.answers & types) and not (claim.entities & query.entities):
             continue
         pop = population_fit(claim.populations, query.populations)
         sub = subtype_fit(claim, query)
@@ -234,6 +236,23 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
             )
         )
     return out
+
+
+def infer_condition(query: Query, index: ClaimIndex) -> Query:
+    """A question naming no condition but a drug or genotype the pack discusses for one condition only
+    ("what did the eribulin trial show?") is about that condition; when several fit, it stays open."""
+    from dataclasses import replace
+
+    if query.condition is not None or query.exclusion is not None or query.out_of_scope or query.foreign_script:
+        return query
+    focus = frozenset(e for e in query.entities if e.startswith(("genotype:", "drug:", "setting:")))
+    if not focus or not any(e.startswith(("genotype:", "drug:")) for e in focus):
+        return query
+    fits = index.conditions_about(focus)
+    if len(fits) != 1:
+        return query
+    note = f"read as a question about {fits[0].upper()}: the pack discusses what it names for that condition only"
+    return replace(query, condition=fits[0], notes=(*query.notes, note))
 
 
 def select_conflicts(query: Query, facets: set[str], contents: Contents) -> list[ConflictRec]:

@@ -283,7 +283,7 @@ class Understander:
             return conditions
         medical = any(found.get(k) for k in ("subtype", "population", "entity", "topic", "exclusion"))
         medical = medical or any(i not in self.weak_intents for i in found.get("intent", []))
-        strong = medical or bool(MEDICAL_WORDS & set(toks)) or any(found.get(k) for k in ("subtype", "entity"))
+        strong = medical or _medical(toks) or any(found.get(k) for k in ("subtype", "entity"))
         if loose and NON_MEDICAL_WORDS & set(toks) and not (MEDICAL_WORDS & set(toks) or found.get("entity")):
             return [c for c in conditions if c not in loose]  # "DFSP in our pension plan" is not a tumour
         medical = strong
@@ -382,6 +382,8 @@ class Understander:
                 types.append(spec.type)
             if spec.entity:
                 entities.add(spec.entity)
+        # the more specific of two genotypes named ("PDGFRA ... D842V") is the focus
+        entities = {e for e in entities if not any(o != e and o.startswith(e + "-") for o in entities)}
         sites = set(found.get("site", []))
         ignored: set[str] = set()
         allowed = self.lexicon.conditions[condition].sites if condition else ()
@@ -409,6 +411,20 @@ class Understander:
             ignored_sites=frozenset(ignored),
             facts=self._facts(text, condition, wanted, tuple(intents)),
         )
+
+
+def _medical(toks: list[str]) -> bool:
+    """Whether a word of the question is a medical word, allowing one typo ("cancr")."""
+    for t in toks:
+        if t in MEDICAL_WORDS:
+            return True
+        if len(t) >= 5 and any(
+            abs(len(t) - len(w)) <= 1 and Levenshtein.distance(t, w, score_cutoff=1) <= 1
+            for w in MEDICAL_WORDS
+            if len(w) >= 5
+        ):
+            return True
+    return False
 
 
 def _scan(toks: list[str], phrases: Mapping[tuple[str, ...], list[tuple[str, str]]], max_len: int):
