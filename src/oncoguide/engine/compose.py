@@ -404,7 +404,9 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     }
     # modalities named by the question's words ("surgery", "radiotherapy") are its aspect, not a focus to flag
     focus = {f for f in focus if not f.startswith("modality:")}
-    about = set().union(*(x.focus for x in selection.claims)) if selection.claims else set()
+    # what the statements answering the question's type are about (a D842V trial does not cover D842V side effects)
+    answering = [x for x in selection.claims if set(types) & set(x.claim.answers)] or selection.claims
+    about = set().union(*(x.focus for x in answering)) if answering else set()
     uncovered = frozenset(f for f in focus if f not in about)
     texts = [lead_sentences(_text(x.claim, query.audience)) for x in chosen]
     text = " ".join(texts)

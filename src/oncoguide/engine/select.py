@@ -32,7 +32,7 @@ EXCLUSIVE_KINDS = frozenset({"genotype"})
 # How much each part of the fit counts (see select_claims)
 TYPE_WEIGHT = 4.0
 ENTITY_WEIGHT = 3.0
-LEXICAL_WEIGHT = 3.0
+LEXICAL_WEIGHT = 4.0
 SYNONYM_WEIGHT = 0.5
 
 
@@ -92,10 +92,15 @@ def query_words(query: Query, lexicon: Lexicon) -> dict[str, float]:
         f = fold(w)
         if f not in skip:
             words[f] = 1.0
+    synonyms: list[tuple[str, ...]] = []
     for ref in query.entities:
         kind, _, key = ref.partition(":")
         term = lexicon.entities.get(kind, {}).get(key)
-        for phrase in term.terms if term else ():
+        synonyms.append(term.terms if term else ())
+    for topic in query.topics:
+        synonyms.append(lexicon.topics[topic].terms)
+    for phrases in synonyms:
+        for phrase in phrases:
             for w in phrase.lower().split():
                 words.setdefault(fold(w), SYNONYM_WEIGHT)
     return words
@@ -196,7 +201,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     out = []
     for claim in candidates:
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
-        if not in_facet and not (claim.answers & types) and not (claim.entities & query.entities):
+        if not in_facet and not (types & set(claim.answers)) and not (claim.entities & query.entities):
             continue
         pop = population_fit(claim.populations, query.populations)
         sub = subtype_fit(claim, query)
@@ -207,7 +212,14 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         # a claim written for exactly the asked-about patients beats one that lists many populations
         narrow = 2.0 / len(claim.populations) if pop == 3.0 else 0.0
         topical = sum(topics[t].weight for t in claim.tags & query.topics)
-        type_fit = 1.0 if primary in claim.answers else (0.5 if claim.answers & types else 0.0)
+        # the type a claim answers best is listed first: a survival figure that also says what DFSP is answers a
+        # prognosis question better than a definition that mentions prognosis
+        if claim.answers and claim.answers[0] == primary:
+            type_fit = 1.0
+        elif primary in claim.answers:
+            type_fit = 0.6
+        else:
+            type_fit = 0.3 if types & set(claim.answers) else 0.0
         score = (
             4 * pop
             + narrow
@@ -224,6 +236,10 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         # proposing a treatment that another claim says does not work for this focus
         other_cohort = claim.cohort is not None and claim.cohort not in query.populations
         unsafe = any(t in claim.entities and r.claim.id != claim.id for t, r in blocked.items())
+        # a question about one drug is not led by a statement about another ("avapritinib side effects")
+        asked_drugs = {e for e in query.entities if e.startswith("drug:")}
+        their_drugs = {e for e in claim.entities if e.startswith("drug:")}
+        unsafe = unsafe or bool(asked_drugs and their_drugs and not asked_drugs & their_drugs)
         out.append(
             Scored(
                 score,

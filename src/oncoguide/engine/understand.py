@@ -382,6 +382,10 @@ class Understander:
                 types.append(spec.type)
             if spec.entity:
                 entities.add(spec.entity)
+        # "what is Mohs surgery?", "what is imatinib?": a question about a treatment, not about the condition
+        if types == ["definition"] and set(intents) <= self.weak_intents:
+            if any(e.startswith(("modality:", "drug:")) for e in entities):
+                types = ["treatment", "definition"]
         # the more specific of two genotypes named ("PDGFRA ... D842V") is the focus
         entities = {e for e in entities if not any(o != e and o.startswith(e + "-") for o in entities)}
         sites = set(found.get("site", []))

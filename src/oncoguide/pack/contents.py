@@ -50,7 +50,7 @@ class ClaimRec:
     patient_counts: Counts
     statistic: str | None
     file: str
-    answers: frozenset[str] = frozenset()  # question types the claim answers
+    answers: tuple[str, ...] = ()  # question types the claim answers, the one it answers best first
     entities: frozenset[str] = frozenset()  # "kind:key" focus entities (genotype, drug, modality, setting)
     cohort: str | None = None  # the selected population its figure was measured in, if any
     safety: tuple[SafetyRule, ...] = ()
@@ -145,7 +145,7 @@ def load(db_path: Path) -> Contents:
                 Counts(*json.loads(pc)),
                 stat,
                 file,
-                frozenset(json.loads(ans)),
+                tuple(json.loads(ans)),
                 frozenset(json.loads(ents)),
                 cohort,
                 tuple(SafetyRule(r["treatment"], r["verdict"], frozenset(r["when"])) for r in json.loads(safe)),
