@@ -75,6 +75,8 @@ class Answer:
     excerpts: list = field(default_factory=list)  # unreviewed library quotes (library.excerpts), never claims
     # the question's aspect of a covered condition that the pack has no statement on yet ("cause"), or ""
     missing_aspect: str = ""
+    # what the question is about that no statement of the answer is ("genotype:ntrk"), for the editors' gaps
+    uncovered: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return plain(self)
@@ -528,4 +530,5 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         pack_digest=contents.meta.get("pack_digest", ""),
         updated=texts.updated,
         missing_aspect=",".join(selection.missing),
+        uncovered=sorted(lead.uncovered),
     )

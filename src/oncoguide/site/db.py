@@ -154,6 +154,18 @@ unmatched_questions = Table(  # questions matching no canonical one: masked, for
     Column("last_seen", DateTime(timezone=True), nullable=False),
 )
 
+pack_gaps = Table(  # aspects of a covered condition the pack lacks, as asked: canonical form only, no wording
+    "pack_gaps",
+    metadata,
+    Column("gap_key", String(200), primary_key=True),  # condition|aspect|focus
+    Column("condition", String(10), nullable=False),
+    Column("aspect", String(40), nullable=False),  # a question type the condition has no claim for, or ""
+    Column("focus", String(160), nullable=False),  # kind:key items no statement is about, comma-separated
+    Column("asks", Integer, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
 experiences = Table(  # members' first-person stories; published only after a moderator approves
     "experiences",
     metadata,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from oncoguide.errors import Refused
 from oncoguide.site.accounts import Role, User, now
-from oncoguide.site.db import asked_questions, question_votes, unmatched_questions
+from oncoguide.site.db import asked_questions, pack_gaps, question_votes, unmatched_questions
 from oncoguide.site.experiences import mask_question
 from oncoguide.site.review import query_key
 
@@ -61,6 +61,25 @@ class Unmatched:
     last_seen: datetime
 
 
+@dataclass(frozen=True)
+class Gap:
+    """Something readers asked about a covered condition that the pack has no statement on, in canonical form."""
+
+    condition: str
+    aspect: str  # the question type's label ("causes and risk factors"), or "" when only the focus is missing
+    focus: str  # labels of what no statement is about ("NTRK fusion-positive"), or ""
+    asks: int
+    last_seen: datetime
+
+
+def gap_of(answer) -> tuple[str, str, str] | None:
+    """(condition, aspect, focus) of an answer that lacks something asked, from what was understood only."""
+    condition = answer.understood.get("condition") if answer.in_scope else None
+    if not condition or not (answer.missing_aspect or answer.uncovered):
+        return None
+    return condition, answer.missing_aspect, ",".join(answer.uncovered)
+
+
 @dataclass
 class _Pending:
     condition: str
@@ -89,6 +108,7 @@ class Questions:
         # asks not yet written: a write per question made SQLite writers queue behind each other and
         # doubled the 95th-percentile latency of /api/ask, so counts are batched (a crash loses < 1 s of them)
         self._pending: dict[str, _Pending] = {}
+        self._gaps: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 
@@ -107,7 +127,10 @@ class Questions:
         if not answer.in_scope or not answer.understood.get("condition"):
             return None
         key, faqs = query_key(answer.understood), self.faqs
+        gap = gap_of(answer)
         with self._lock:
+            if gap is not None:
+                self._gaps[gap] = self._gaps.get(gap, 0) + 1
             entry = self._pending.get(key)
             if entry is None:
                 # a follow-up ("and radiotherapy?") says more to an editor as the answer's title than as typed
@@ -125,9 +148,12 @@ class Questions:
         """Write the counts gathered since the last flush; returns how many questions were updated."""
         with self._lock:
             pending, self._pending = self._pending, {}
+            gaps, self._gaps = self._gaps, {}
             self._last_flush = time.monotonic()
         for key, entry in pending.items():
             self._write(key, entry)
+        for gap, asks in gaps.items():
+            self._write_gap(gap, asks)
         if pending:
             self.purge()
         return len(pending)
@@ -180,6 +206,61 @@ class Questions:
                     return
                 except IntegrityError:
                     continue
+
+    def _write_gap(self, gap: tuple[str, str, str], asks: int) -> None:
+        condition, aspect, focus = gap
+        key = "|".join(gap)[:200]
+        for _ in range(3):  # another worker may insert the same gap at the same moment
+            with self.engine.begin() as conn:
+                if conn.execute(
+                    update(pack_gaps)
+                    .where(pack_gaps.c.gap_key == key)
+                    .values(asks=pack_gaps.c.asks + asks, last_seen=now())
+                ).rowcount:
+                    return
+                try:
+                    conn.execute(
+                        insert(pack_gaps).values(
+                            gap_key=key,
+                            condition=condition,
+                            aspect=aspect[:40],
+                            focus=focus[:160],
+                            asks=asks,
+                            first_seen=now(),
+                            last_seen=now(),
+                        )
+                    )
+                    return
+                except IntegrityError:
+                    continue
+
+    def gaps(self, limit: int = 100) -> list[Gap]:
+        """What readers asked that the pack lacks, most asked first, named from the lexicon."""
+        if self._pending or self._gaps:
+            self.flush()
+        lex = self.kb.contents.lexicon
+        c = pack_gaps.c
+
+        def label(item: str) -> str:
+            kind, _, key = item.partition(":")
+            if kind in lex.entities and key in lex.entities[kind]:
+                return lex.entities[kind][key].label
+            if kind == "subtype" and key in lex.subtypes:
+                return lex.subtypes[key].label
+            if kind == "population" and key in lex.populations:
+                return lex.populations[key].label
+            return item
+
+        out = []
+        with self.engine.connect() as conn:
+            for cond, aspect, focus, asks, last in conn.execute(
+                select(c.condition, c.aspect, c.focus, c.asks, c.last_seen)
+                .order_by(c.asks.desc(), c.last_seen.desc())
+                .limit(limit)
+            ):
+                aspects = ", ".join(lex.question_types[a].label for a in aspect.split(",") if a in lex.question_types)
+                out.append(Gap(cond, aspects, ", ".join(label(f) for f in focus.split(",") if f), asks, last))
+        return out
 
     def purge(self) -> int:
         """Delete unmatched questions first seen longer ago than the retention period; returns how many."""

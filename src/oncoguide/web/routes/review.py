@@ -214,6 +214,7 @@ def questions_page(request: Request, status: int = 200, error: str = "", notice:
         "review_questions.html",
         status,
         unmatched=state.site.questions.unmatched(),
+        gaps=state.site.questions.gaps(),
         retention=state.site.settings.question_retention_days,
         error=error,
         notice=notice,
