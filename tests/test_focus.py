@@ -137,19 +137,29 @@ def test_an_acronym_used_as_an_ordinary_word_is_not_the_disease(kb, text):
     assert answer.understood["condition"] is None
 
 
-def test_a_covered_condition_without_the_aspect_says_so(kb, tmp_path):
+def test_a_covered_condition_without_the_aspect_says_so(pack_copy, tmp_path):
     """A question type no claim of the condition answers gets 'covered, not yet in the pack', not a refusal
-    and not another aspect's statements."""
-    index = kb.index
-    missing = [t for t in kb.contents.lexicon.question_types if index.answering("dfsp", t) == 0 and t != "comparison"]
-    assert missing, "every question type has a DFSP claim: pick a question type to test another way"
-    label = kb.contents.lexicon.question_types[missing[0]].label
-    query = kb.understand("DFSP")
-    from dataclasses import replace
+    and not another aspect's statements (a pack without DFSP's contagion claims)."""
+    from oncoguide.kb import KnowledgeBase
+    from oncoguide.settings import Settings
 
-    answer = kb.answer(replace(query, types=(missing[0],), intents=()))
-    assert answer.in_scope and answer.missing_aspect == missing[0]
-    assert label in answer.bottom_line and not answer.sections
+    for path in (pack_copy / "claims").glob("*.yaml"):
+        claims = yaml.safe_load(path.read_text())
+        kept = [c for c in claims if not (c["condition"] == "dfsp" and "contagion" in c["answers"])]
+        path.write_text(yaml.safe_dump(kept, sort_keys=False, allow_unicode=True))
+    for path in (pack_copy / "conflicts.yaml",):
+        kept = [
+            c for c in yaml.safe_load(path.read_text()) if not (c["condition"] == "dfsp" and c["facet"] == "contagion")
+        ]
+        path.write_text(yaml.safe_dump(kept, sort_keys=False, allow_unicode=True))
+    kb = KnowledgeBase.open(Settings(db=tmp_path / "kb.sqlite3", pack_dir=pack_copy))
+    for audience, words in (
+        ("clinician", "no statement yet on whether it is contagious"),
+        ("patient", "do not yet have"),
+    ):
+        answer = kb.ask("Is DFSP contagious? Can I catch it?", audience)
+        assert answer.in_scope and answer.missing_aspect == "contagion"
+        assert words in answer.bottom_line and not answer.sections and not answer.references
 
 
 def test_rhabdomyosarcoma_is_a_soft_tissue_sarcoma(parse):

@@ -102,7 +102,7 @@ def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple
         if home is not None:
             buckets[home.id].append(item)
     position = {cid: i for i, cid in enumerate(contents.claims)}
-    out = []
+    out: list[tuple[SectionSpec, list[Scored]]] = []
     for s in sections:
         items = buckets[s.id]
         if not items:
@@ -112,6 +112,9 @@ def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple
         # reads as an argument rather than a ranking
         best.sort(key=lambda x: (-x.tier, position[x.claim.id]))
         out.append((s, best))
+    # the section holding the best statement for the question's type comes first, the others in pack order
+    lead = max(scored, key=lambda x: (x.answers_type, x.score), default=None)
+    out.sort(key=lambda sec: 0 if lead is not None and any(x.claim.id == lead.claim.id for x in sec[1]) else 1)
     return out
 
 

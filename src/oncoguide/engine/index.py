@@ -124,11 +124,8 @@ class ClaimIndex:
         return {ci.claims[n].id: s for n, s in scores.items()}
 
     def conditions_about(self, entities: frozenset[str]) -> list[str]:
-        """The conditions with claims about all these entities (genotype, drug, setting), most claims first."""
-        out = []
-        for cond, ci in self.conditions.items():
-            sets = [set(ci.by_entity.get(e, ())) for e in entities]
-            both = set.intersection(*sets) if sets else set()
-            if both:
-                out.append((-len(both), cond))
-        return [c for _, c in sorted(out)]
+        """The conditions whose claims are about the most of these entities (genotype, drug, setting): every
+        condition reaching the highest count, so a caller can tell a single fit from a tie."""
+        counts = {cond: sum(1 for e in entities if ci.by_entity.get(e)) for cond, ci in self.conditions.items()}
+        best = max(counts.values(), default=0)
+        return sorted(c for c, n in counts.items() if n == best and best > 0)

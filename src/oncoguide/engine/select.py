@@ -34,6 +34,8 @@ TYPE_WEIGHT = 4.0
 ENTITY_WEIGHT = 3.0
 LEXICAL_WEIGHT = 4.0
 SYNONYM_WEIGHT = 0.5
+EVIDENCE_WEIGHT = 2.0  # a guideline or trial outranks a review's summary of the same point
+FIGURE_BONUS = 1.5  # a prognosis question is answered with survival or recurrence figures
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,9 @@ def entity_fit(claim: ClaimRec, query: Query) -> float | None:
             fit += 1.0
         elif kind not in EXCLUSIVE_KINDS and any(e.partition(":")[0] == kind for e in claim.entities):
             fit -= 0.5
-    if "genotype" not in asked_kinds and any(e.startswith("genotype:") for e in claim.entities):
-        fit -= 0.5
+    for kind, cost in (("genotype", 1.0), ("setting", 0.5)):
+        if kind not in asked_kinds and any(e.startswith(kind + ":") for e in claim.entities):
+            fit -= cost
     return fit
 
 
@@ -192,7 +195,11 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         return []
     types = set(query.types)
     primary = query.types[0] if query.types else None
-    candidates = index.candidates(query.condition, facets | set(tagged), query.types, query.entities)
+    # claims of other facets come in by what they answer best, and only for a question type asked in general
+    # words: "and radiotherapy?" asks about one modality, not about every treatment
+    modal = {contents.lexicon.intents[i].type for i in query.intents if contents.lexicon.intents[i].entity}
+    open_types = tuple(t for t in query.types if t not in modal)
+    candidates = index.candidates(query.condition, facets | set(tagged), open_types, query.entities)
     lexical = index.bm25(query.condition, query_words(query, contents.lexicon))
     top = max(lexical.values(), default=0.0) or 1.0
     focus = focus_items(query)
@@ -201,7 +208,8 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     out = []
     for claim in candidates:
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
-        if not in_facet and not (types & set(claim.answers)) and not (claim.entities & query.entities):
+        by_type = bool(claim.answers) and claim.answers[0] in open_types
+        if not in_facet and not by_type and not (claim.entities & query.entities):
             continue
         pop = population_fit(claim.populations, query.populations)
         sub = subtype_fit(claim, query)
@@ -226,8 +234,9 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
             + 2 * sub
             + site
             + topical
-            + evidence_weight(claim, contents)
+            + EVIDENCE_WEIGHT * evidence_weight(claim, contents)
             + (1.0 if claim.key else 0.0)
+            + (FIGURE_BONUS if primary == "prognosis" and any(ch.isdigit() for ch in claim.clinician) else 0.0)
             + TYPE_WEIGHT * type_fit
             + ENTITY_WEIGHT * ent
             + LEXICAL_WEIGHT * lexical.get(claim.id, 0.0) / top
@@ -235,7 +244,9 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         # a figure measured in a selected cohort never leads an answer about other patients; nor does a claim
         # proposing a treatment that another claim says does not work for this focus
         other_cohort = claim.cohort is not None and claim.cohort not in query.populations
-        unsafe = any(t in claim.entities and r.claim.id != claim.id for t, r in blocked.items())
+        # (a claim saying the treatment does not work for these patients is the warning itself, not a proposal)
+        warns = {r.treatment for r in claim.safety}
+        unsafe = any(t in claim.entities and t not in warns for t in blocked)
         # a question about one drug is not led by a statement about another ("avapritinib side effects")
         asked_drugs = {e for e in query.entities if e.startswith("drug:")}
         their_drugs = {e for e in claim.entities if e.startswith("drug:")}

@@ -382,6 +382,10 @@ class Understander:
                 types.append(spec.type)
             if spec.entity:
                 entities.add(spec.entity)
+        # "adjuvant imatinib: how long?" asks about duration: a type named only by a treatment's name (imatinib,
+        # surgery) comes after the types the question asks in its own words
+        plain = {self.lexicon.intents[n].type for n in intents if not self.lexicon.intents[n].entity}
+        types = [t for t in types if t in plain] + [t for t in types if t not in plain]
         # "what is Mohs surgery?", "what is imatinib?": a question about a treatment, not about the condition
         if types == ["definition"] and set(intents) <= self.weak_intents:
             if any(e.startswith(("modality:", "drug:")) for e in entities):
