@@ -427,9 +427,9 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
         )
     else:
         # name the focus when the lead statement does not
-        named = [f for f in sorted(focus) if not _names(text, f, contents)]
-        if named:
-            prefix = "For " + " and ".join(_focus_label(f, contents, patient, query.condition) for f in named) + ": "
+        unnamed = [f for f in sorted(focus) if not _names(text, f, contents)]
+        if unnamed:
+            prefix = "For " + " and ".join(_focus_label(f, contents, patient, query.condition) for f in unnamed) + ": "
     missing = [t for t in query.types if t in selection.missing]
     suffix = ""
     if missing:
