@@ -374,6 +374,13 @@ FOCUS_KINDS = ("genotype", "drug", "subtype", "population")
 FOCUS_POPULATIONS = frozenset({"children", "pregnancy"})
 
 
+def _answers(claim: ClaimRec, qtype: str) -> bool:
+    """Whether a claim answers a question type; what a subtype is, and which types there are, answer each other."""
+    if qtype in claim.answers:
+        return True
+    return qtype in ("definition", "types") and bool({"definition", "types"} & set(claim.answers))
+
+
 def _lead(selection: Selection, contents: Contents) -> Lead:
     """The bottom line: one or two statements that answer the question's type for its focus, opened with what
     the pack lacks when no statement is about part of that focus."""
@@ -384,7 +391,7 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     types = [t for t in query.types if t not in selection.missing] or list(query.types)
     chosen: list[Scored] = []
     for t in types[:2]:
-        best = next((x for x in leads if t in x.claim.answers and x not in chosen), None)
+        best = next((x for x in leads if _answers(x.claim, t) and x not in chosen), None)
         if best is not None:
             chosen.append(best)
     if not chosen:
@@ -410,7 +417,7 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     # modalities named by the question's words ("surgery", "radiotherapy") are its aspect, not a focus to flag
     focus = {f for f in focus if not f.startswith("modality:")}
     # what the statements answering the question's type are about (a D842V trial does not cover D842V side effects)
-    answering = [x for x in selection.claims if set(types) & set(x.claim.answers)] or selection.claims
+    answering = [x for x in selection.claims if any(_answers(x.claim, t) for t in types)] or selection.claims
     about = set().union(*(x.focus for x in answering)) if answering else set()
     uncovered = frozenset(f for f in focus if f not in about)
     texts = [lead_sentences(_text(x.claim, query.audience)) for x in chosen]

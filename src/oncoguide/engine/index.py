@@ -27,6 +27,7 @@ class ConditionIndex:
     by_facet: dict[str, list[int]] = field(default_factory=dict)
     by_type: dict[str, list[int]] = field(default_factory=dict)
     by_entity: dict[str, list[int]] = field(default_factory=dict)
+    by_subtype: dict[str, list[int]] = field(default_factory=dict)
     postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # word -> (claim, count)
     lengths: list[int] = field(default_factory=list)
     idf: dict[str, float] = field(default_factory=dict)
@@ -74,6 +75,8 @@ class ClaimIndex:
                 ci.by_type.setdefault(t, []).append(n)
             for e in claim.entities:
                 ci.by_entity.setdefault(e, []).append(n)
+            for sub in claim.subtypes:
+                ci.by_subtype.setdefault(sub, []).append(n)
             words = Counter(claim_words(claim, contents.lexicon, spelling))
             ci.lengths.append(sum(words.values()))
             for w, c in words.items():
@@ -85,10 +88,15 @@ class ClaimIndex:
         self.position = {cid: i for i, cid in enumerate(contents.claims)}
 
     def candidates(
-        self, condition: str, facets: set[str], types: tuple[str, ...], entities: frozenset[str] = frozenset()
+        self,
+        condition: str,
+        facets: set[str],
+        types: tuple[str, ...],
+        entities: frozenset[str] = frozenset(),
+        subtypes: frozenset[str] = frozenset(),
     ) -> list[ClaimRec]:
         """The claims of a condition in one of the facets, answering one of the question types, or about one of
-        the named genotypes or drugs."""
+        the named genotypes, drugs or subtypes."""
         ci = self.conditions.get(condition)
         if ci is None:
             return []
@@ -100,6 +108,8 @@ class ClaimIndex:
         for e in entities:
             if e.startswith(("genotype:", "drug:")):
                 picked.update(ci.by_entity.get(e, ()))
+        for sub in subtypes:
+            picked.update(ci.by_subtype.get(sub, ()))
         return [ci.claims[i] for i in sorted(picked)]
 
     def answering(self, condition: str, qtype: str) -> int:

@@ -159,6 +159,10 @@ def evidence_weight(claim: ClaimRec, contents: Contents) -> float:
     return best
 
 
+# words by which a question asks about genotypes in general ("which KIT genotype responds best?")
+GENOTYPE_WORDS = frozenset({"genotype", "genotypes", "mutation", "mutations", "mutational", "exon", "exons", "kit"})
+
+
 def entity_fit(claim: ClaimRec, query: Query) -> float | None:
     """How well the claim's entities fit the question's: each named entity it is about counts; a claim about
     another genotype is left out, and one about another drug, modality or setting ranks lower. A claim about
@@ -176,7 +180,8 @@ def entity_fit(claim: ClaimRec, query: Query) -> float | None:
             fit += 1.0
         elif kind not in EXCLUSIVE_KINDS and any(e.partition(":")[0] == kind for e in claim.entities):
             fit -= 0.5
-    for kind, cost in (("genotype", 1.0), ("setting", 0.5)):
+    general = GENOTYPE_WORDS & set(query.words)
+    for kind, cost in (("genotype", 0.0 if general else 1.0), ("setting", 0.5)):
         if kind not in asked_kinds and any(e.startswith(kind + ":") for e in claim.entities):
             fit -= cost
     return fit
@@ -199,20 +204,30 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     # words: "and radiotherapy?" asks about one modality, not about every treatment
     modal = {contents.lexicon.intents[i].type for i in query.intents if contents.lexicon.intents[i].entity}
     open_types = tuple(t for t in query.types if t not in modal)
-    candidates = index.candidates(query.condition, facets | set(tagged), open_types, query.entities)
+    candidates = index.candidates(query.condition, facets | set(tagged), open_types, query.entities, query.subtypes)
     lexical = index.bm25(query.condition, query_words(query, contents.lexicon))
     top = max(lexical.values(), default=0.0) or 1.0
     focus = focus_items(query)
+    # with no aspect asked in words of its own, the question's words decide more
+    weak = not query.intents or set(query.intents) <= {n for n, i in contents.lexicon.intents.items() if i.weak}
+    lexical_weight = LEXICAL_WEIGHT * (2 if weak else 1)
     blocked = {r.treatment: r for r in ruled_out(query, candidates)}
     topics = contents.lexicon.topics
     out = []
     for claim in candidates:
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
         by_type = bool(claim.answers) and claim.answers[0] in open_types
-        if not in_facet and not by_type and not (claim.entities & query.entities):
+        if (
+            not in_facet
+            and not by_type
+            and not (claim.entities & query.entities)
+            and not (claim.subtypes & query.subtypes)
+        ):
             continue
         pop = population_fit(claim.populations, query.populations)
         sub = subtype_fit(claim, query)
+        if pop is None and sub == 3.0 and claim.populations <= SPECIAL:
+            pop = 0.5  # rhabdomyosarcoma's claims are written for children: a rhabdomyosarcoma question gets them
         site = site_fit(claim, query)
         ent = entity_fit(claim, query)
         if pop is None or sub is None or site is None or ent is None or (only_specific and pop < 3.0):
@@ -239,7 +254,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
             + (FIGURE_BONUS if primary == "prognosis" and any(ch.isdigit() for ch in claim.clinician) else 0.0)
             + TYPE_WEIGHT * type_fit
             + ENTITY_WEIGHT * ent
-            + LEXICAL_WEIGHT * lexical.get(claim.id, 0.0) / top
+            + lexical_weight * lexical.get(claim.id, 0.0) / top
         )
         # a figure measured in a selected cohort never leads an answer about other patients; nor does a claim
         # proposing a treatment that another claim says does not work for this focus
