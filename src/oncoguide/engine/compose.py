@@ -488,6 +488,9 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
             if n not in bl_cits:
                 bl_cits.append(n)
     in_bottom = {c.id for c in bottom}
+    quoted_whole = {
+        c.id for c in bottom if lead_sentences(_text(c, query.audience)) == _text(c, query.audience).strip()
+    }
     blocked = {r.treatment for r in selection.ruled_out}
 
     sections: list[Section] = []
@@ -500,7 +503,8 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
     for spec, items in arranged:
         # a claim proposing a treatment the pack rules out for this focus is not shown at all
         items = [x for x in items if x.can_lead or not (x.claim.entities & blocked) or x.claim.safety]
-        shown = [x for x in items if x.claim.id not in in_bottom] or items
+        # a statement the bottom line quoted whole is not repeated; one it opened with is shown in full
+        shown = [x for x in items if x.claim.id not in quoted_whole] or items
         if not shown:
             continue
         statements = []

@@ -134,8 +134,15 @@ class ClaimIndex:
         return {ci.claims[n].id: s for n, s in scores.items()}
 
     def conditions_about(self, entities: frozenset[str]) -> list[str]:
-        """The conditions whose claims are about the most of these entities (genotype, drug, setting): every
-        condition reaching the highest count, so a caller can tell a single fit from a tie."""
+        """The conditions that best fit these entities (genotype, drug, setting): those with claims about all of
+        them together, else those whose claims are about the most of them. Several fits mean a tie."""
+        together = sorted(
+            cond
+            for cond, ci in self.conditions.items()
+            if entities and set.intersection(*(set(ci.by_entity.get(e, ())) for e in entities))
+        )
+        if together:
+            return together
         counts = {cond: sum(1 for e in entities if ci.by_entity.get(e)) for cond, ci in self.conditions.items()}
         best = max(counts.values(), default=0)
         return sorted(c for c, n in counts.items() if n == best and best > 0)
