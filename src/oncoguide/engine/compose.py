@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from oncoguide.engine.numbering import Numbering, Reference
-from oncoguide.engine.select import Scored, Selection
+from oncoguide.engine.select import Scored, Selection, focus_items
 from oncoguide.engine.understand import Query
 from oncoguide.pack.contents import ClaimRec, Contents
 from oncoguide.pack.readability import ZERO, grade_from_counts
@@ -386,7 +386,14 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     the pack lacks when no statement is about part of that focus."""
     query = selection.query
     patient = query.audience == "patient"
-    scored = sorted(selection.claims, key=lambda x: -x.score)
+    # statements about what the question names (its subtype, genotype, drug, children...) come first, then
+    # the best scored: "what is a Bednar tumour?" opens with the pigmented-DFSP statement
+    wanted = {
+        f
+        for f in focus_items(query)
+        if f.startswith(("subtype:", "genotype:", "drug:")) or f in ("population:children", "population:pregnancy")
+    }
+    scored = sorted(selection.claims, key=lambda x: (-len(x.focus & wanted), -x.score))
     leads = [x for x in scored if x.can_lead] or scored
     types = [t for t in query.types if t not in selection.missing] or list(query.types)
     chosen: list[Scored] = []

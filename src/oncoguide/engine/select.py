@@ -237,8 +237,9 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         topical = sum(topics[t].weight for t in claim.tags & query.topics)
         # the type a claim answers best is listed first: a survival figure that also says what DFSP is answers a
         # prognosis question better than a definition that mentions prognosis
-        if claim.answers and claim.answers[0] == primary:
-            type_fit = 1.0
+        first = claim.answers[0] if claim.answers else None
+        if first == primary or (query.subtypes and {first, primary} <= {"definition", "types"}):
+            type_fit = 1.0  # (what a subtype is, and which types there are, answer each other)
         elif primary in claim.answers:
             type_fit = 0.6
         else:
