@@ -351,7 +351,7 @@ class Understander:
         # a named lookalike is refused unless the question also names one of ours by its own name (comparing
         # DFSP with dermatofibroma is a DFSP question); "sarcoma" alone does not count
         specific = bool(subtypes) or any(c in ("dfsp", "gist") for c in conditions)
-        if specific and excluded and "comparison" not in found.get("intent", []):
+        if specific and excluded and not subtypes and "comparison" not in found.get("intent", []):
             # "is a mesenteric desmoid treated like a GIST?" is about the desmoid: the lookalike comes first
             first = self._first_position(toks, "exclusion", excluded[0])
             ours = min(
