@@ -396,6 +396,11 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     scored = sorted(selection.claims, key=lambda x: (-len(x.focus & wanted), -x.score))
     leads = [x for x in scored if x.can_lead] or scored
     types = [t for t in query.types if t not in selection.missing] or list(query.types)
+    # a type named only by a treatment's name ("imatinib" in "imatinib side effects") gets no sentence of its own
+    # when the question asks another type in its own words
+    lex = contents.lexicon
+    plain = {lex.intents[i].type for i in query.intents if not lex.intents[i].entity}
+    types = [t for t in types if t in plain] or types
     chosen: list[Scored] = []
     for t in types[:2]:
         best = next((x for x in leads if _answers(x.claim, t) and x not in chosen), None)
@@ -429,7 +434,6 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     uncovered = frozenset(f for f in focus if f not in about)
     texts = [lead_sentences(_text(x.claim, query.audience)) for x in chosen]
     text = " ".join(texts)
-    lex = contents.lexicon
     cond = lex.conditions[query.condition].in_text if query.condition else ""
     prefix = ""
     if uncovered:

@@ -146,3 +146,13 @@ class ClaimIndex:
         counts = {cond: sum(1 for e in entities if ci.by_entity.get(e)) for cond, ci in self.conditions.items()}
         best = max(counts.values(), default=0)
         return sorted(c for c, n in counts.items() if n == best and best > 0)
+
+    def answering_about(self, condition: str, qtype: str | None, entities: frozenset[str]) -> int:
+        """How many claims of the condition are about one of these entities and answer the question type."""
+        ci = self.conditions.get(condition)
+        if ci is None:
+            return 0
+        about = set().union(*(set(ci.by_entity.get(e, ())) for e in entities)) if entities else set()
+        if qtype is None:
+            return len(about)
+        return len(about & set(ci.by_type.get(qtype, ())))

@@ -292,7 +292,22 @@ def infer_condition(query: Query, index: ClaimIndex) -> Query:
     if not focus or not any(e.startswith(("genotype:", "drug:")) for e in focus):
         return query
     fits = index.conditions_about(focus)
-    if len(fits) != 1:
+    if len(fits) > 1:
+        # a drug used for several conditions ("imatinib side effects"): the condition whose statements about it
+        # answer this question's type, when only one has the most of them; the note names the others
+        primary = query.types[0] if query.types else None
+        counts = {c: index.answering_about(c, primary, focus) for c in fits}
+        best = max(counts.values())
+        top = [c for c, n in counts.items() if n == best]
+        if best == 0 or len(top) != 1:
+            return query
+        others = ", ".join(c.upper() for c in fits if c != top[0])
+        note = (
+            f"read as a question about {top[0].upper()}, where the pack says most about this; "
+            f"ask about {others} by name for that condition"
+        )
+        return replace(query, condition=top[0], notes=(*query.notes, note))
+    if not fits:
         return query
     note = f"read as a question about {fits[0].upper()}: the pack discusses what it names for that condition only"
     return replace(query, condition=fits[0], notes=(*query.notes, note))

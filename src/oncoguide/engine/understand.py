@@ -382,6 +382,10 @@ class Understander:
                 types.append(spec.type)
             if spec.entity:
                 entities.add(spec.entity)
+        # "what side effects does imatinib cause?" asks about side effects, not about what causes the disease
+        if "side-effects" in types and "cause" in types:
+            types.remove("cause")
+            intents = [i for i in intents if self.lexicon.intents[i].type != "cause"]
         # "adjuvant imatinib: how long?" asks about duration: a type named only by a treatment's name (imatinib,
         # surgery) comes after the types the question asks in its own words
         plain = {self.lexicon.intents[n].type for n in intents if not self.lexicon.intents[n].entity}
