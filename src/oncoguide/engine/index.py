@@ -53,7 +53,7 @@ def fold(word: str) -> str:
     "work-up" stays apart from "work"."""
     if word.endswith("'s"):
         word = word[:-2]
-    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "is", "us")):
         return word[:-1]
     return word
 
@@ -156,3 +156,11 @@ class ClaimIndex:
         if qtype is None:
             return len(about)
         return len(about & set(ci.by_type.get(qtype, ())))
+
+    def bm25_scale(self, condition: str, words: dict[str, float]) -> float:
+        """What a claim of average length naming every query word once scores: the scale that makes lexical
+        fit comparable across questions (a claim matching only weak words stays low even when it is the best)."""
+        ci = self.conditions.get(condition)
+        if ci is None:
+            return 1.0
+        return sum(ci.idf.get(w, 0.0) * weight for w, weight in words.items()) or 1.0

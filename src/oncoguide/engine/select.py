@@ -89,6 +89,9 @@ def query_words(query: Query, lexicon: Lexicon) -> dict[str, float]:
     """The question's words for lexical ranking, with the lexicon's synonyms of the entities it names at a
     lower weight; the condition's own names are left out (every claim of the condition has them)."""
     skip = {fold(w) for t in lexicon.conditions[query.condition].terms for w in t.split()} if query.condition else set()
+    # the words saying what kind of question it is ("prognosis", "treated") are left to the type fit: a short
+    # claim that happens to contain "prognosis" is no better an answer for it
+    skip |= {fold(w) for i in query.intents for t in lexicon.intents[i].terms for w in t.split()}
     words: dict[str, float] = {}
     for w in query.words:
         f = fold(w)
@@ -205,8 +208,9 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     modal = {contents.lexicon.intents[i].type for i in query.intents if contents.lexicon.intents[i].entity}
     open_types = tuple(t for t in query.types if t not in modal)
     candidates = index.candidates(query.condition, facets | set(tagged), open_types, query.entities, query.subtypes)
-    lexical = index.bm25(query.condition, query_words(query, contents.lexicon))
-    top = max(lexical.values(), default=0.0) or 1.0
+    qwords = query_words(query, contents.lexicon)
+    lexical = index.bm25(query.condition, qwords)
+    top = max(max(lexical.values(), default=0.0), index.bm25_scale(query.condition, qwords))
     focus = focus_items(query)
     # with no aspect asked in words of its own, the question's words decide more
     weak = not query.intents or set(query.intents) <= {n for n, i in contents.lexicon.intents.items() if i.weak}
