@@ -325,3 +325,63 @@ def test_pack_check_refuses_bad_focus_fields(pack_copy, mutate, field, words):
     cid = _edit_claim(pack_copy, mutate)
     problems = _problems(pack_copy)
     assert any(p.entry == cid and p.field.startswith(field) and words in p.message for p in problems), problems
+
+
+# --- reading the condition from what the question names -------------------------------------------
+
+
+def test_a_drug_of_one_condition_names_that_condition(kb):
+    """A drug the pack discusses for one condition only answers for that condition, with a note."""
+    drugs = {}
+    for c in kb.contents.claims.values():
+        for e in c.entities:
+            if e.startswith("drug:"):
+                drugs.setdefault(e, set()).add(c.condition)
+    only = sorted(e for e, conds in drugs.items() if len(conds) == 1)
+    assert only
+    key = only[0].partition(":")[2]
+    term = kb.contents.lexicon.entities["drug"][key].terms[0]
+    answer = kb.ask(f"What did the trial of {term} show?")
+    assert answer.understood["condition"] == next(iter(drugs[only[0]]))
+    assert any("read as a question about" in n for n in answer.notes)
+
+
+def test_what_is_a_treatment_asks_about_the_treatment(parse):
+    q = parse("What is Mohs surgery and why would I have it for DFSP?")
+    assert q.types[0] == "treatment" and "modality:mohs" in q.entities
+
+
+def test_a_type_named_by_a_drug_comes_after_the_asked_type(parse):
+    q = parse("adjuvant imatinib for GIST: how long?")
+    assert q.types[0] == "duration"
+    q = parse("What side effects does imatinib cause in GIST?")
+    assert q.types[0] == "side-effects" and "cause" not in q.types
+
+
+def test_the_lead_statement_is_shown_whole(kb):
+    """The bottom line quotes a statement's opening; the whole statement, with its figures, is in a section."""
+    opened = 0
+    for question in (
+        "What is DFSP?",
+        "Is DFSP hereditary?",
+        "What are the symptoms of DFSP?",
+        "What follow-up is needed after DFSP surgery?",
+        "What is the treatment for PDGFRA D842V mutant GIST?",
+    ):
+        answer = kb.ask(question)
+        selection = select(kb.understand(question), kb.contents, None, kb.index)
+        shown = {st.claim_id for st in answer.statements()}
+        for x in selection.claims:
+            text = x.claim.clinician.strip()
+            if text.split(". ")[0][:60] in answer.bottom_line and text not in answer.bottom_line:
+                opened += 1
+                assert x.claim.id in shown, (question, x.claim.id)
+    assert opened, "no bottom line quoted a statement in part: pick questions whose leads have several sentences"
+
+
+def test_question_words_that_name_the_type_do_not_rank_claims(kb):
+    from oncoguide.engine.select import query_words
+
+    q = kb.understand("What is the prognosis of DFSP and how is it treated?")
+    words = query_words(q, kb.contents.lexicon)
+    assert not {"prognosis", "treated"} & set(words)
