@@ -101,16 +101,15 @@ def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple
         home = home or next((s for s in plain if c.facet in s.facets), None)
         if home is not None:
             buckets[home.id].append(item)
-    position = {cid: i for i, cid in enumerate(contents.claims)}
     out: list[tuple[SectionSpec, list[Scored]]] = []
     for s in sections:
         items = buckets[s.id]
         if not items:
             continue
-        best = sorted(items, key=lambda x: (-x.score, position[x.claim.id]))[:limit]
+        best = sorted(items, key=lambda x: (-x.score, x.position))[:limit]
         # statements written for the asked-about patients first; otherwise the writers' order, which
         # reads as an argument rather than a ranking
-        best.sort(key=lambda x: (-x.tier, position[x.claim.id]))
+        best.sort(key=lambda x: (-x.tier, x.position))
         out.append((s, best))
     # the section holding the best statement for the question's type comes first, the others in pack order
     lead = max(scored, key=lambda x: (x.answers_type, x.score), default=None)

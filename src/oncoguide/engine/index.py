@@ -17,6 +17,43 @@ from oncoguide.pack.typed import Lexicon
 # BM25's usual constants: term-frequency saturation and length normalisation
 K1 = 1.2
 B = 0.75
+TYPE_BONUS = {
+    "guideline": 0.6,
+    "consensus statement": 0.5,
+    "systematic review": 0.5,
+    "randomised trial": 0.4,
+    "phase III trial": 0.4,
+}
+
+
+def evidence_weight(claim: ClaimRec, contents: Contents) -> float:
+    """The strength of a claim's best source: its level of evidence and kind of publication."""
+    best = 0.0
+    for source_id, _ in claim.citations:
+        src = contents.sources[source_id]
+        best = max(best, (6 - src.level) * 0.3 + TYPE_BONUS.get(src.type, 0.0))
+    return best
+
+
+def claim_items(claim: ClaimRec) -> frozenset[str]:
+    """What a claim is about, in the question's focus terms: entities, subtypes, populations and sites."""
+    items = set(claim.entities)
+    items.update(f"subtype:{s}" for s in claim.subtypes if s != "any")
+    items.update(f"population:{p}" for p in claim.populations if p != "any")
+    items.update(f"site:{s}" for s in claim.sites if s != "any")
+    return frozenset(items)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What ranking needs of a claim that does not depend on the question, computed once."""
+
+    position: int  # order in the pack, which writers use to order ideas
+    evidence: float
+    figure: bool  # its clinician text quotes a number
+    items: frozenset[str]
+    kinds: frozenset[str]  # entity kinds it is about (genotype, drug, setting, modality)
+    drugs: frozenset[str]
 
 
 @dataclass
@@ -86,6 +123,17 @@ class ClaimIndex:
             ci.average = (sum(ci.lengths) / total) if total else 1.0
             ci.idf = {w: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for w, p in ci.postings.items()}
         self.position = {cid: i for i, cid in enumerate(contents.claims)}
+        self.features = {
+            c.id: Features(
+                self.position[c.id],
+                evidence_weight(c, contents),
+                any(ch.isdigit() for ch in c.clinician),
+                claim_items(c),
+                frozenset(e.partition(":")[0] for e in c.entities),
+                frozenset(e for e in c.entities if e.startswith("drug:")),
+            )
+            for c in contents.claims.values()
+        }
 
     def candidates(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from oncoguide.engine.index import ClaimIndex, fold
+from oncoguide.engine.index import ClaimIndex, Features, fold
 from oncoguide.engine.understand import TREATMENT_INTENTS, Query
 from oncoguide.pack.contents import ClaimRec, ConflictRec, Contents, SafetyRule
 from oncoguide.pack.typed import Lexicon
@@ -17,13 +17,6 @@ if TYPE_CHECKING:
 SPECIAL = frozenset({"children", "pregnancy"})
 # Facets where claims for other subtypes still help (comparing classic and fibrosarcomatous DFSP).
 COMPARATIVE = frozenset({"prognosis", "variants"})
-TYPE_BONUS = {
-    "guideline": 0.6,
-    "consensus statement": 0.5,
-    "systematic review": 0.5,
-    "randomised trial": 0.4,
-    "phase III trial": 0.4,
-}
 
 
 # Focus entity kinds where a claim about another value is about other patients (a KIT exon 9 claim does not
@@ -47,6 +40,7 @@ class Scored:
     answers_type: bool = False  # the claim answers the question's (first) type
     focus: frozenset[str] = frozenset()  # the question's focus items ("genotype:...", "population:...") it is about
     can_lead: bool = True  # may open the bottom line: not a figure from another cohort, not a ruled-out treatment
+    position: int = 0  # the claim's order in the pack
 
 
 @dataclass(frozen=True)
@@ -65,14 +59,6 @@ def focus_items(query: Query) -> frozenset[str]:
     items.update(f"subtype:{s}" for s in query.subtypes)
     items.update(f"population:{p}" for p in query.populations)
     items.update(f"site:{s}" for s in query.sites)
-    return frozenset(items)
-
-
-def claim_items(claim: ClaimRec) -> frozenset[str]:
-    items = set(claim.entities)
-    items.update(f"subtype:{s}" for s in claim.subtypes if s != "any")
-    items.update(f"population:{p}" for p in claim.populations if p != "any")
-    items.update(f"site:{s}" for s in claim.sites if s != "any")
     return frozenset(items)
 
 
@@ -154,38 +140,34 @@ def site_fit(claim: ClaimRec, query: Query) -> float | None:
     return 0.5 if not query.sites else None
 
 
-def evidence_weight(claim: ClaimRec, contents: Contents) -> float:
-    best = 0.0
-    for source_id, _ in claim.citations:
-        src = contents.sources[source_id]
-        best = max(best, (6 - src.level) * 0.3 + TYPE_BONUS.get(src.type, 0.0))
-    return best
-
-
 # words by which a question asks about genotypes in general ("which KIT genotype responds best?")
 GENOTYPE_WORDS = frozenset({"genotype", "genotypes", "mutation", "mutations", "mutational", "exon", "exons", "kit"})
 
 
-def entity_fit(claim: ClaimRec, query: Query) -> float | None:
+def entity_fit(claim: ClaimRec, query: Query, kinds: frozenset[str] | None = None) -> float | None:
     """How well the claim's entities fit the question's: each named entity it is about counts; a claim about
     another genotype is left out, and one about another drug, modality or setting ranks lower. A claim about
-    a specific genotype ranks lower for a question that names none (specific beats general, and general
-    questions get general answers)."""
+    a specific genotype or setting ranks lower for a question that names none (specific beats general, and
+    general questions get general answers)."""
+    if kinds is None:
+        kinds = frozenset(e.partition(":")[0] for e in claim.entities)
+    if not kinds:
+        return 0.0
     fit = 0.0
     asked_kinds = {e.partition(":")[0] for e in query.entities}
-    for kind in EXCLUSIVE_KINDS & asked_kinds:
+    for kind in EXCLUSIVE_KINDS & asked_kinds & kinds:
         theirs = {e for e in claim.entities if e.startswith(kind + ":")}
-        if theirs and not theirs & query.entities:
+        if not theirs & query.entities:
             return None
     for ref in query.entities:
         kind = ref.partition(":")[0]
         if ref in claim.entities:
             fit += 1.0
-        elif kind not in EXCLUSIVE_KINDS and any(e.partition(":")[0] == kind for e in claim.entities):
+        elif kind not in EXCLUSIVE_KINDS and kind in kinds:
             fit -= 0.5
     general = GENOTYPE_WORDS & set(query.words)
     for kind, cost in (("genotype", 0.0 if general else 1.0), ("setting", 0.5)):
-        if kind not in asked_kinds and any(e.startswith(kind + ":") for e in claim.entities):
+        if kind not in asked_kinds and kind in kinds:
             fit -= cost
     return fit
 
@@ -217,6 +199,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     lexical_weight = LEXICAL_WEIGHT * (2 if weak else 1)
     blocked = {r.treatment: r for r in ruled_out(query, candidates)}
     topics = contents.lexicon.topics
+    asked_drugs = frozenset(e for e in query.entities if e.startswith("drug:"))
     out = []
     for claim in candidates:
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
@@ -233,7 +216,8 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         if pop is None and sub == 3.0 and claim.populations <= SPECIAL:
             pop = 0.5  # rhabdomyosarcoma's claims are written for children: a rhabdomyosarcoma question gets them
         site = site_fit(claim, query)
-        ent = entity_fit(claim, query)
+        feats: Features = index.features[claim.id]
+        ent = entity_fit(claim, query, feats.kinds)
         if pop is None or sub is None or site is None or ent is None or (only_specific and pop < 3.0):
             continue
         # a claim written for exactly the asked-about patients beats one that lists many populations
@@ -254,9 +238,9 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
             + 2 * sub
             + site
             + topical
-            + EVIDENCE_WEIGHT * evidence_weight(claim, contents)
+            + EVIDENCE_WEIGHT * feats.evidence
             + (1.0 if claim.key else 0.0)
-            + (FIGURE_BONUS if primary == "prognosis" and any(ch.isdigit() for ch in claim.clinician) else 0.0)
+            + (FIGURE_BONUS if primary == "prognosis" and feats.figure else 0.0)
             + TYPE_WEIGHT * type_fit
             + ENTITY_WEIGHT * ent
             + lexical_weight * lexical.get(claim.id, 0.0) / top
@@ -268,9 +252,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         warns = {r.treatment for r in claim.safety}
         unsafe = any(t in claim.entities and t not in warns for t in blocked)
         # a question about one drug is not led by a statement about another ("avapritinib side effects")
-        asked_drugs = {e for e in query.entities if e.startswith("drug:")}
-        their_drugs = {e for e in claim.entities if e.startswith("drug:")}
-        unsafe = unsafe or bool(asked_drugs and their_drugs and not asked_drugs & their_drugs)
+        unsafe = unsafe or bool(asked_drugs and feats.drugs and not asked_drugs & feats.drugs)
         out.append(
             Scored(
                 score,
@@ -278,8 +260,9 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
                 pop,
                 topical,
                 primary in claim.answers,
-                focus & claim_items(claim),
+                focus & feats.items,
                 not (other_cohort or unsafe),
+                feats.position,
             )
         )
     return out
