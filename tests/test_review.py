@@ -180,7 +180,13 @@ def test_changing_a_claim_flags_the_approved_article_for_re_review(site, kb_sett
     path = next(p for p in (pack_copy / "claims").glob("*.yaml") if f"id: {claim_id}\n" in p.read_text())
     text = path.read_text()
     start = text.index(f"id: {claim_id}\n")
-    path.write_text(text[:start] + text[start:].replace("clinician: ", "clinician: REVISED ", 1))
+    rest = text[start:]
+    at = rest.index("clinician: ")
+    if rest.startswith("clinician: >-\n", at):  # a folded block: the text starts on the next, indented line
+        revised = rest.replace("clinician: >-\n    ", "clinician: >-\n    REVISED ", 1)
+    else:
+        revised = rest.replace("clinician: ", "clinician: REVISED ", 1)
+    path.write_text(text[:start] + revised)
     changed = kb_settings.model_copy(
         update={"db": tmp_path / "kb2.sqlite3", "pack_dir": pack_copy, "database_url": site_url}
     )
