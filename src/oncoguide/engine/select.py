@@ -282,11 +282,18 @@ def infer_condition(query: Query, index: ClaimIndex) -> Query:
     if len(fits) > 1:
         # a drug used for several conditions ("imatinib side effects"): the condition whose statements about it
         # answer this question's type, when only one has the most of them; the note names the others
-        primary = query.types[0] if query.types else None
-        counts = {c: index.answering_about(c, primary, focus) for c in fits}
+        # how many of the question's types each condition answers about it, then how many such statements
+        types = query.types or (None,)
+        counts = {
+            c: (
+                sum(1 for t in types if index.answering_about(c, t, focus)),
+                sum(index.answering_about(c, t, focus) for t in types),
+            )
+            for c in fits
+        }
         best = max(counts.values())
         top = [c for c, n in counts.items() if n == best]
-        if best == 0 or len(top) != 1:
+        if best[0] == 0 or len(top) != 1:
             return query
         others = ", ".join(c.upper() for c in fits if c != top[0])
         note = (
