@@ -77,7 +77,9 @@ def query_words(query: Query, lexicon: Lexicon) -> dict[str, float]:
     skip = {fold(w) for t in lexicon.conditions[query.condition].terms for w in t.split()} if query.condition else set()
     # the words saying what kind of question it is ("prognosis", "treated") are left to the type fit: a short
     # claim that happens to contain "prognosis" is no better an answer for it
-    skip |= {fold(w) for i in query.intents for t in lexicon.intents[i].terms for w in t.split()}
+    # (a word that also names a topic, such as "spread" or "survival", still counts)
+    topical = {fold(w) for topic in lexicon.topics.values() for t in topic.terms for w in t.split()}
+    skip |= {fold(w) for i in query.intents for t in lexicon.intents[i].terms for w in t.split()} - topical
     words: dict[str, float] = {}
     for w in query.words:
         f = fold(w)

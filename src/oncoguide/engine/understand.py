@@ -53,7 +53,8 @@ bleeding sarcoma sarcomas lump growth mass clinic nurse metastatic metastasis st
 )
 # "Is DFSP cancer?", "is a GIST malignant": a question about the nature of the tumour named in it
 NATURE = re.compile(
-    r"\bis (?:it |this |that |an? )?[a-z-]+(?: [a-z-]+)? (?:an? )?(?:cancer|cancerous|malignant|benign)\b"
+    r"\bis (?:it |this |that |an? )?[a-z-]+(?: [a-z-]+)? (?:an? )?(?:(?:type|kind|form) of (?:[a-z]+ )?)?"
+    r"(?:cancer|cancerous|malignant|benign)\b"
 )
 # Words of a plainly non-medical sentence ("the DFSP acronym in our finance report", "the gist of the
 # meeting"): with one of them and no medical word, a condition's name is read as something else.
