@@ -199,6 +199,12 @@ class Understander:
             for term in ex.terms:
                 self._add(term, "exclusion", ex.id)
         self.weak_intents = {k for k, v in lex.intents.items() if v.weak}
+        self.drug_words = {
+            self._spell(term.lower()): f"drug:{key}"
+            for key, entry in lex.entities.get("drug", {}).items()
+            for term in entry.terms
+            if " " not in term
+        }
         # a term that is also an ordinary word ("the gist of it") names its condition only in capitals or
         # beside another medical word
         self.ambiguous = {t: c for c, entry in lex.conditions.items() for t in entry.ambiguous}
@@ -376,6 +382,8 @@ class Understander:
         strong = [x for x in intents if x not in self.weak_intents]
         intents = strong or intents
         entities = set(found.get("entity", []))
+        # a drug named inside a longer phrase ("after imatinib" is a setting) is named all the same
+        entities |= {self.drug_words[t] for t in toks if t in self.drug_words}
         types: list[str] = []
         for name in intents:
             spec = self.lexicon.intents[name]
