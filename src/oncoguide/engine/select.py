@@ -205,7 +205,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     out = []
     for claim in candidates:
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
-        by_type = bool(claim.answers) and claim.answers[0] in open_types
+        by_type = bool(set(claim.answers) & set(open_types))
         if (
             not in_facet
             and not by_type
