@@ -179,3 +179,124 @@ def test_unknown_genotype_on_an_option(pack_copy):
     data = _edit_first_group(pack_copy, mutate)
     problems = _problems(pack_copy)
     assert any(p.entry == data[2]["id"] and "unknown genotype 'kit-exon99'" in p.message for p in problems)
+
+
+# Source rules (issue 18): journal articles carry an identifier, links point at stable hosts. The helpers below
+# look only at problems of the edited entry, so the tests hold whatever state the rest of the real pack is in.
+
+
+def _problems_or_none(pack):
+    try:
+        load_pack(pack, check_reading=False)
+    except PackError as exc:
+        return exc.problems
+    return []
+
+
+def _edit_source(pack, pick, mutate):
+    """Change the first source (in file order) for which `pick` holds; return its file name and id."""
+    for path in sorted((pack / "sources").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        for src in data:
+            if pick(src):
+                mutate(src)
+                path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+                return path.name, src["id"]
+    raise AssertionError("no source fits the test")
+
+
+def _of(problems, entry, fld):
+    return [p for p in problems if p.entry == entry and p.field == fld]
+
+
+def _drop_ids(src):
+    src.pop("pmid", None)
+    src.pop("doi", None)
+    src["url"] = "https://www.ncbi.nlm.nih.gov/"
+
+
+def test_journal_article_without_pmid_or_doi_is_refused(pack_copy):
+    name, sid = _edit_source(pack_copy, lambda s: s["type"] == "review" and s.get("pmid"), _drop_ids)
+    hit = _of(_problems_or_none(pack_copy), sid, "pmid")
+    assert hit and "PMID or DOI" in hit[0].message and "no_identifier_reason" in hit[0].message
+    assert hit[0].file == f"sources/{name}" and hit[0].line > 0
+
+
+def test_a_source_with_a_journal_is_a_journal_article(pack_copy):
+    def mutate(src):
+        src["journal"] = "Journal of Invented Results"
+        _drop_ids(src)
+
+    name, sid = _edit_source(pack_copy, lambda s: s["type"] == "patient information", mutate)
+    hit = _of(_problems_or_none(pack_copy), sid, "pmid")
+    assert hit and "Journal of Invented Results" in hit[0].message
+
+
+def test_a_patient_page_needs_no_identifier(pack_copy):
+    def mutate(src):
+        src.pop("journal", None)
+        _drop_ids(src)
+
+    name, sid = _edit_source(pack_copy, lambda s: s["type"] == "patient information", mutate)
+    assert not [p for p in _problems_or_none(pack_copy) if p.entry == sid]
+
+
+def test_no_identifier_reason_admits_a_meeting_abstract(pack_copy):
+    def mutate(src):
+        _drop_ids(src)
+        src["no_identifier_reason"] = "meeting abstract, published only in the congress book"
+
+    name, sid = _edit_source(pack_copy, lambda s: s["type"] == "case series" and s.get("pmid"), mutate)
+    assert not [p for p in _problems_or_none(pack_copy) if p.entry == sid]
+
+
+def test_no_identifier_reason_beside_an_identifier_is_refused(pack_copy):
+    name, sid = _edit_source(
+        pack_copy, lambda s: s.get("pmid"), lambda s: s.update(no_identifier_reason="has none, we think")
+    )
+    hit = _of(_problems_or_none(pack_copy), sid, "no_identifier_reason")
+    assert hit and "has a PMID or DOI" in hit[0].message
+
+
+def test_url_on_a_host_outside_the_allow_list_is_refused(pack_copy):
+    name, sid = _edit_source(
+        pack_copy, lambda s: s.get("pmid"), lambda s: s.update(url="https://c.coek.info/pdf-some-article.html")
+    )
+    hit = _of(_problems_or_none(pack_copy), sid, "url")
+    assert hit and "c.coek.info" in hit[0].message and "hosts.yaml" in hit[0].message
+    assert hit[0].file == f"sources/{name}" and hit[0].line > 0
+
+
+def test_a_wildcard_host_allows_subdomains_only(pack_copy):
+    hosts = pack_copy / "hosts.yaml"
+    assert "*.biomedcentral.com" in yaml.safe_load(hosts.read_text())
+    _, good = _edit_source(
+        pack_copy, lambda s: s.get("pmid"), lambda s: s.update(url="https://bmccancer.biomedcentral.com/articles/x")
+    )
+    _, bad = _edit_source(
+        pack_copy,
+        lambda s: s.get("pmid") and s["id"] != good,
+        lambda s: s.update(url="https://evilbiomedcentral.com/articles/x"),
+    )
+    problems = _problems_or_none(pack_copy)
+    assert not _of(problems, good, "url")
+    assert _of(problems, bad, "url")
+
+
+def test_allowed_hosts_come_from_the_pack_file(pack_copy):
+    hosts = pack_copy / "hosts.yaml"
+    hosts.write_text(hosts.read_text() + "- c.coek.info\n")
+    _, sid = _edit_source(pack_copy, lambda s: s.get("pmid"), lambda s: s.update(url="https://c.coek.info/pdf-x.html"))
+    assert not _of(_problems_or_none(pack_copy), sid, "url")
+
+
+def test_a_malformed_host_entry_is_refused(pack_copy):
+    hosts = pack_copy / "hosts.yaml"
+    hosts.write_text(hosts.read_text() + "- https://example.org/path\n")
+    hit = [p for p in _problems_or_none(pack_copy) if p.file == "hosts.yaml"]
+    assert hit and hit[0].line > 0 and "https://example.org/path" in hit[0].message
+
+
+def test_the_hosts_file_is_required(pack_copy):
+    (pack_copy / "hosts.yaml").unlink()
+    assert any(p.file == "hosts.yaml" and "missing" in p.message for p in _problems_or_none(pack_copy))

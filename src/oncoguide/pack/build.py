@@ -39,6 +39,7 @@ class SourceRow(Base):
     pmid: Mapped[str | None] = mapped_column(String(12), index=True)
     doi: Mapped[str | None] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(Text)
+    no_identifier_reason: Mapped[str | None] = mapped_column(Text)
     level: Mapped[int] = mapped_column(Integer)
     verified: Mapped[str] = mapped_column(Text)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from pydantic import BaseModel, ValidationError
 
 from oncoguide.pack.files import pack_digest
 from oncoguide.pack.models import (
+    ARTICLE_TYPES,
+    HOST_PATTERN,
     AlgorithmSpec,
     Claim,
     CodedFact,
@@ -70,6 +73,7 @@ class Pack:
     groups: list[Group] = field(default_factory=list)
     drugs: dict[str, Drug] = field(default_factory=dict)
     evidence: list[EvidenceTopic] = field(default_factory=list)
+    hosts: tuple[str, ...] = ()
     digest: str = ""
 
 
@@ -142,6 +146,7 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
         lines[(kind, obj.id)] = (path_rel, line)
         return True
 
+    pack.hosts = _load_hosts(pack_dir, problems)
     for path in sorted((pack_dir / "sources").glob("*.yaml")):
         r = rel(path)
         for raw in _entries(_read_yaml(path, r, problems), r, problems):
@@ -150,6 +155,9 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
                 add_unique("source", pack.sources, src, r, _line_of(raw))
                 if not (src.pmid or src.doi or src.url):
                     problems.append(Problem(r, _line_of(raw), src.id, "pmid", "a source needs a PMID, DOI or URL"))
+                kl = getattr(raw, "key_lines", {})
+                for fld, message in _source_problems(src, pack.hosts):
+                    problems.append(Problem(r, kl.get(fld, _line_of(raw)), src.id, fld, message))
 
     seen_ids: dict[tuple[str, str], str] = {}
     for src in pack.sources.values():
@@ -224,6 +232,82 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
         raise PackError(problems)
     pack.digest = pack_digest(pack_dir)
     return pack
+
+
+def _load_hosts(pack_dir: Path, problems: list[Problem]) -> tuple[str, ...]:
+    """The allow-list of URL hosts (hosts.yaml): a list of host names, "*.domain" for subdomains."""
+    name = "hosts.yaml"
+    path = pack_dir / name
+    if not path.exists():
+        problems.append(Problem(name, 0, "", "", "required file is missing (the hosts a source's url may use)"))
+        return ()
+    data = _read_yaml(path, name, problems)
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        problems.append(Problem(name, _line_of(data) or 1, "", "", "expected a list of host names"))
+        return ()
+    lines = _item_lines(path)
+    hosts: list[str] = []
+    for i, host in enumerate(data):
+        if not isinstance(host, str) or not re.fullmatch(HOST_PATTERN, host):
+            problems.append(
+                Problem(
+                    name,
+                    lines[i] if i < len(lines) else 0,
+                    "",
+                    str(i),
+                    f"'{host}' is not a host name (write 'www.example.org', or '*.example.org' for its subdomains)",
+                )
+            )
+            continue
+        hosts.append(host)
+    return tuple(hosts)
+
+
+def _item_lines(path: Path) -> list[int]:
+    """Line numbers of a YAML list's items (scalars carry no line once loaded)."""
+    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_BaseLoader)
+    return [item.start_mark.line + 1 for item in getattr(node, "value", [])] if node else []
+
+
+def host_allowed(host: str, hosts: Sequence[str]) -> bool:
+    """Whether a URL's host is on the allow-list; "*.x.org" allows a.x.org and a.b.x.org but not x.org."""
+    host = host.lower().rstrip(".")
+    return any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in hosts)
+
+
+def _source_problems(src: Source, hosts: Sequence[str]) -> list[tuple[str, str]]:
+    """A journal article needs a PMID or DOI (or a stated reason it has none); a link must be on a stable host."""
+    from urllib.parse import urlsplit
+
+    out: list[tuple[str, str]] = []
+    has_id = bool(src.pmid or src.doi)
+    if src.type in ARTICLE_TYPES or src.journal:
+        why = f"type '{src.type}'" if src.type in ARTICLE_TYPES else f"journal '{src.journal}'"
+        if not has_id and not src.no_identifier_reason:
+            out.append(
+                (
+                    "pmid",
+                    f"a journal article ({why}) needs a verified PMID or DOI; if it genuinely has neither "
+                    "(e.g. a meeting abstract) say why in no_identifier_reason. A web page has no journal: "
+                    "remove a journal that only names a website",
+                )
+            )
+    if src.no_identifier_reason and has_id:
+        out.append(("no_identifier_reason", "the source has a PMID or DOI: remove no_identifier_reason"))
+    if src.url:
+        host = urlsplit(src.url).hostname or ""
+        if not host_allowed(host, hosts):
+            out.append(
+                (
+                    "url",
+                    f"host '{host}' is not on the allow-list of stable hosts (hosts.yaml): link "
+                    "https://pubmed.ncbi.nlm.nih.gov/PMID/, https://doi.org/DOI or the publisher or agency page, "
+                    "never a mirror, proxy, repository, session-bound link or PDF copy",
+                )
+            )
+    return out
 
 
 def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem], check_reading: bool) -> None:

@@ -25,6 +25,21 @@ SOURCE_TYPES = (
     "review",
 )
 SourceType = Literal[SOURCE_TYPES]  # type: ignore[valid-type]
+# Kinds of source that are journal articles: each needs a PMID or DOI (as does any source with a `journal`).
+ARTICLE_TYPES = (
+    "randomised trial",
+    "phase II trial",
+    "phase III trial",
+    "cohort",
+    "case series",
+    "case report",
+    "registry analysis",
+    "systematic review",
+    "review",
+    "consensus statement",
+)
+# An allowed URL host: a host name, or "*." and a domain for its subdomains.
+HOST_PATTERN = r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
 
 FACETS = (
     "definition",
@@ -116,6 +131,11 @@ class Source(Strict):
     pmid: str | None = Field(default=None, pattern=r"^[0-9]{1,9}$")
     doi: str | None = Field(default=None, pattern=r"^10\.[0-9]{4,9}/\S+$")
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    no_identifier_reason: str | None = Field(
+        default=None,
+        min_length=10,
+        description="Why a journal article has neither PMID nor DOI (e.g. a meeting abstract); the rare exception",
+    )
     level: int = Field(ge=1, le=5, description="Oxford CEBM 2011 level of evidence")
     verified: str = Field(min_length=5, description="How the identity of the source was checked")
 
