@@ -23,6 +23,8 @@ SOURCE_TYPES = (
     "patient information",
     "drug label",
     "review",
+    # An expert reference text or regimen database (e.g. Medscape Reference): not a journal article, no PMID or DOI.
+    "reference work",
 )
 SourceType = Literal[SOURCE_TYPES]  # type: ignore[valid-type]
 # Kinds of source that are journal articles: each needs a PMID or DOI (as does any source with a `journal`).
