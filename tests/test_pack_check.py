@@ -300,3 +300,34 @@ def test_a_malformed_host_entry_is_refused(pack_copy):
 def test_the_hosts_file_is_required(pack_copy):
     (pack_copy / "hosts.yaml").unlink()
     assert any(p.file == "hosts.yaml" and "missing" in p.message for p in _problems_or_none(pack_copy))
+
+
+def _pending(pack, entries):
+    """Add entries to the pack's list of pending sources (the real pack's own entries stay)."""
+    path = pack / "pending-sources.yaml"
+    known = yaml.safe_load(path.read_text()) if path.exists() else []
+    path.write_text(yaml.safe_dump((known or []) + entries, sort_keys=False))
+
+
+def test_a_pending_source_is_reported_not_refused(pack_copy):
+    """A source listed in pending-sources.yaml may still lack its identifier: reported, the pack still loads."""
+    name, sid = _edit_source(pack_copy, lambda s: s["type"] == "review" and s.get("pmid"), _drop_ids)
+    _pending(pack_copy, [{"source": sid, "note": "PMID being looked for"}])
+    assert not _of(_problems_or_none(pack_copy), sid, "pmid")
+    pack = load_pack(pack_copy, check_reading=False)
+    assert any(p.entry == sid and p.field == "pmid" for p in pack.pending)
+
+
+def test_the_pending_list_only_shrinks(pack_copy):
+    """A listed source that meets the rules, or that does not exist, must leave the list."""
+    name, sid = _edit_source(pack_copy, lambda s: s["type"] == "review" and s.get("pmid"), lambda s: None)
+    _pending(pack_copy, [{"source": sid, "note": "was pending"}, {"source": "no-such-source", "note": "gone"}])
+    problems = _problems_or_none(pack_copy)
+    for entry, words in ((sid, "no longer lacks anything"), ("no-such-source", "is not a source")):
+        hit = [p for p in problems if p.entry == entry and p.file == "pending-sources.yaml"]
+        assert hit and words in hit[0].message
+
+
+def test_an_unlisted_source_is_still_refused(pack_copy):
+    name, sid = _edit_source(pack_copy, lambda s: s["type"] == "review" and s.get("pmid"), _drop_ids)
+    assert _of(_problems_or_none(pack_copy), sid, "pmid")

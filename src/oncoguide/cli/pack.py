@@ -57,6 +57,13 @@ def pack_check(
             typer.echo(str(p), err=True)
         typer.echo(f"{len(exc.problems)} problem(s) found in {directory}", err=True)
         raise typer.Exit(1) from None
+    for p in pack.pending:
+        typer.echo(f"pending: {p}", err=True)
+    if pack.pending:
+        ids = len({p.entry for p in pack.pending})
+        typer.echo(
+            f"{ids} source(s) listed in pending-sources.yaml still lack a verified identifier or address", err=True
+        )
     typer.echo(
         f"ok: {len(pack.sources)} sources, {len(pack.claims)} claims, {len(pack.conflicts)} conflicts, "
         f"{len(pack.faqs)} FAQs, {len(pack.sections)} sections"

@@ -74,6 +74,8 @@ class Pack:
     drugs: dict[str, Drug] = field(default_factory=dict)
     evidence: list[EvidenceTopic] = field(default_factory=list)
     hosts: tuple[str, ...] = ()
+    # problems of sources listed in pending-sources.yaml: reported by `pack check`, not refused
+    pending: list[Problem] = field(default_factory=list)
     digest: str = ""
 
 
@@ -147,6 +149,8 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
         return True
 
     pack.hosts = _load_hosts(pack_dir, problems)
+    pending = _load_pending(pack_dir, problems)
+    cleared: set[str] = set(pending)
     for path in sorted((pack_dir / "sources").glob("*.yaml")):
         r = rel(path)
         for raw in _entries(_read_yaml(path, r, problems), r, problems):
@@ -157,7 +161,17 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
                     problems.append(Problem(r, _line_of(raw), src.id, "pmid", "a source needs a PMID, DOI or URL"))
                 kl = getattr(raw, "key_lines", {})
                 for fld, message in _source_problems(src, pack.hosts):
-                    problems.append(Problem(r, kl.get(fld, _line_of(raw)), src.id, fld, message))
+                    found = Problem(r, kl.get(fld, _line_of(raw)), src.id, fld, message)
+                    if src.id in pending:  # listed for cleanup: reported, not refused (the list may only shrink)
+                        pack.pending.append(found)
+                        cleared.discard(src.id)
+                    else:
+                        problems.append(found)
+    for source_id in sorted(cleared):
+        why = "no longer lacks anything" if source_id in pack.sources else "is not a source of the pack"
+        problems.append(
+            Problem(PENDING_FILE, 0, source_id, "", f"listed as pending but {why}: remove it from {PENDING_FILE}")
+        )
 
     seen_ids: dict[tuple[str, str], str] = {}
     for src in pack.sources.values():
@@ -232,6 +246,30 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
         raise PackError(problems)
     pack.digest = pack_digest(pack_dir)
     return pack
+
+
+PENDING_FILE = "pending-sources.yaml"
+
+
+def _load_pending(pack_dir: Path, problems: list[Problem]) -> set[str]:
+    """Sources whose identifier or address is known to be missing and is being looked for (pending-sources.yaml):
+    their problems are reported by `pack check` without refusing the pack; any other source must meet the rules,
+    and a listed source that meets them must leave the list."""
+    path = pack_dir / PENDING_FILE
+    if not path.exists():
+        return set()
+    data = _read_yaml(path, PENDING_FILE, problems)
+    if not isinstance(data, list):
+        if data is not None:
+            problems.append(Problem(PENDING_FILE, 1, "", "", "expected a list of {source, note} entries"))
+        return set()
+    out: set[str] = set()
+    for i, entry in enumerate(data):
+        if not (isinstance(entry, dict) and isinstance(entry.get("source"), str) and entry.get("note")):
+            problems.append(Problem(PENDING_FILE, _line_of(entry) or 0, "", str(i), "each entry needs source and note"))
+            continue
+        out.add(entry["source"])
+    return out
 
 
 def _load_hosts(pack_dir: Path, problems: list[Problem]) -> tuple[str, ...]:
