@@ -267,3 +267,16 @@ def test_cli_evidence_json_and_svg():
     assert res.returncode == 0 and res.stdout.startswith("<svg")
     res = run_cli("evidence", "no-such-topic")
     assert res.returncode == 2 and "unknown evidence topic" in res.stderr
+
+
+def test_navigator_counts_round_to_the_reported_percentages(ev, kb):
+    t = ev.topics["avapritinib-d842v"]
+    (arm,) = [a for s in t.studies for a in s.arms]
+    reported = {"cr": 9, "pr": 79, "sd": 13, "pd": 0}  # percentages of 56 in the trial report
+    half_up = {c: math.floor(100 * arm.counts[c] / arm.n + 0.5) for c in reported}  # 7/56 = 12.5% is printed 13%
+    assert arm.n == 56 and half_up == reported
+    orr = ev.stats["avapritinib_d842v_orr"].exact
+    assert (orr.x, orr.n) == (49, 56)
+    a = kb.ask("How well does avapritinib work for PDGFRA D842V GIST?")
+    text = " ".join(st.text for st in a.statements())
+    assert "49/56 (87.5%" in text and "{stat:" not in text
