@@ -278,5 +278,5 @@ def test_navigator_counts_round_to_the_reported_percentages(ev, kb):
     orr = ev.stats["avapritinib_d842v_orr"].exact
     assert (orr.x, orr.n) == (49, 56)
     a = kb.ask("How well does avapritinib work for PDGFRA D842V GIST?")
-    text = " ".join(st.text for st in a.statements())
+    text = " ".join([str(a.bottom_line)] + [st.text for st in a.statements()])
     assert "49/56 (87.5%" in text and "{stat:" not in text
