@@ -27,7 +27,7 @@ def ev(kb):
 
 
 def test_review_totals_from_rows(ev):
-    rep = topic_report(ev, "imatinib-dfsp")
+    rep = topic_report(ev, "imatinib-dfsp-review-2019")
     totals = {c: (v["x"], v["n"]) for c, v in rep["totals"].items()}
     assert totals == {"cr": (8, 152), "pr": (84, 152), "sd": (42, 152), "pd": (14, 152), "ne": (4, 152)}
     printed = {"cr": 5.2, "pr": 55.2, "sd": 27.6, "pd": 9.2, "ne": 2.6}
@@ -41,6 +41,43 @@ def test_review_dose_comparison(ev):
     assert (b.x, b.n, round(100 * b.p, 1)) == (49, 73, 67.1)
     c = ev.comparisons["imatinib_dose_400_vs_800"]
     assert c.p_value > 0.99 and c.rd_low < 0 < c.rd_high
+
+
+def test_corrected_rows_follow_the_primary_papers(ev):
+    rep = topic_report(ev, "imatinib-dfsp")
+    rows = {r["study"]: r for r in rep["studies"]}
+    decog = rows["Ugurel 2014 (DeCOG)"]
+    assert (decog["n"], decog["cr"], decog["pr"], decog["sd"], decog["pd"]) == (14, 1, 7, 5, 1)
+    pooled = rows["Rutkowski 2010 (EORTC 62027 / SWOG S0345, pooled)"]
+    assert (pooled["n"], pooled["cr"], pooled["pr"], pooled["pd"]) == (24, 0, 11, 4)
+    totals = {c: (v["x"], v["n"]) for c, v in rep["totals"].items()}
+    assert {c: totals[c] for c in ("cr", "pr", "pd")} == {"cr": (9, 152), "pr": (86, 152), "pd": (13, 152)}
+    review = {c: v["x"] for c, v in topic_report(ev, "imatinib-dfsp-review-2019")["totals"].items()}
+    # how the pooled figures change: one more complete response, two more partial responses, one fewer progression
+    change = tuple(totals[c][0] - review[c] for c in ("cr", "pr", "pd"))
+    assert change == (1, 2, -1)
+    orr = ev.stats["imatinib_primary_orr"].exact
+    assert (orr.x, orr.n) == (95, 152) and round(100 * orr.p, 1) == 62.5
+
+
+def test_escalating_arms_are_marked_and_the_mixed_dose_row_is_in_no_dose_group(ev):
+    for topic in ("imatinib-dfsp", "imatinib-dfsp-review-2019"):
+        t = ev.topics[topic]
+        escalating = {a.id for s in t.studies for a in s.arms if a.attrs.get("escalation") not in (None, "none")}
+        assert {"wang-2015", "stacchiotti-2016"} <= escalating
+        raised = [a for s in t.studies for a in s.arms if a.attrs["escalation"] == "to 800 mg/day"]
+        assert raised and all(a.attrs["dose"] == 400 for a in raised)
+    assert "swog-s0345" in {a.id for s in ev.topics["imatinib-dfsp-review-2019"].studies for a in s.arms}
+    a, b = ev.stats["imatinib_primary_orr_400mg"].exact, ev.stats["imatinib_primary_orr_800mg"].exact
+    assert (a.x, a.n, b.x, b.n) == (23, 32, 44, 57)  # Wang + Stacchiotti; the pooled EORTC/SWOG row left out
+    assert ev.comparisons["imatinib_primary_dose_400_vs_800"].p_value > 0.05
+
+
+def test_pooled_response_conflict_quotes_both_computations(kb):
+    conflict = kb.contents.conflicts["imatinib-dfsp-pooled-response-counts"]
+    review, primary = (side.position for side in conflict.sides)
+    assert "92/152" in review and "27/40" in review and "49/73" in review and "{stat:" not in review
+    assert "95/152" in primary and "23/32" in primary and "44/57" in primary and "{cmp:" not in primary
 
 
 def test_review_adverse_events(ev):
@@ -216,13 +253,30 @@ def test_forest_svg_is_well_formed(ev):
 
 
 def test_cli_evidence_json_and_svg():
-    res = run_cli("evidence", "imatinib-dfsp", "--by", "dose", "--format", "json")
+    res = run_cli("evidence", "imatinib-dfsp-review-2019", "--by", "dose", "--format", "json")
     assert res.returncode == 0, res.stderr
     rep = json.loads(res.stdout)
     assert rep["comparisons"][0]["p_text"] == "P > .99"
     assert {g["group"] for g in rep["by"]["groups"]} == {"400", "600", "800"}
     assert rep["meta_analysis"]["REML"]["k"] == 10
+    res = run_cli("evidence", "imatinib-dfsp", "--by", "dose", "--format", "json")
+    rep = json.loads(res.stdout)
+    assert {g["group"] for g in rep["by"]["groups"]} == {"400", "400 or 800", "600", "800"}
+    assert rep["meta_analysis"]["REML"]["k"] == 9  # the EORTC/SWOG report is one pooled row
     res = run_cli("evidence", "imatinib-dfsp", "--format", "svg")
     assert res.returncode == 0 and res.stdout.startswith("<svg")
     res = run_cli("evidence", "no-such-topic")
     assert res.returncode == 2 and "unknown evidence topic" in res.stderr
+
+
+def test_navigator_counts_round_to_the_reported_percentages(ev, kb):
+    t = ev.topics["avapritinib-d842v"]
+    (arm,) = [a for s in t.studies for a in s.arms]
+    reported = {"cr": 9, "pr": 79, "sd": 13, "pd": 0}  # percentages of 56 in the trial report
+    half_up = {c: math.floor(100 * arm.counts[c] / arm.n + 0.5) for c in reported}  # 7/56 = 12.5% is printed 13%
+    assert arm.n == 56 and half_up == reported
+    orr = ev.stats["avapritinib_d842v_orr"].exact
+    assert (orr.x, orr.n) == (49, 56)
+    a = kb.ask("How well does avapritinib work for PDGFRA D842V GIST?")
+    text = " ".join([str(a.bottom_line)] + [st.text for st in a.statements()])
+    assert "49/56 (87.5%" in text and "{stat:" not in text

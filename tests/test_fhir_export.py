@@ -180,7 +180,7 @@ def test_evidence_equals_the_evidence_module(ex, kb):
         ci = stat["attributeEstimate"][0]
         assert ci["type"]["coding"][0]["code"] == "C53324" and ci["level"] == 0.95
         assert (ci["range"]["low"]["value"], ci["range"]["high"]["value"]) == (s.exact.low, s.exact.high)
-    report = ev.report("imatinib-dfsp")
+    report = ev.report("imatinib-dfsp-review-2019")
     orr = next(r for r in report["statistics"] if r["id"] == "imatinib_orr")
     stat = evidence["imatinib-orr"]["statistic"][0]
     assert [stat["attributeEstimate"][0]["range"][k]["value"] for k in ("low", "high")] == orr["exact_ci"]
@@ -195,7 +195,7 @@ def test_evidence_equals_the_evidence_module(ex, kb):
         assert p["type"]["coding"][0]["code"] == "C44185" and p["quantity"]["value"] == cmp["p_value"]
     for method in ("DL", "REML"):
         meta = report["meta_analysis"][method]
-        stat = evidence[f"imatinib-dfsp-meta-{method.lower()}"]["statistic"][0]
+        stat = evidence[f"imatinib-dfsp-review-2019-meta-{method.lower()}"]["statistic"][0]
         assert stat["quantity"]["value"] == meta["estimate"]
         ci = stat["attributeEstimate"][0]
         assert [ci["range"]["low"]["value"], ci["range"]["high"]["value"]] == meta["ci"]

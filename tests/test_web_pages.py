@@ -158,7 +158,9 @@ def test_evidence_page_shows_studies_pooled_results_dose_comparison_and_forest_p
     arms = sum(len(s.arms) for s in topic.studies)
     body = page.split('id="studies-h"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert body.count("<tr>") == arms  # one row per study arm
-    assert "92 / 152" in page  # objective response, computed from the rows
+    assert "95 / 152" in page  # objective response, computed from the corrected rows
+    review = client.get("/evidence/imatinib-dfsp-review-2019").text
+    assert "92 / 152" in review  # the 2019 review's own Table 3, reproduced
     assert "mg/day</th>" in page and "Chi-square" in page
     assert "<svg" in page and "<title>" in page
     assert "REML" in page and "prediction interval" in page

@@ -428,7 +428,9 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     # modalities named by the question's words ("surgery", "radiotherapy") are its aspect, not a focus to flag
     focus = {f for f in focus if not f.startswith("modality:")}
     # what the statements answering the question's type are about (a D842V trial does not cover D842V side effects)
-    answering = [x for x in selection.claims if any(_answers(x.claim, t) for t in types)] or selection.claims
+    # (those answering the type the bottom line leads with: a GIST side-effects answer is not "for NTRK GIST"
+    # because an NTRK treatment statement exists)
+    answering = [x for x in selection.claims if types and _answers(x.claim, types[0])] or selection.claims
     about = set().union(*(x.focus for x in answering)) if answering else set()
     uncovered = frozenset(f for f in focus if f not in about)
     texts = [lead_sentences(_text(x.claim, query.audience)) for x in chosen]

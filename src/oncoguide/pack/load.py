@@ -436,7 +436,7 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
             check_citations(side.citations, "conflicts.yaml", raw, c.id, f"sides.{i}.citations")
         if grade:
             for i, text in [(-1, c.patient)] + [(i, s.patient) for i, s in enumerate(c.sides)]:
-                g = grade(text)
+                g = grade(_with_sample_numbers(text))  # computed figures read as numbers, as in claims
                 if g > MAX_PATIENT_GRADE:
                     fld = "patient" if i < 0 else f"sides.{i}.patient"
                     problems.append(
