@@ -400,6 +400,21 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     lex = contents.lexicon
     plain = {lex.intents[i].type for i in query.intents if not lex.intents[i].entity}
     types = [t for t in types if t in plain] or types
+    # a question about a drug or genotype whose only statements on the asked type come from a selected cohort
+    # (doxorubicin's heart effects, measured in a trial of advanced sarcoma) is answered by them, since the
+    # cohort is named in the statement: the rule keeps such figures from leading answers about other patients
+    named_focus = {f for f in wanted if f.startswith(("drug:", "genotype:"))}
+    if named_focus and types and not any(x.focus & named_focus and _answers(x.claim, types[0]) for x in leads):
+        blocked = {r.treatment for r in selection.ruled_out}
+        cohort_leads = [
+            x
+            for x in scored
+            if x.claim.cohort
+            and x.focus & named_focus
+            and _answers(x.claim, types[0])
+            and not (x.claim.entities & blocked and not x.claim.safety)
+        ]
+        leads = cohort_leads + [x for x in leads if x not in cohort_leads]
     chosen: list[Scored] = []
     for t in types[:2]:
         best = next((x for x in leads if _answers(x.claim, t) and x not in chosen), None)
