@@ -280,3 +280,19 @@ def test_navigator_counts_round_to_the_reported_percentages(ev, kb):
     a = kb.ask("How well does avapritinib work for PDGFRA D842V GIST?")
     text = " ".join([str(a.bottom_line)] + [st.text for st in a.statements()])
     assert "49/56 (87.5%" in text and "{stat:" not in text
+
+
+def test_eortc_62012_responses_by_arm_are_computed_and_quoted(ev, kb):
+    t = ev.topics["doxorubicin-ifosfamide-eortc-62012"]
+    arms = {a.attrs["regimen"]: a for s in t.studies for a in s.arms}
+    assert {r: (a.counts["response"], a.n) for r, a in arms.items()} == {
+        "doxorubicin-ifosfamide": (60, 227),
+        "doxorubicin": (31, 228),
+    }
+    # the report prints 26% and 14%
+    assert [round(100 * ev.stats[k].exact.p) for k in ("eortc62012_orr_dox_ifo", "eortc62012_orr_dox")] == [26, 14]
+    c = ev.comparisons["eortc62012_orr_combination_vs_single"]
+    assert c.p_value < 0.001 and 0 < c.rd_low < c.risk_difference < c.rd_high
+    a = kb.ask("Does adding ifosfamide to doxorubicin shrink advanced soft tissue sarcoma more often?")
+    text = " ".join([str(a.bottom_line)] + [st.text for st in a.statements()])
+    assert "60/227 (26.4%" in text and "31/228 (13.6%" in text and "{stat:" not in text and "{cmp:" not in text
