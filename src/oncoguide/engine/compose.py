@@ -363,7 +363,8 @@ def _names(text: str, item: str, contents: Contents) -> bool:
         terms = lex.populations[key].terms
     elif kind in lex.entities and key in lex.entities[kind]:
         terms = lex.entities[kind][key].terms
-    low = text.lower()
+    # the text's British spellings read as the lexicon's ("tumour" names "tumor")
+    low = re.sub(r"[a-z]+", lambda m: lex.spelling.get(m.group(), m.group()), text.lower())
     return any(re.search(rf"(?<![a-z0-9]){re.escape(t.lower())}", low) for t in terms)
 
 
