@@ -385,3 +385,22 @@ def test_question_words_that_name_the_type_do_not_rank_claims(kb):
     q = kb.understand("What is the prognosis of DFSP and how is it treated?")
     words = query_words(q, kb.contents.lexicon)
     assert not {"prognosis", "treated"} & set(words)
+
+
+def test_questions_about_different_drugs_are_different_questions(kb):
+    """The community and review key of a question tells apart the drug asked about."""
+    from oncoguide.site.review import query_key
+
+    heart = kb.ask("What are the side effects of doxorubicin for sarcoma?", "patient").understood
+    ifo = kb.ask("What are the side effects of ifosfamide for sarcoma?", "patient").understood
+    assert query_key(heart) != query_key(ifo)
+    # a question naming no drug keeps the key it had before entities were read
+    plain = kb.ask("Is DFSP hereditary?", "patient").understood
+    assert query_key(plain) == query_key({k: v for k, v in plain.items() if k != "entities"})
+
+
+def test_will_it_spread_asks_about_risk_not_metastatic_disease(parse):
+    for text in ("Does GIST spread?", "Can DFSP metastasise?", "will my DFSP spread"):
+        q = parse(text)
+        assert "prognosis" in q.types and "metastatic" not in q.populations, text
+    assert "metastatic" in parse("DFSP that has spread to the lungs").populations

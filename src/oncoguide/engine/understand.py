@@ -56,6 +56,13 @@ NATURE = re.compile(
     r"\bis (?:it |this |that |an? )?[a-z-]+(?: [a-z-]+)? (?:an? )?(?:(?:type|kind|form) of (?:[a-z]+ )?)?"
     r"(?:cancer|cancerous|malignant|benign)\b"
 )
+# "Does GIST spread?", "can DFSP metastasise": a question about the risk of spread, not about metastatic disease
+SPREAD_QUESTION = re.compile(
+    r"\b(?:does|do|can|will|could|would|might)\s+(?:it|this|they|[a-z-]+(?:\s[a-z-]+)?)\s+"
+    r"(?:ever\s+)?(?:spread|metastasi[sz]e)\b"
+)
+# words that say the disease has spread, whatever else the question asks
+SPREAD_STATED = frozenset({"metastatic", "metastases", "metastasized", "metastasised", "disseminated", "advanced"})
 # Words of a plainly non-medical sentence ("the DFSP acronym in our finance report", "the gist of the
 # meeting"): with one of them and no medical word, a condition's name is read as something else.
 NON_MEDICAL_WORDS = frozenset(
@@ -371,6 +378,10 @@ class Understander:
             condition = None
         populations = set(found.get("population", []))
         populations.discard("any")
+        if SPREAD_QUESTION.search(low) and not SPREAD_STATED & set(toks) and stage != "IV":
+            populations.discard("metastatic")  # "will it spread?" asks about the risk, for everyone
+            if "prognosis" in self.lexicon.intents:
+                found.setdefault("intent", []).append("prognosis")
         if stage == "IV":
             populations.add("metastatic")
             notes.append("stage IV is read as metastatic disease (spread beyond the primary site)")

@@ -87,6 +87,10 @@ def query_key(understood: dict) -> str:
         k: understood.get(k) for k in ("condition", "subtypes", "populations", "sites", "intents", "topics", "stage")
     }
     keep["intents"] = sorted(keep["intents"] or [])
+    # the drug, genotype or setting asked about tells questions apart ("ifosfamide side effects" is not
+    # "doxorubicin and the heart"); added only when named, so keys of questions naming none are unchanged
+    if understood.get("entities"):
+        keep["entities"] = sorted(understood["entities"])
     return _digest(keep)
 
 
