@@ -92,15 +92,10 @@ def _text(claim: ClaimRec, audience: str) -> str:
 def _arrange(scored: list[Scored], contents: Contents, limit: int) -> list[tuple[SectionSpec, list[Scored]]]:
     """Put each claim in its section (tagged sections first), best first, at most `limit` per section."""
     sections = contents.sections
-    tagged = [s for s in sections if s.tags_any]
-    plain = [s for s in sections if not s.tags_any]
     buckets: dict[str, list[Scored]] = {s.id: [] for s in sections}
     for item in scored:
-        c = item.claim
-        home = next((s for s in tagged if c.facet in s.facets and c.tags & set(s.tags_any)), None)
-        home = home or next((s for s in plain if c.facet in s.facets), None)
-        if home is not None:
-            buckets[home.id].append(item)
+        if item.home is not None:  # (the index placed each claim in its section once)
+            buckets[item.home].append(item)
     out: list[tuple[SectionSpec, list[Scored]]] = []
     for s in sections:
         items = buckets[s.id]

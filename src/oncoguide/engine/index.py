@@ -54,6 +54,17 @@ class Features:
     items: frozenset[str]
     kinds: frozenset[str]  # entity kinds it is about (genotype, drug, setting, modality)
     drugs: frozenset[str]
+    answer_set: frozenset[str]  # its question types, as a set
+    home: str | None  # the answer section it is shown in (sections with tags first, then by facet)
+
+
+def home_section(claim: ClaimRec, contents: Contents) -> str | None:
+    """The section a claim is shown in: the first tagged section of its facet sharing a tag, else the first
+    section of its facet."""
+    for s in contents.sections:
+        if s.tags_any and claim.facet in s.facets and claim.tags & set(s.tags_any):
+            return s.id
+    return next((s.id for s in contents.sections if not s.tags_any and claim.facet in s.facets), None)
 
 
 @dataclass
@@ -66,6 +77,8 @@ class ConditionIndex:
     by_entity: dict[str, list[int]] = field(default_factory=dict)
     by_subtype: dict[str, list[int]] = field(default_factory=dict)
     postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # word -> (claim, count)
+    # word -> (claim, BM25 term weight: the count saturated and normalised by the claim's length), computed once
+    weights: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     lengths: list[int] = field(default_factory=list)
     idf: dict[str, float] = field(default_factory=dict)
     average: float = 1.0
@@ -122,6 +135,10 @@ class ClaimIndex:
             total = len(ci.claims)
             ci.average = (sum(ci.lengths) / total) if total else 1.0
             ci.idf = {w: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for w, p in ci.postings.items()}
+            ci.weights = {
+                w: [(n, tf * (K1 + 1) / (tf + K1 * (1 - B + B * ci.lengths[n] / ci.average))) for n, tf in p]
+                for w, p in ci.postings.items()
+            }
         self.position = {cid: i for i, cid in enumerate(contents.claims)}
         self.features = {
             c.id: Features(
@@ -131,6 +148,8 @@ class ClaimIndex:
                 claim_items(c),
                 frozenset(e.partition(":")[0] for e in c.entities),
                 frozenset(e for e in c.entities if e.startswith("drug:")),
+                frozenset(c.answers),
+                home_section(c, contents),
             )
             for c in contents.claims.values()
         }
@@ -171,15 +190,16 @@ class ClaimIndex:
         if ci is None:
             return {}
         scores: dict[int, float] = {}
+        get = scores.get
         for w, weight in words.items():
-            postings = ci.postings.get(w)
+            postings = ci.weights.get(w)
             if not postings:
                 continue
             idf = ci.idf[w] * weight
-            for n, tf in postings:
-                norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * ci.lengths[n] / ci.average))
-                scores[n] = scores.get(n, 0.0) + idf * norm
-        return {ci.claims[n].id: s for n, s in scores.items()}
+            for n, tw in postings:
+                scores[n] = get(n, 0.0) + idf * tw
+        claims = ci.claims
+        return {claims[n].id: s for n, s in scores.items()}
 
     def conditions_about(self, entities: frozenset[str]) -> list[str]:
         """The conditions that best fit these entities (genotype, drug, setting): those with claims about all of

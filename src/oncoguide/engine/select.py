@@ -31,7 +31,7 @@ EVIDENCE_WEIGHT = 2.0  # a guideline or trial outranks a review's summary of the
 FIGURE_BONUS = 1.5  # a prognosis question is answered with survival or recurrence figures
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Scored:
     score: float
     claim: ClaimRec
@@ -41,6 +41,7 @@ class Scored:
     focus: frozenset[str] = frozenset()  # the question's focus items ("genotype:...", "population:...") it is about
     can_lead: bool = True  # may open the bottom line: not a figure from another cohort, not a ruled-out treatment
     position: int = 0  # the claim's order in the pack
+    home: str | None = None  # the answer section it belongs to
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,13 @@ def site_fit(claim: ClaimRec, query: Query) -> float | None:
 GENOTYPE_WORDS = frozenset({"genotype", "genotypes", "mutation", "mutations", "mutational", "exon", "exons", "kit"})
 
 
-def entity_fit(claim: ClaimRec, query: Query, kinds: frozenset[str] | None = None) -> float | None:
+def entity_fit(
+    claim: ClaimRec,
+    query: Query,
+    kinds: frozenset[str] | None = None,
+    asked_kinds: frozenset[str] | None = None,
+    general: bool | None = None,
+) -> float | None:
     """How well the claim's entities fit the question's: each named entity it is about counts; a claim about
     another genotype is left out, and one about another drug, modality or setting ranks lower. A claim about
     a specific genotype or setting ranks lower for a question that names none (specific beats general, and
@@ -156,7 +163,8 @@ def entity_fit(claim: ClaimRec, query: Query, kinds: frozenset[str] | None = Non
     if not kinds:
         return 0.0
     fit = 0.0
-    asked_kinds = {e.partition(":")[0] for e in query.entities}
+    if asked_kinds is None:
+        asked_kinds = frozenset(e.partition(":")[0] for e in query.entities)
     for kind in EXCLUSIVE_KINDS & asked_kinds & kinds:
         theirs = {e for e in claim.entities if e.startswith(kind + ":")}
         if not theirs & query.entities:
@@ -167,7 +175,8 @@ def entity_fit(claim: ClaimRec, query: Query, kinds: frozenset[str] | None = Non
             fit += 1.0
         elif kind not in EXCLUSIVE_KINDS and kind in kinds:
             fit -= 0.5
-    general = GENOTYPE_WORDS & set(query.words)
+    if general is None:
+        general = bool(GENOTYPE_WORDS & set(query.words))
     for kind, cost in (("genotype", 0.0 if general else 1.0), ("setting", 0.5)):
         if kind not in asked_kinds and kind in kinds:
             fit -= cost
@@ -202,10 +211,13 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     blocked = {r.treatment: r for r in ruled_out(query, candidates)}
     topics = contents.lexicon.topics
     asked_drugs = frozenset(e for e in query.entities if e.startswith("drug:"))
+    asked_kinds = frozenset(e.partition(":")[0] for e in query.entities)
+    general = bool(GENOTYPE_WORDS & set(query.words))
+    open_set = frozenset(open_types)
     out = []
     for claim in candidates:
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
-        by_type = bool(set(claim.answers) & set(open_types))
+        by_type = bool(open_set & index.features[claim.id].answer_set)
         if (
             not in_facet
             and not by_type
@@ -213,14 +225,20 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
             and not (claim.subtypes & query.subtypes)
         ):
             continue
-        pop = population_fit(claim.populations, query.populations)
         sub = subtype_fit(claim, query)
+        if sub is None:
+            continue
+        pop = population_fit(claim.populations, query.populations)
         if pop is None and sub == 3.0 and claim.populations <= SPECIAL:
             pop = 0.5  # rhabdomyosarcoma's claims are written for children: a rhabdomyosarcoma question gets them
+        if pop is None or (only_specific and pop < 3.0):
+            continue
         site = site_fit(claim, query)
+        if site is None:
+            continue
         feats: Features = index.features[claim.id]
-        ent = entity_fit(claim, query, feats.kinds)
-        if pop is None or sub is None or site is None or ent is None or (only_specific and pop < 3.0):
+        ent = entity_fit(claim, query, feats.kinds, asked_kinds, general)
+        if ent is None:
             continue
         # a claim written for exactly the asked-about patients beats one that lists many populations
         narrow = 2.0 / len(claim.populations) if pop == 3.0 else 0.0
@@ -230,10 +248,10 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
         first = claim.answers[0] if claim.answers else None
         if first == primary or (query.subtypes and {first, primary} <= {"definition", "types"}):
             type_fit = 1.0  # (what a subtype is, and which types there are, answer each other)
-        elif primary in claim.answers:
+        elif primary in feats.answer_set:
             type_fit = 0.6
         else:
-            type_fit = 0.3 if types & set(claim.answers) else 0.0
+            type_fit = 0.3 if types & feats.answer_set else 0.0
         score = (
             4 * pop
             + narrow
@@ -265,6 +283,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
                 focus & feats.items,
                 not (other_cohort or unsafe),
                 feats.position,
+                feats.home,
             )
         )
     return out
