@@ -10,7 +10,7 @@ from oncoguide.engine.select import Scored, Selection, focus_items
 from oncoguide.engine.understand import Query
 from oncoguide.pack.contents import ClaimRec, Contents
 from oncoguide.pack.readability import ZERO, grade_from_counts
-from oncoguide.pack.typed import Citation
+from oncoguide.pack.typed import Citation, Lexicon
 from oncoguide.pack.typed import Section as SectionSpec
 from oncoguide.plain import plain
 
@@ -329,8 +329,8 @@ class Lead:
     uncovered: frozenset[str]  # focus items no selected claim is about
 
 
-def _focus_label(item: str, contents: Contents, patient: bool, condition: str | None = None) -> str:
-    lex = contents.lexicon
+def focus_label(item: str, lex: Lexicon, condition: str | None = None) -> str:
+    """A focus item ("genotype:pdgfra-d842v") as an answer names it ("PDGFRA D842V-mutant GIST")."""
     kind, _, key = item.partition(":")
     if kind == "subtype":
         return lex.subtypes[key].label
@@ -449,7 +449,7 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     cond = lex.conditions[query.condition].in_text if query.condition else ""
     prefix = ""
     if uncovered:
-        names = " or ".join(sorted(_focus_label(f, contents, patient, query.condition) for f in uncovered))
+        names = " or ".join(sorted(focus_label(f, lex, query.condition) for f in uncovered))
         prefix = (
             f"We have no facts just for {names}. Here is what applies to {cond} in general. "
             if patient
@@ -459,7 +459,7 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
         # name the focus when the lead statement does not
         unnamed = [f for f in sorted(focus) if not _names(text, f, contents)]
         if unnamed:
-            prefix = "For " + " and ".join(_focus_label(f, contents, patient, query.condition) for f in unnamed) + ": "
+            prefix = "For " + " and ".join(focus_label(f, lex, query.condition) for f in unnamed) + ": "
     missing = [t for t in query.types if t in selection.missing]
     suffix = ""
     if missing:

@@ -179,6 +179,11 @@ class ClaimIndex:
             picked.update(ci.by_subtype.get(sub, ()))
         return [ci.claims[i] for i in sorted(picked)]
 
+    def of_condition(self, condition: str) -> list[ClaimRec]:
+        """All claims of a condition, in pack order."""
+        ci = self.conditions.get(condition)
+        return ci.claims if ci else []
+
     def answering(self, condition: str, qtype: str) -> int:
         """How many claims of the condition answer a question type."""
         ci = self.conditions.get(condition)

@@ -184,16 +184,21 @@ def entity_fit(
 
 
 def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = None) -> list[Scored]:
-    index = index or ClaimIndex(contents)
+    """The claims that apply to a question, each scored by its fit."""
+    return _score(query, contents, index or ClaimIndex(contents))[0]
+
+
+def _score(query: Query, contents: Contents, index: ClaimIndex) -> tuple[list[Scored], tuple[RuledOut, ...]]:
+    """The scored claims, and the treatments the candidate claims rule out for this question's focus."""
+    if query.condition is None:
+        return [], ()
     facets, tagged = wanted_facets(query, contents.lexicon)
     # "DFSP in pregnancy" names patients but no aspect: answer with what is written for those patients
     only_specific = not query.intents and bool(query.populations)
     if only_specific:
         facets = set(contents.lexicon.intents["overview"].facets) | {
-            c.facet for c in contents.claims.values() if c.populations & query.populations
+            c.facet for c in index.of_condition(query.condition) if c.populations & query.populations
         }
-    if query.condition is None:
-        return []
     types = set(query.types)
     primary = query.types[0] if query.types else None
     # claims of other facets come in by what they answer best, and only for a question type asked in general
@@ -208,7 +213,8 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
     # with no aspect asked in words of its own, the question's words decide more
     weak = not query.intents or set(query.intents) <= {n for n, i in contents.lexicon.intents.items() if i.weak}
     lexical_weight = LEXICAL_WEIGHT * (2 if weak else 1)
-    blocked = {r.treatment: r for r in ruled_out(query, candidates)}
+    rules = tuple(ruled_out(query, candidates))
+    blocked = {r.treatment for r in rules}
     topics = contents.lexicon.topics
     asked_drugs = frozenset(e for e in query.entities if e.startswith("drug:"))
     asked_kinds = frozenset(e.partition(":")[0] for e in query.entities)
@@ -286,7 +292,7 @@ def select_claims(query: Query, contents: Contents, index: ClaimIndex | None = N
                 feats.home,
             )
         )
-    return out
+    return out, rules
 
 
 def infer_condition(query: Query, index: ClaimIndex) -> Query:
@@ -361,11 +367,10 @@ def select(
         return Selection(query)
     index = index or ClaimIndex(contents)
     missing = tuple(t for t in query.types if index.answering(query.condition, t) == 0)
-    claims = select_claims(query, contents, index)
+    claims, rules = _score(query, contents, index)
     if not claims:
         return Selection(query, missing=missing)
     facets, _ = wanted_facets(query, contents.lexicon)
-    rules = tuple(ruled_out(query, [x.claim for x in claims]))
     return Selection(
         query,
         claims,

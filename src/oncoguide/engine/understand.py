@@ -16,7 +16,7 @@ from rapidfuzz.distance import Levenshtein
 
 from oncoguide.algorithm.facts import VignetteFacts
 from oncoguide.algorithm.stage import question_stage
-from oncoguide.algorithm.text import TOKEN
+from oncoguide.algorithm.text import TOKEN, phrase_matches
 from oncoguide.pack.typed import Exclusion, Lexicon, Term
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -278,17 +278,6 @@ class Understander:
             wanted = not intents or bool(TREATMENT_INTENTS & set(intents))
         return self.read_facts(text, condition) if wanted and self.read_facts else VignetteFacts()
 
-    def _first_position(self, toks: list[str], kind: str, key: str) -> int:
-        """Where in the question a phrase of this kind and key first occurs (its length if nowhere)."""
-        i = 0
-        for phrase, hits in _scan(toks, self.phrases, self.max_len):
-            while tuple(toks[i : i + len(phrase)]) != phrase:
-                i += 1
-            if (kind, key) in hits:
-                return i
-            i += len(phrase)
-        return len(toks)
-
     def _condition_words(self, text: str, toks: list[str], found: dict[str, list[str]], loose: set[str]) -> list[str]:
         """The conditions named, leaving out one named only by an ambiguous term ("gist", "sts") written in
         lower case in a sentence with no other medical word: "the gist of the meeting" is not a tumour."""
@@ -338,8 +327,10 @@ class Understander:
         found: dict[str, list[str]] = {}
         named: set[str] = set()  # conditions named by a term that is not ambiguous
         loose: set[str] = set()  # conditions named only by an ambiguous term so far
-        for phrase, hits in _scan(toks, self.phrases, self.max_len):
+        first_at: dict[tuple[str, str], int] = {}  # where each (kind, key) is first named
+        for at, phrase, hits in phrase_matches(toks, self.phrases, self.max_len):
             for kind, key in hits:
+                first_at.setdefault((kind, key), at)
                 bucket = found.setdefault(kind, [])
                 if key not in bucket:
                     bucket.append(key)
@@ -367,11 +358,8 @@ class Understander:
         specific = bool(subtypes) or any(c in ("dfsp", "gist") for c in conditions)
         if specific and excluded and not subtypes and "comparison" not in found.get("intent", []):
             # "is a mesenteric desmoid treated like a GIST?" is about the desmoid: the lookalike comes first
-            first = self._first_position(toks, "exclusion", excluded[0])
-            ours = min(
-                (self._first_position(toks, "condition", c) for c in conditions),
-                default=len(toks),
-            )
+            first = first_at[("exclusion", excluded[0])]
+            ours = min((first_at.get(("condition", c), len(toks)) for c in conditions), default=len(toks))
             specific = ours < first
         if excluded and not specific:
             exclusion = self.exclusions[excluded[0]]
@@ -457,21 +445,6 @@ def _medical(toks: list[str]) -> bool:
         ):
             return True
     return False
-
-
-def _scan(toks: list[str], phrases: Mapping[tuple[str, ...], list[tuple[str, str]]], max_len: int):
-    """Longest-first phrase scan, as algorithm.text.longest_matches, also giving the phrase that matched."""
-    i = 0
-    while i < len(toks):
-        for n in range(min(max_len, len(toks) - i), 0, -1):
-            phrase = tuple(toks[i : i + n])
-            hits = phrases.get(phrase)
-            if hits:
-                yield phrase, hits
-                i += n
-                break
-        else:
-            i += 1
 
 
 def follow_up(previous: Query | None, new: Query) -> Query:

@@ -15,6 +15,7 @@ from functools import cached_property
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from oncoguide.engine.compose import focus_label
 from oncoguide.errors import Refused
 from oncoguide.site.accounts import Role, User, now
 from oncoguide.site.db import asked_questions, pack_gaps, question_votes, unmatched_questions
@@ -241,16 +242,6 @@ class Questions:
         lex = self.kb.contents.lexicon
         c = pack_gaps.c
 
-        def label(item: str) -> str:
-            kind, _, key = item.partition(":")
-            if kind in lex.entities and key in lex.entities[kind]:
-                return lex.entities[kind][key].label
-            if kind == "subtype" and key in lex.subtypes:
-                return lex.subtypes[key].label
-            if kind == "population" and key in lex.populations:
-                return lex.populations[key].label
-            return item
-
         out = []
         with self.engine.connect() as conn:
             for cond, aspect, focus, asks, last in conn.execute(
@@ -259,7 +250,9 @@ class Questions:
                 .limit(limit)
             ):
                 aspects = ", ".join(lex.question_types[a].label for a in aspect.split(",") if a in lex.question_types)
-                out.append(Gap(cond, aspects, ", ".join(label(f) for f in focus.split(",") if f), asks, last))
+                out.append(
+                    Gap(cond, aspects, ", ".join(focus_label(f, lex, cond) for f in focus.split(",") if f), asks, last)
+                )
         return out
 
     def purge(self) -> int:
