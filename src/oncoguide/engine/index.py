@@ -7,8 +7,10 @@ the size of the pack: selection reads the postings of the question's condition o
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from oncoguide.algorithm.text import TOKEN
 from oncoguide.pack.contents import ClaimRec, Contents
@@ -98,6 +100,10 @@ def claim_words(claim: ClaimRec, lexicon: Lexicon, spelling: dict[str, str]) -> 
     return [fold(spelling.get(w, w)) for w in TOKEN.findall(" ".join(parts).lower())]
 
 
+DIGIT = re.compile(r"[0-9]")
+
+
+@lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """One form for a word and its plural ("sarcomas" ~ "sarcoma"); no stemming beyond that, so that
     "work-up" stays apart from "work"."""
@@ -144,7 +150,7 @@ class ClaimIndex:
             c.id: Features(
                 self.position[c.id],
                 evidence_weight(c, contents),
-                any(ch.isdigit() for ch in c.clinician),
+                DIGIT.search(c.clinician) is not None,
                 claim_items(c),
                 frozenset(e.partition(":")[0] for e in c.entities),
                 frozenset(e for e in c.entities if e.startswith("drug:")),
