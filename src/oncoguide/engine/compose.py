@@ -254,6 +254,8 @@ def aspect_missing(query: Query, contents: Contents, missing: tuple[str, ...]) -
     labels = " or ".join(
         lex.question_types[t].patient_label if patient else lex.question_types[t].label for t in missing
     )
+    # a subtype only its own claims cover (desmoid tumour) is named: the gap is about it, not the condition
+    labels += "".join(f" for {lex.subtypes[s].label}" for s in sorted(query.subtypes) if lex.subtypes[s].distinct)
     if patient:
         message = f"This service covers {cond.in_text}, but we do not yet have facts on {labels}."
     else:

@@ -190,10 +190,15 @@ class ClaimIndex:
         ci = self.conditions.get(condition)
         return ci.claims if ci else []
 
-    def answering(self, condition: str, qtype: str) -> int:
-        """How many claims of the condition answer a question type."""
+    def answering(self, condition: str, qtype: str, subtype: str | None = None) -> int:
+        """How many claims of the condition (written for the subtype, when one is given) answer a question
+        type."""
         ci = self.conditions.get(condition)
-        return len(ci.by_type.get(qtype, ())) if ci else 0
+        if ci is None:
+            return 0
+        if subtype is None:
+            return len(ci.by_type.get(qtype, ()))
+        return len(set(ci.by_type.get(qtype, ())) & set(ci.by_subtype.get(subtype, ())))
 
     def bm25(self, condition: str, words: dict[str, float]) -> dict[str, float]:
         """BM25 score of each claim of the condition for weighted query words (claim id -> score)."""

@@ -125,11 +125,15 @@ def population_fit(claim_pops: frozenset[str], query_pops: frozenset[str]) -> fl
     return None
 
 
-def subtype_fit(claim: ClaimRec, query: Query) -> float | None:
-    if "any" in claim.subtypes:
-        return 1.0
+def subtype_fit(claim: ClaimRec, query: Query, distinct: frozenset[str] = frozenset()) -> float | None:
+    """How well a claim's subtypes fit the question's; None when the claim does not apply. A question about a
+    `distinct` subtype (a desmoid tumour is not a sarcoma) takes only claims written for it."""
     if claim.subtypes & query.subtypes:
         return 3.0
+    if query.subtypes & distinct:
+        return None
+    if "any" in claim.subtypes:
+        return 1.0
     if not query.subtypes:
         return 0.5
     return 0.2 if claim.facet in COMPARATIVE else None
@@ -220,6 +224,7 @@ def _score(query: Query, contents: Contents, index: ClaimIndex) -> tuple[list[Sc
     asked_kinds = frozenset(e.partition(":")[0] for e in query.entities)
     general = bool(GENOTYPE_WORDS & set(query.words))
     open_set = frozenset(open_types)
+    distinct = frozenset(s for s in query.subtypes if contents.lexicon.subtypes[s].distinct)
     out = []
     for claim in candidates:
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
@@ -231,7 +236,7 @@ def _score(query: Query, contents: Contents, index: ClaimIndex) -> tuple[list[Sc
             and not (claim.subtypes & query.subtypes)
         ):
             continue
-        sub = subtype_fit(claim, query)
+        sub = subtype_fit(claim, query, distinct)
         if sub is None:
             continue
         pop = population_fit(claim.populations, query.populations)
@@ -366,7 +371,9 @@ def select(
     if query.foreign_script or query.condition is None:
         return Selection(query)
     index = index or ClaimIndex(contents)
-    missing = tuple(t for t in query.types if index.answering(query.condition, t) == 0)
+    # a subtype the condition's general claims do not apply to (desmoid tumour) is covered only by its own claims
+    distinct = next((s for s in sorted(query.subtypes) if contents.lexicon.subtypes[s].distinct), None)
+    missing = tuple(t for t in query.types if index.answering(query.condition, t, distinct) == 0)
     claims, rules = _score(query, contents, index)
     if not claims:
         return Selection(query, missing=missing)

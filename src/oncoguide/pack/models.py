@@ -268,6 +268,11 @@ class ConditionTerms(Term):
 
 class SubtypeTerms(Term):
     condition: Condition
+    distinct: bool = Field(
+        default=False,
+        description="The condition's general claims do not apply to it (a desmoid tumour is not a sarcoma): a "
+        "question about it is answered only from claims written for it",
+    )
 
 
 class IntentTerms(Term):

@@ -40,6 +40,7 @@ class ConditionTerms(Term):
 @dataclass(frozen=True)
 class SubtypeTerms(Term):
     condition: str
+    distinct: bool = False  # the condition's general claims do not apply to it (desmoid tumour)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,10 @@ def _lexicon(d: dict) -> Lexicon:
             )
             for k, e in d["conditions"].items()
         },
-        subtypes={k: SubtypeTerms(e["label"], terms(e), e["condition"]) for k, e in d["subtypes"].items()},
+        subtypes={
+            k: SubtypeTerms(e["label"], terms(e), e["condition"], e.get("distinct", False))
+            for k, e in d["subtypes"].items()
+        },
         populations={k: Term(e["label"], terms(e)) for k, e in d["populations"].items()},
         sites={k: Term(e["label"], terms(e)) for k, e in d["sites"].items()},
         intents={
