@@ -56,6 +56,25 @@ def test_claim_without_citation(pack_copy):
     assert any(p.entry == cid and p.field == "citations" for p in problems)
 
 
+def test_a_figure_needs_a_locator_that_says_where(pack_copy):
+    """A claim with a number cites where in the source the number is; a claim without one may cite loosely."""
+
+    def vague(claim):
+        claim["clinician"] = "In a series of 31 patients, 5-year overall survival was 64%. " + claim["clinician"]
+        claim["citations"] = [{**claim["citations"][0], "locator": "full text"}]
+
+    path, cid = _edit_first_claim(pack_copy, vague)
+    found = [p for p in _problems(pack_copy) if p.entry == cid and p.field == "citations.0.locator"]
+    assert found and "where in the source" in found[0].message
+
+    def worded(claim):
+        claim["clinician"] = "DFSP is a skin sarcoma that grows slowly and rarely spreads."
+        claim["citations"] = [{**claim["citations"][0], "locator": "full text"}]
+
+    _edit_first_claim(pack_copy, worded)
+    load_pack(pack_copy)
+
+
 def test_patient_text_above_grade_8(pack_copy):
     hard = (
         "Dermatofibrosarcoma protuberans demonstrates considerable locoregional infiltrative "

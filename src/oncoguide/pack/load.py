@@ -38,6 +38,30 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _BaseLoader
 
 MAX_PATIENT_GRADE = 8.0
+# a claim with a figure cites where in the source the figure is; these say nothing about where
+FIGURE = re.compile(r"\d")
+VAGUE_LOCATORS = frozenset(
+    {
+        "-",
+        "?",
+        "n/a",
+        "na",
+        "none",
+        "source",
+        "see source",
+        "text",
+        "full text",
+        "article",
+        "whole article",
+        "passim",
+        "various",
+        "throughout",
+        "document",
+        "whole document",
+        "paper",
+        "online",
+    }
+)
 
 
 class LineDict(dict):
@@ -379,6 +403,19 @@ def _cross_check(pack: Pack, raw_claims, raw_conflicts, problems: list[Problem],
     for claim, raw, r in raw_claims:
         check_citations(claim.citations, r, raw, claim.id)
         kl = getattr(raw, "key_lines", {})
+        if FIGURE.search(claim.clinician):
+            for i, cit in enumerate(claim.citations):
+                if cit.locator.strip().lower().rstrip(".") in VAGUE_LOCATORS:
+                    problems.append(
+                        Problem(
+                            r,
+                            kl.get("citations", _line_of(raw)),
+                            claim.id,
+                            f"citations.{i}.locator",
+                            f"'{cit.locator}' does not say where in the source the claim's figures are: name the "
+                            "section, table or page",
+                        )
+                    )
         if lex:
             for s in claim.subtypes:
                 if s != "any" and s not in subtypes:
