@@ -350,3 +350,28 @@ def test_the_pending_list_only_shrinks(pack_copy):
 def test_an_unlisted_source_is_still_refused(pack_copy):
     name, sid = _edit_source(pack_copy, lambda s: s["type"] == "review" and s.get("pmid"), _drop_ids)
     assert _of(_problems_or_none(pack_copy), sid, "pmid")
+
+
+def test_a_cited_source_whose_text_was_not_seen_is_refused(pack_copy):
+    """A source known only through another work (text_seen: false) may not be cited: the field and a citer are named."""
+    name, sid = _edit_source(pack_copy, lambda s: s["id"] == "osullivan-2002", lambda s: s.update(text_seen=False))
+    hit = _of(_problems_or_none(pack_copy), sid, "text_seen")
+    assert hit and "text_seen is false" in hit[0].message and "cited by claim '" in hit[0].message
+    assert hit[0].file == f"sources/{name}" and hit[0].line > 0
+
+
+def test_an_uncited_source_whose_text_was_not_seen_is_allowed(pack_copy):
+    """Listing a source nobody has read is not wrong in itself; citing it is."""
+    entry = {
+        "id": "unread-guideline",
+        "type": "guideline",
+        "title": "A guideline known only from another work's bibliography",
+        "authors": "Some Panel",
+        "year": 2024,
+        "url": "https://www.nccn.org/guidelines/category_1",
+        "level": 4,
+        "text_seen": False,
+        "verified": "named in a reference list only; its text was not read",
+    }
+    (pack_copy / "sources" / "zz-unread.yaml").write_text(yaml.safe_dump([entry], sort_keys=False))
+    assert not [p for p in _problems_or_none(pack_copy) if p.entry == "unread-guideline"]

@@ -148,7 +148,7 @@ def build(pack_dir: Path, db_path: Path) -> BuildReport:
         Base.metadata.create_all(engine)
         with Session(engine) as s, s.begin():
             for src in pack.sources.values():
-                s.add(SourceRow(**src.model_dump()))
+                s.add(SourceRow(**src.model_dump(exclude={"text_seen"})))  # text_seen is checked, not stored
             s.flush()
             for position, claim in enumerate(pack.claims.values()):
                 # numbers quoted from study data are computed here, never typed twice

@@ -175,12 +175,14 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
     pack.hosts = _load_hosts(pack_dir, problems)
     pending = _load_pending(pack_dir, problems)
     cleared: set[str] = set(pending)
+    source_where: dict[str, tuple[str, int]] = {}
     for path in sorted((pack_dir / "sources").glob("*.yaml")):
         r = rel(path)
         for raw in _entries(_read_yaml(path, r, problems), r, problems):
             src = _validate(Source, raw, r, problems)
             if src:
                 add_unique("source", pack.sources, src, r, _line_of(raw))
+                source_where.setdefault(src.id, (r, getattr(raw, "key_lines", {}).get("text_seen", _line_of(raw))))
                 if not (src.pmid or src.doi or src.url):
                     problems.append(Problem(r, _line_of(raw), src.id, "pmid", "a source needs a PMID, DOI or URL"))
                 kl = getattr(raw, "key_lines", {})
@@ -264,6 +266,7 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
     _cross_check(pack, raw_claims, raw_conflicts, problems, check_reading)
     _check_algorithm(pack, raw_groups, problems)
     _load_evidence(pack, pack_dir, problems)
+    _check_unseen_sources(pack, source_where, problems)
     if not problems:
         _check_statistics(pack, raw_claims, problems)
     if problems:
@@ -337,6 +340,43 @@ def host_allowed(host: str, hosts: Sequence[str]) -> bool:
     """Whether a URL's host is on the allow-list; "*.x.org" allows a.x.org and a.b.x.org but not x.org."""
     host = host.lower().rstrip(".")
     return any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in hosts)
+
+
+def _check_unseen_sources(pack: Pack, source_where: dict[str, tuple[str, int]], problems: list[Problem]) -> None:
+    """A source whose text nobody has read (text_seen: false) may be listed, never cited: whatever cites it
+    would rest on what someone else says the source says."""
+    citers: dict[str, list[str]] = {}
+
+    def note(cits, who: str) -> None:
+        for cit in cits:
+            citers.setdefault(cit.source, []).append(who)
+
+    for claim in pack.claims.values():
+        note(claim.citations, f"claim '{claim.id}'")
+    for conflict in pack.conflicts.values():
+        for side in conflict.sides:
+            note(side.citations, f"conflict '{conflict.id}'")
+    for group in pack.groups:
+        for step in group.steps:
+            note(step.citations, f"group '{group.id}' step '{step.name}'")
+    for topic in pack.evidence:
+        for study in topic.studies:
+            note(study.citations, f"study '{study.id}'")
+    for sid, src in pack.sources.items():
+        if src.text_seen is False and sid in citers:
+            file, line = source_where.get(sid, ("", 0))
+            who = citers[sid]
+            more = f" and {len(who) - 3} more" if len(who) > 3 else ""
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    sid,
+                    "text_seen",
+                    f"text_seen is false (nobody has read this source) but it is cited by {', '.join(who[:3])}{more}: "
+                    "cite a source whose text was read, or remove the citation",
+                )
+            )
 
 
 def _source_problems(src: Source, hosts: Sequence[str]) -> list[tuple[str, str]]:

@@ -140,6 +140,11 @@ class Source(Strict):
     )
     level: int = Field(ge=1, le=5, description="Oxford CEBM 2011 level of evidence")
     verified: str = Field(min_length=5, description="How the identity of the source was checked")
+    text_seen: bool | None = Field(
+        default=None,
+        description="False when nobody has read the source's text (known only through another work that cites it); "
+        "such a source may not be cited",
+    )
 
     @field_validator("pmid", "volume", "pages", mode="before")
     @classmethod
