@@ -57,6 +57,13 @@ NATURE = re.compile(
     r"(?:cancer|cancerous|malignant|benign)\b"
 )
 # "Does GIST spread?", "can DFSP metastasise": a question about the risk of spread, not about metastatic disease
+# "fertility after sarcoma treatment", "check-ups after treatment": treatment named as the time or the cause of
+# what is asked, not as what is asked
+TREATMENT_CONTEXT = re.compile(
+    r"\b(?:after|during|from|since|following|post|of|before)\s+(?:(?:the|my|his|her|their|our|your|this|[a-z]+)\s+)?"
+    r"(?:treatments?|therapy|therapies)\b"
+    r"|\b(?:treatments?|therapy|therapies)\s+(?:affect|affects|cause|causes|harm|harms|damage|damages|change|changes)\b"
+)
 SPREAD_QUESTION = re.compile(
     r"\b(?:does|do|can|will|could|would|might)\s+(?:it|this|they|[a-z-]+(?:\s[a-z-]+)?)\s+"
     r"(?:ever\s+)?(?:spread|metastasi[sz]e)\b"
@@ -228,6 +235,12 @@ class Understander:
     def _spell(self, tok: str) -> str:
         return self.spelling.get(tok, tok)
 
+    def _names_intent(self, text: str, name: str) -> bool:
+        """Whether a text holds one of an intent's phrases, word for word."""
+        toks = [self._normal(t) for t in TOKEN.findall(text)]
+        grams = {tuple(toks[i : i + n]) for n in range(1, self.max_len + 1) for i in range(len(toks) - n + 1)}
+        return any((("intent", name) in self.phrases.get(g, ())) for g in grams)
+
     @cached_property
     def vocabulary(self) -> dict[str, list[str]]:
         words = {w for phrase in self.phrases for w in phrase}
@@ -398,6 +411,11 @@ class Understander:
         # surgery) comes after the types the question asks in its own words
         plain = {self.lexicon.intents[n].type for n in intents if not self.lexicon.intents[n].entity}
         types = [t for t in types if t in plain] + [t for t in types if t not in plain]
+        # treatment named only as context ("late effects of treatment") comes after the type that is asked
+        if "treatment" in types and len(types) > 1 and TREATMENT_CONTEXT.search(low):
+            rest = TREATMENT_CONTEXT.sub(" ", low)
+            if not any(self._names_intent(rest, n) for n in intents if self.lexicon.intents[n].type == "treatment"):
+                types = [t for t in types if t != "treatment"] + ["treatment"]
         # "what is Mohs surgery?", "what is imatinib?": a question about a treatment, not about the condition
         if types == ["definition"] and set(intents) <= self.weak_intents:
             if any(e.startswith(("modality:", "drug:")) for e in entities):
