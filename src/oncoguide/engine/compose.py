@@ -447,6 +447,10 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     texts = [lead_sentences(_text(x.claim, query.audience)) for x in chosen]
     text = " ".join(texts)
     cond = lex.conditions[query.condition].in_text if query.condition else ""
+    # a population the pack says nothing about for a subtype it covers: what follows applies to that subtype
+    covered = sorted(s for s in query.subtypes if f"subtype:{s}" in about)
+    if covered:
+        cond = lex.subtypes[covered[0]].label
     prefix = ""
     if uncovered:
         names = " or ".join(sorted(focus_label(f, lex, query.condition) for f in uncovered))

@@ -268,6 +268,11 @@ class ConditionTerms(Term):
 
 class SubtypeTerms(Term):
     condition: Condition
+    standalone: bool = Field(
+        default=False,
+        description="Not a form of the condition (a desmoid tumour is not a sarcoma): the condition's general "
+        "statements do not answer a question about it, only statements written for it",
+    )
 
 
 class IntentTerms(Term):

@@ -40,6 +40,7 @@ class ConditionTerms(Term):
 @dataclass(frozen=True)
 class SubtypeTerms(Term):
     condition: str
+    standalone: bool = False  # not a form of the condition (desmoid): its general statements do not apply
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,10 @@ def _lexicon(d: dict) -> Lexicon:
             )
             for k, e in d["conditions"].items()
         },
-        subtypes={k: SubtypeTerms(e["label"], terms(e), e["condition"]) for k, e in d["subtypes"].items()},
+        subtypes={
+            k: SubtypeTerms(e["label"], terms(e), e["condition"], bool(e.get("standalone", False)))
+            for k, e in d["subtypes"].items()
+        },
         populations={k: Term(e["label"], terms(e)) for k, e in d["populations"].items()},
         sites={k: Term(e["label"], terms(e)) for k, e in d["sites"].items()},
         intents={
