@@ -103,11 +103,9 @@ def test_a_site_the_condition_cannot_occur_at_is_not_its_site(parse):
         ("How is Ewing's sarcoma treated?", "Ewing"),
         ("ewings sarcoma symptoms in children", "Ewing"),
         ("Ewings sarcomma chemotherapy protocol for a 15 year old", "Ewing"),
-        ("Is desmoid tumour a sarcoma and how is it treated?", "esmoid"),
         ("What causes Kaposi's sarcoma?", "Kaposi"),
         ("Can a lipoma on my back turn into cancer?", "ipoma"),
         ("Is osteosarcoma curable?", "steosarcoma"),
-        ("Is a mesenteric desmoid tumour treated like a GIST?", "esmoid"),
     ],
 )
 def test_lookalikes_are_refused_by_name(kb, text, name):
@@ -116,6 +114,36 @@ def test_lookalikes_are_refused_by_name(kb, text, name):
         assert not answer.in_scope
         assert name in answer.bottom_line
         assert not answer.sections and not answer.references
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is desmoid tumour a sarcoma and how is it treated?",
+        "how is a desmoid tumour treated?",
+        "Is a mesenteric desmoid tumour treated like a GIST?",
+        "Treatment of aggressive fibromatosis in the abdominal wall after pregnancy",
+    ],
+)
+def test_a_desmoid_question_is_answered_from_desmoid_statements_only(kb, text):
+    """A desmoid tumour is not a sarcoma: its questions are answered, led by a desmoid statement (surveillance first,
+    or not a GIST), and no statement written for sarcoma in general or for another subtype appears."""
+    for audience in ("clinician", "patient"):
+        answer = kb.ask(text, audience)
+        assert answer.in_scope and answer.understood["condition"] == "sts"
+        _, leads = lead_claims(kb, text, audience)
+        assert leads and all("desmoid" in c.subtypes for c in leads)
+        query = kb.understand(text, audience)
+        chosen = select(query, kb.contents, None, kb.index).claims
+        assert chosen and all("desmoid" in x.claim.subtypes for x in chosen)
+    bottom = kb.ask(text).bottom_line.lower()
+    assert any(w in bottom for w in ("surveillance", "not a sarcoma", "not treated like a gist", "not a contraindication"))
+
+
+def test_desmoid_statements_do_not_answer_a_general_sarcoma_question(kb):
+    query = kb.understand("What affects the outlook for someone with soft tissue sarcoma?")
+    chosen = select(query, kb.contents, None, kb.index).claims
+    assert chosen and not any("desmoid" in x.claim.subtypes for x in chosen)
 
 
 def test_comparing_ours_with_a_lookalike_is_answered(kb):
