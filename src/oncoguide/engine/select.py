@@ -221,14 +221,15 @@ def _score(query: Query, contents: Contents, index: ClaimIndex) -> tuple[list[Sc
     general = bool(GENOTYPE_WORDS & set(query.words))
     open_set = frozenset(open_types)
     # a desmoid tumour is not a sarcoma: statements written for every sarcoma, or for other subtypes, do not apply
-    # to it, and its own statements answer only a question that names it
+    # to it, and its own statements answer only a question that names it (or names a drug they are about:
+    # "nirogacestat side effects")
     apart = {k for k, s in contents.lexicon.subtypes.items() if s.standalone}
     standalone = bool(apart & set(query.subtypes))
     out = []
     for claim in candidates:
         if standalone and not (claim.subtypes & query.subtypes):
             continue
-        if not standalone and claim.subtypes <= apart:
+        if not standalone and claim.subtypes <= apart and not (claim.entities & asked_drugs):
             continue
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
         by_type = bool(open_set & index.features[claim.id].answer_set)
