@@ -137,7 +137,9 @@ def test_a_desmoid_question_is_answered_from_desmoid_statements_only(kb, text):
         chosen = select(query, kb.contents, None, kb.index).claims
         assert chosen and all("desmoid" in x.claim.subtypes for x in chosen)
     bottom = kb.ask(text).bottom_line.lower()
-    assert any(w in bottom for w in ("surveillance", "not a sarcoma", "not treated like a gist", "not a contraindication"))
+    assert any(
+        w in bottom for w in ("surveillance", "not a sarcoma", "not treated like a gist", "not a contraindication")
+    )
 
 
 def test_desmoid_statements_do_not_answer_a_general_sarcoma_question(kb):
