@@ -116,6 +116,38 @@ def test_lookalikes_are_refused_by_name(kb, text, name):
         assert not answer.sections and not answer.references
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is desmoid tumour a sarcoma and how is it treated?",
+        "how is a desmoid tumour treated?",
+        "Is a mesenteric desmoid tumour treated like a GIST?",
+        "Treatment of aggressive fibromatosis in the abdominal wall after pregnancy",
+    ],
+)
+def test_a_desmoid_question_is_answered_from_desmoid_statements_only(kb, text):
+    """A desmoid tumour is not a sarcoma: its questions are answered, led by a desmoid statement (surveillance first,
+    or not a GIST), and no statement written for sarcoma in general or for another subtype appears."""
+    for audience in ("clinician", "patient"):
+        answer = kb.ask(text, audience)
+        assert answer.in_scope and answer.understood["condition"] == "sts"
+        _, leads = lead_claims(kb, text, audience)
+        assert leads and all("desmoid" in c.subtypes for c in leads)
+        query = kb.understand(text, audience)
+        chosen = select(query, kb.contents, None, kb.index).claims
+        assert chosen and all("desmoid" in x.claim.subtypes for x in chosen)
+    bottom = kb.ask(text).bottom_line.lower()
+    assert any(
+        w in bottom for w in ("surveillance", "not a sarcoma", "not treated like a gist", "not a contraindication")
+    )
+
+
+def test_desmoid_statements_do_not_answer_a_general_sarcoma_question(kb):
+    query = kb.understand("What affects the outlook for someone with soft tissue sarcoma?")
+    chosen = select(query, kb.contents, None, kb.index).claims
+    assert chosen and not any("desmoid" in x.claim.subtypes for x in chosen)
+
+
 def test_comparing_ours_with_a_lookalike_is_answered(kb):
     answer = kb.ask("How is DFSP told apart from a dermatofibroma?")
     assert answer.in_scope and answer.understood["condition"] == "dfsp"
@@ -160,7 +192,7 @@ def test_a_covered_condition_without_the_aspect_says_so(pack_copy, tmp_path):
         assert words in answer.bottom_line and not answer.sections and not answer.references
 
 
-def test_a_distinct_subtype_takes_only_its_own_claims(kb, pack_copy, tmp_path):
+def test_a_standalone_subtype_gap_is_named_not_filled(kb, pack_copy, tmp_path):
     """A desmoid tumour is not a sarcoma: a question about it is answered from desmoid claims or said to be a
     gap, never with soft-tissue sarcoma's general treatment (a pack without desmoid claims says so)."""
     from oncoguide.kb import KnowledgeBase
@@ -178,7 +210,7 @@ def test_a_distinct_subtype_takes_only_its_own_claims(kb, pack_copy, tmp_path):
     assert "for desmoid tumour" in answer.bottom_line
     # without the flag the same question gets soft-tissue sarcoma's general claims: the flag is what keeps them out
     lexicon = pack_copy / "lexicon.yaml"
-    lexicon.write_text(lexicon.read_text().replace("distinct: true", "distinct: false"))
+    lexicon.write_text(lexicon.read_text().replace("standalone: true", "standalone: false"))
     loose = KnowledgeBase.open(Settings(db=tmp_path / "kb2.sqlite3", pack_dir=pack_copy))
     assert loose.ask(question).sections
 

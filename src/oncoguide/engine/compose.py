@@ -255,7 +255,7 @@ def aspect_missing(query: Query, contents: Contents, missing: tuple[str, ...]) -
         lex.question_types[t].patient_label if patient else lex.question_types[t].label for t in missing
     )
     # a subtype only its own claims cover (desmoid tumour) is named: the gap is about it, not the condition
-    labels += "".join(f" for {lex.subtypes[s].label}" for s in sorted(query.subtypes) if lex.subtypes[s].distinct)
+    labels += "".join(f" for {lex.subtypes[s].label}" for s in sorted(query.subtypes) if lex.subtypes[s].standalone)
     if patient:
         message = f"This service covers {cond.in_text}, but we do not yet have facts on {labels}."
     else:
@@ -449,6 +449,10 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     texts = [lead_sentences(_text(x.claim, query.audience)) for x in chosen]
     text = " ".join(texts)
     cond = lex.conditions[query.condition].in_text if query.condition else ""
+    # a population the pack says nothing about for a subtype it covers: what follows applies to that subtype
+    covered = sorted(s for s in query.subtypes if f"subtype:{s}" in about)
+    if covered:
+        cond = lex.subtypes[covered[0]].label
     prefix = ""
     if uncovered:
         names = " or ".join(sorted(focus_label(f, lex, query.condition) for f in uncovered))

@@ -125,15 +125,11 @@ def population_fit(claim_pops: frozenset[str], query_pops: frozenset[str]) -> fl
     return None
 
 
-def subtype_fit(claim: ClaimRec, query: Query, distinct: frozenset[str] = frozenset()) -> float | None:
-    """How well a claim's subtypes fit the question's; None when the claim does not apply. A question about a
-    `distinct` subtype (a desmoid tumour is not a sarcoma) takes only claims written for it."""
-    if claim.subtypes & query.subtypes:
-        return 3.0
-    if query.subtypes & distinct:
-        return None
+def subtype_fit(claim: ClaimRec, query: Query) -> float | None:
     if "any" in claim.subtypes:
         return 1.0
+    if claim.subtypes & query.subtypes:
+        return 3.0
     if not query.subtypes:
         return 0.5
     return 0.2 if claim.facet in COMPARATIVE else None
@@ -224,9 +220,17 @@ def _score(query: Query, contents: Contents, index: ClaimIndex) -> tuple[list[Sc
     asked_kinds = frozenset(e.partition(":")[0] for e in query.entities)
     general = bool(GENOTYPE_WORDS & set(query.words))
     open_set = frozenset(open_types)
-    distinct = frozenset(s for s in query.subtypes if contents.lexicon.subtypes[s].distinct)
+    # a desmoid tumour is not a sarcoma: statements written for every sarcoma, or for other subtypes, do not apply
+    # to it, and its own statements answer only a question that names it (or names a drug they are about:
+    # "nirogacestat side effects")
+    apart = {k for k, s in contents.lexicon.subtypes.items() if s.standalone}
+    standalone = bool(apart & set(query.subtypes))
     out = []
     for claim in candidates:
+        if standalone and not (claim.subtypes & query.subtypes):
+            continue
+        if not standalone and claim.subtypes <= apart and not (claim.entities & asked_drugs):
+            continue
         in_facet = claim.facet in facets or bool(claim.tags & tagged.get(claim.facet, set()))
         by_type = bool(open_set & index.features[claim.id].answer_set)
         if (
@@ -236,7 +240,7 @@ def _score(query: Query, contents: Contents, index: ClaimIndex) -> tuple[list[Sc
             and not (claim.subtypes & query.subtypes)
         ):
             continue
-        sub = subtype_fit(claim, query, distinct)
+        sub = subtype_fit(claim, query)
         if sub is None:
             continue
         pop = population_fit(claim.populations, query.populations)
@@ -372,8 +376,8 @@ def select(
         return Selection(query)
     index = index or ClaimIndex(contents)
     # a subtype the condition's general claims do not apply to (desmoid tumour) is covered only by its own claims
-    distinct = next((s for s in sorted(query.subtypes) if contents.lexicon.subtypes[s].distinct), None)
-    missing = tuple(t for t in query.types if index.answering(query.condition, t, distinct) == 0)
+    apart = next((s for s in sorted(query.subtypes) if contents.lexicon.subtypes[s].standalone), None)
+    missing = tuple(t for t in query.types if index.answering(query.condition, t, apart) == 0)
     claims, rules = _score(query, contents, index)
     if not claims:
         return Selection(query, missing=missing)

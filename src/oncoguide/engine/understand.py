@@ -363,6 +363,12 @@ class Understander:
             condition = "dfsp"  # "DFSP is a sarcoma" is about DFSP
         elif "gist" in conditions:
             condition = "gist"
+            # "is a mesenteric desmoid treated like a GIST?" is about the desmoid: another condition's subtype named
+            # before GIST leads
+            others = [s for s in subtypes if self.lexicon.subtypes[s].condition != "gist"]
+            first_other = min(others, key=lambda s: first_at[("subtype", s)], default=None)
+            if first_other and first_at[("subtype", first_other)] < first_at.get(("condition", "gist"), len(toks)):
+                condition = self.lexicon.subtypes[first_other].condition
         subtypes = [s for s in subtypes if self.lexicon.subtypes[s].condition == condition]
         exclusion = None
         excluded = found.get("exclusion", [])

@@ -273,10 +273,10 @@ class ConditionTerms(Term):
 
 class SubtypeTerms(Term):
     condition: Condition
-    distinct: bool = Field(
+    standalone: bool = Field(
         default=False,
-        description="The condition's general claims do not apply to it (a desmoid tumour is not a sarcoma): a "
-        "question about it is answered only from claims written for it",
+        description="Not a form of the condition (a desmoid tumour is not a sarcoma): the condition's general "
+        "statements do not answer a question about it, only statements written for it",
     )
 
 

@@ -40,7 +40,7 @@ class ConditionTerms(Term):
 @dataclass(frozen=True)
 class SubtypeTerms(Term):
     condition: str
-    distinct: bool = False  # the condition's general claims do not apply to it (desmoid tumour)
+    standalone: bool = False  # not a form of the condition (desmoid): its general statements do not apply
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _lexicon(d: dict) -> Lexicon:
             for k, e in d["conditions"].items()
         },
         subtypes={
-            k: SubtypeTerms(e["label"], terms(e), e["condition"], e.get("distinct", False))
+            k: SubtypeTerms(e["label"], terms(e), e["condition"], bool(e.get("standalone", False)))
             for k, e in d["subtypes"].items()
         },
         populations={k: Term(e["label"], terms(e)) for k, e in d["populations"].items()},
