@@ -349,6 +349,13 @@ class Understander:
                     bucket.append(key)
                 if kind == "condition":
                     (loose if len(phrase) == 1 and phrase[0] in self.ambiguous else named).add(key)
+            # a topic named inside a longer phrase ("spread to the lymph nodes") is named all the same
+            for n in range(len(phrase) - 1, 0, -1):
+                for j in range(len(phrase) - n + 1):
+                    for kind, key in self.phrases.get(phrase[j : j + n], ()):
+                        if kind == "topic" and key not in found.setdefault("topic", []):
+                            found["topic"].append(key)
+                            first_at.setdefault((kind, key), at + j)
         conditions = self._condition_words(text, toks, found, loose - named)
         if found.get("condition") and not conditions:
             # "the gist of the meeting", "DFSP in our finance report": a name used as an ordinary word
