@@ -380,8 +380,11 @@ class Understander:
         exclusion = None
         excluded = found.get("exclusion", [])
         # a named lookalike is refused unless the question also names one of ours by its own name (comparing
-        # DFSP with dermatofibroma is a DFSP question); "sarcoma" alone does not count
+        # DFSP with dermatofibroma is a DFSP question); "sarcoma" counts only when it is asked about first ("does
+        # immunotherapy work for sarcoma? it works for melanoma"), not inside the lookalike's name ("Ewing sarcoma")
         specific = bool(subtypes) or any(c in ("dfsp", "gist") for c in conditions)
+        if excluded and "sts" in conditions and not specific:
+            specific = first_at.get(("condition", "sts"), len(toks)) < first_at[("exclusion", excluded[0])]
         if specific and excluded and not subtypes and "comparison" not in found.get("intent", []):
             # "is a mesenteric desmoid treated like a GIST?" is about the desmoid: the lookalike comes first
             first = first_at[("exclusion", excluded[0])]
