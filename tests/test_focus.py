@@ -106,6 +106,9 @@ def test_a_site_the_condition_cannot_occur_at_is_not_its_site(parse):
         ("What causes Kaposi's sarcoma?", "Kaposi"),
         ("Can a lipoma on my back turn into cancer?", "ipoma"),
         ("Is osteosarcoma curable?", "steosarcoma"),
+        ("How is endometrial adenocarcinoma staged and treated?", "ndometrial"),
+        ("What is clear cell renal cell carcinoma and how is it treated?", "idney"),
+        ("Does selumetinib shrink plexiform neurofibromas in children with NF1?", "eurofibroma"),
     ],
 )
 def test_lookalikes_are_refused_by_name(kb, text, name):
@@ -213,6 +216,15 @@ def test_a_standalone_subtype_gap_is_named_not_filled(kb, pack_copy, tmp_path):
     lexicon.write_text(lexicon.read_text().replace("standalone: true", "standalone: false"))
     loose = KnowledgeBase.open(Settings(db=tmp_path / "kb2.sqlite3", pack_dir=pack_copy))
     assert loose.ask(question).sections
+
+
+def test_sarcoma_asked_about_first_is_answered_beside_a_lookalike(parse):
+    """'Sarcoma' asked about before a lookalike named in passing is a sarcoma question; inside the lookalike's own
+    name ('Ewing sarcoma') it is not."""
+    aside = parse("Does immunotherapy work for sarcoma? I've read about it working for melanoma.")
+    assert aside.condition == "sts" and aside.exclusion is None
+    ewing = parse("Is Ewing sarcoma a soft tissue sarcoma?")
+    assert ewing.condition is None and ewing.exclusion is not None
 
 
 def test_rhabdomyosarcoma_is_a_soft_tissue_sarcoma(parse):
