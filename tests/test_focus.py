@@ -225,6 +225,11 @@ def test_sarcoma_asked_about_first_is_answered_beside_a_lookalike(parse):
     assert aside.condition == "sts" and aside.exclusion is None
     ewing = parse("Is Ewing sarcoma a soft tissue sarcoma?")
     assert ewing.condition is None and ewing.exclusion is not None
+    # a lookalike named first is the subject when ours is what it is compared with, not when ours is the finding
+    finding = parse("The core biopsy was reported as a phyllodes tumour but the excision shows DFSP. What now?")
+    assert finding.condition == "dfsp" and finding.exclusion is None
+    compared = parse("Is a phyllodes tumour treated like a DFSP?")
+    assert compared.condition is None and compared.exclusion is not None
 
 
 def test_rhabdomyosarcoma_is_a_soft_tissue_sarcoma(parse):

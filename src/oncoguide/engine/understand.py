@@ -49,6 +49,7 @@ MEDICAL_WORDS = frozenset(
 tumor tumors cancer cancers malignant oncologist oncology surgeon doctor doctors hospital patient patients
 diagnosed diagnosis biopsy scan scans mutation mutations chemo chemotherapy treatment treated stomach bowel
 bleeding sarcoma sarcomas lump growth mass clinic nurse metastatic metastasis stage imatinib
+operation mastectomy excision radiotherapy radiation skin breast scar
 """.split()
 )
 # "Is DFSP cancer?", "is a GIST malignant": a question about the nature of the tumour named in it
@@ -57,6 +58,8 @@ NATURE = re.compile(
     r"(?:cancer|cancerous|malignant|benign)\b"
 )
 # "Does GIST spread?", "can DFSP metastasise": a question about the risk of spread, not about metastatic disease
+# words that make a condition named after a lookalike the thing it is compared with ("treated like a GIST")
+COMPARED = frozenset({"like", "than", "vs", "versus", "or", "from", "as", "resemble", "resembles", "mimic", "mimics"})
 # "fertility after sarcoma treatment", "check-ups after treatment": treatment named as the time or the cause of
 # what is asked, not as what is asked
 TREATMENT_CONTEXT = re.compile(
@@ -387,9 +390,12 @@ class Understander:
             specific = first_at.get(("condition", "sts"), len(toks)) < first_at[("exclusion", excluded[0])]
         if specific and excluded and not subtypes and "comparison" not in found.get("intent", []):
             # "is a mesenteric desmoid treated like a GIST?" is about the desmoid: the lookalike comes first
+            # but "reported as a phyllodes tumour, the excision shows DFSP" is about the DFSP: ours is named as
+            # itself, not as what the lookalike is compared with
             first = first_at[("exclusion", excluded[0])]
             ours = min((first_at.get(("condition", c), len(toks)) for c in conditions), default=len(toks))
-            specific = ours < first
+            compared = bool(COMPARED & set(toks[max(0, ours - 3) : ours]))
+            specific = ours < first or not compared
         if excluded and not specific:
             exclusion = self.exclusions[excluded[0]]
             condition = None
