@@ -396,7 +396,7 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     # a type named only by a treatment's name ("imatinib" in "imatinib side effects") gets no sentence of its own
     # when the question asks another type in its own words
     lex = contents.lexicon
-    plain = {lex.intents[i].type for i in query.intents if not lex.intents[i].entity}
+    plain = {lex.intents[i].type for i in query.intents if not lex.intents[i].entity} - query.context_types
     types = [t for t in types if t in plain] or types
     # a question about a drug or genotype whose only statements on the asked type come from a selected cohort
     # (doxorubicin's heart effects, measured in a trial of advanced sarcoma) is answered by them, since the

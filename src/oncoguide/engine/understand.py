@@ -67,6 +67,9 @@ TREATMENT_CONTEXT = re.compile(
     r"(?:treatments?|therapy|therapies)\b"
     r"|\b(?:treatments?|therapy|therapies)\s+(?:affect|affects|cause|causes|harm|harms|damage|damages|change|changes)\b"
 )
+# "DFSP diagnosed in the second trimester: operate now?": being diagnosed is the situation, not the question
+DIAGNOSED = re.compile(r"\b(?:diagnosed|diagnosis was made|was found to have|turned out to be)\b")
+DIAGNOSED_ASKED = re.compile(r"\b(?:how|when|who|where|which|what tests?)\b[^.?!]*\bdiagnosed\b")
 SPREAD_QUESTION = re.compile(
     r"\b(?:does|do|can|will|could|would|might)\s+(?:it|this|they|[a-z-]+(?:\s[a-z-]+)?)\s+"
     r"(?:ever\s+)?(?:spread|metastasi[sz]e)\b"
@@ -120,6 +123,8 @@ class Query:
     # entities it names (genotype:pdgfra-d842v, drug:imatinib, modality:surgery, setting:adjuvant)
     types: tuple[str, ...] = ()
     entities: frozenset[str] = frozenset()
+    # types named only as the situation ("diagnosed in pregnancy", "after treatment"), listed after the asked one
+    context_types: frozenset[str] = frozenset()
     # a named disease we do not cover (Ewing sarcoma, desmoid tumour), refused by name
     exclusion: Exclusion | None = None
     # the question's content words (spelling mapped, typos fixed), for lexical ranking
@@ -433,11 +438,16 @@ class Understander:
         # surgery) comes after the types the question asks in its own words
         plain = {self.lexicon.intents[n].type for n in intents if not self.lexicon.intents[n].entity}
         types = [t for t in types if t in plain] + [t for t in types if t not in plain]
-        # treatment named only as context ("late effects of treatment") comes after the type that is asked
-        if "treatment" in types and len(types) > 1 and TREATMENT_CONTEXT.search(low):
-            rest = TREATMENT_CONTEXT.sub(" ", low)
-            if not any(self._names_intent(rest, n) for n in intents if self.lexicon.intents[n].type == "treatment"):
-                types = [t for t in types if t != "treatment"] + ["treatment"]
+        # being diagnosed, or treatment, said as the situation ("diagnosed in pregnancy", "late effects of
+        # treatment") comes after the type that is asked
+        context: set[str] = set()
+        for qtype, said, asked in (("diagnosis", DIAGNOSED, DIAGNOSED_ASKED), ("treatment", TREATMENT_CONTEXT, None)):
+            if qtype not in types or len(types) < 2 or not said.search(low) or (asked and asked.search(low)):
+                continue
+            rest = said.sub(" ", low)
+            if not any(self._names_intent(rest, n) for n in intents if self.lexicon.intents[n].type == qtype):
+                types = [t for t in types if t != qtype] + [qtype]
+                context.add(qtype)
         # "what is Mohs surgery?", "what is imatinib?": a question about a treatment, not about the condition
         if types == ["definition"] and set(intents) <= self.weak_intents:
             if any(e.startswith(("modality:", "drug:")) for e in entities):
@@ -465,6 +475,7 @@ class Understander:
             notes=tuple(notes),
             corrections=tuple(corrections),
             types=tuple(types),
+            context_types=frozenset(context),
             entities=frozenset(entities),
             exclusion=exclusion,
             words=words,
