@@ -218,6 +218,13 @@ def test_a_standalone_subtype_gap_is_named_not_filled(kb, pack_copy, tmp_path):
     assert loose.ask(question).sections
 
 
+def test_a_desmoid_treatment_answer_does_not_ask_whether_it_has_spread(kb):
+    """A desmoid tumour does not metastasise: its treatment answer asks no localized-or-metastatic question, while a
+    sarcoma treatment answer still does."""
+    assert not kb.ask("How is a desmoid tumour treated?").clarify
+    assert kb.ask("How is soft tissue sarcoma treated?").clarify
+
+
 def test_sarcoma_asked_about_first_is_answered_beside_a_lookalike(parse):
     """'Sarcoma' asked about before a lookalike named in passing is a sarcoma question; inside the lookalike's own
     name ('Ewing sarcoma') it is not."""

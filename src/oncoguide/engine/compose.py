@@ -161,9 +161,11 @@ def _title(query: Query, contents: Contents, uncovered: frozenset[str] = frozens
     return f"{head}{suffix}: {what}"
 
 
-def _clarifications(query: Query) -> list[Clarification]:
+def _clarifications(query: Query, contents: Contents) -> list[Clarification]:
     asks_treatment = {"treatment", "surgery", "systemic-therapy", "overview"} & set(query.intents or ("overview",))
-    if asks_treatment and not (query.populations - {"children", "pregnancy"}):
+    # a desmoid tumour does not spread: asking whether it is localized or metastatic would mislead
+    apart = any(contents.lexicon.subtypes[s].standalone for s in query.subtypes)
+    if asks_treatment and not apart and not (query.populations - {"children", "pregnancy"}):
         if query.condition == "dfsp":
             return [
                 Clarification(
@@ -568,7 +570,7 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         reading_grade=grade_from_counts(counts),
         disclaimer=texts.disclaimer_patient if patient else texts.disclaimer_clinician,
         notes=list(query.notes),
-        clarify=_clarifications(query),
+        clarify=_clarifications(query, contents),
         understood=query.to_dict(),
         pack_digest=contents.meta.get("pack_digest", ""),
         updated=texts.updated,
