@@ -183,11 +183,11 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
             if src:
                 add_unique("source", pack.sources, src, r, _line_of(raw))
                 source_where.setdefault(src.id, (r, getattr(raw, "key_lines", {}).get("text_seen", _line_of(raw))))
-                kl = getattr(raw, "key_lines", {})
-                found_problems = _source_problems(src, pack.hosts)
                 if not (src.pmid or src.doi or src.url):
-                    found_problems.insert(0, ("pmid", "a source needs a PMID, DOI or URL"))
-                for fld, message in found_problems:
+                    # even a source whose identifier is still sought needs an address a reader can follow
+                    problems.append(Problem(r, _line_of(raw), src.id, "pmid", "a source needs a PMID, DOI or URL"))
+                kl = getattr(raw, "key_lines", {})
+                for fld, message in _source_problems(src, pack.hosts):
                     found = Problem(r, kl.get(fld, _line_of(raw)), src.id, fld, message)
                     if src.id in pending:  # listed for cleanup: reported, not refused (the list may only shrink)
                         pack.pending.append(found)
