@@ -521,3 +521,10 @@ class EvidenceTopic(Strict):
     statistics: list[StatisticDef] = Field(default_factory=list)
     comparisons: list[ComparisonDef] = Field(default_factory=list)
     forest: StatisticDef | None = Field(default=None, description="per-study proportion drawn in the forest plot")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="how readers see each outcome category and arm attribute (recurred -> Recurred)",
+    )
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="arm attribute -> its values as readers see them (mohs -> Mohs surgery)"
+    )

@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from oncoguide.engine.references import Link, reference_parts
 from oncoguide.engine.references import source_links as source_links_of
-from oncoguide.web.worldmap import BANDS, band, shown
+from oncoguide.web.worldmap import band, legend, shown
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescaping is on for .html
@@ -96,7 +96,7 @@ def pct(p: float, digits: int = 1) -> str:
     return f"{100 * p:.{digits}f}%"
 
 
-templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_BANDS=BANDS)
+templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_KEY=legend())
 
 
 def marked(text: str, marks) -> Markup:
