@@ -58,6 +58,7 @@ class StatisticDef:
     label: str
     numerator: tuple[str, ...]
     where: dict[str, tuple[str | int, ...]]
+    patient: str = ""  # plain words for an icon array ("had the tumor come back"), or none
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,11 @@ class EvidenceTopic:
 
 def _statdef(d: dict) -> StatisticDef:
     return StatisticDef(
-        d["id"], d["label"], tuple(d["numerator"]), {k: tuple(v) for k, v in d.get("where", {}).items()}
+        d["id"],
+        d["label"],
+        tuple(d["numerator"]),
+        {k: tuple(v) for k, v in d.get("where", {}).items()},
+        d.get("patient") or "",
     )
 
 

@@ -500,6 +500,12 @@ class StatisticDef(Strict):
     where: dict[str, list[str | int]] = Field(
         default_factory=dict, description="arm attribute (or 'study') -> values to include"
     )
+    patient: str | None = Field(
+        default=None,
+        min_length=10,
+        description="plain words for what happened to the people counted, drawn as an icon array for patients "
+        "('had the tumor come back after Mohs surgery')",
+    )
 
 
 class ComparisonDef(Strict):
