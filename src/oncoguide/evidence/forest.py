@@ -114,7 +114,7 @@ def _axis(x, axis_y: float, font: int | None = None) -> list[str]:
 
 def _narrow(title: str, rows: list[tuple[str, int, int]], pooled: stats.MetaResult, corrected: int) -> str:
     """One study a block: its label (wrapped), its numbers, then its interval across the full width."""
-    margin = 14
+    margin = 22  # room for the axis labels at 0% and 100%
 
     def x(p: float) -> float:
         return margin + (NARROW - 2 * margin) * min(1.0, max(0.0, p))

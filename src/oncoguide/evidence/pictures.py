@@ -13,7 +13,7 @@ from oncoguide.evidence.topics import EvidenceTopic
 COLUMNS = 10
 CELL = 16  # px a person: 160 x 160 for 100 people, about 1 cm a row on a phone
 FILLED = "#1f4e79"  # 8.7:1 against white
-EMPTY = "#c6ccd4"  # outline colour of the others, filled lightly so a missing person is never read as filled
+EMPTY = "#9aa4b1"  # outline of the others, filled lightly so they are never read as filled
 
 
 @dataclass(frozen=True)
