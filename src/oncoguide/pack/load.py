@@ -853,6 +853,17 @@ def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
             for side in (cdef.a, cdef.b):
                 if side not in names:
                     problems.append(Problem(r, 0, cdef.id, "a/b", f"unknown statistic '{side}'"))
+        attrs = {k for s in topic.studies for a in s.arms for k in a.attrs}
+        for name in topic.labels:
+            if name not in topic.categories and name not in attrs:
+                problems.append(Problem(r, 0, name, "labels", "neither an outcome category nor an arm attribute"))
+        for attr, vals in topic.values.items():
+            seen = {str(a.attrs[attr]) for s in topic.studies for a in s.arms if attr in a.attrs}
+            if attr not in attrs:
+                problems.append(Problem(r, 0, attr, "values", "not an arm attribute"))
+            for value in vals:
+                if attr in attrs and value not in seen:
+                    problems.append(Problem(r, 0, attr, f"values.{value}", f"no arm has {attr} = {value}"))
         if len(problems) == before:
             pack.evidence.append(topic)
 
