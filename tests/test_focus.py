@@ -225,6 +225,12 @@ def test_a_desmoid_treatment_answer_does_not_ask_whether_it_has_spread(kb):
     assert kb.ask("How is soft tissue sarcoma treated?").clarify
 
 
+def test_why_a_test_or_treatment_is_not_a_question_about_cause(parse):
+    assert "cause" not in parse("Why do they want to do Mohs surgery on my scalp DFSP?").types
+    assert "cause" not in parse("Why do I need a PET scan for my GIST?").types
+    assert parse("Why did I get DFSP?").types[:1] == ("cause",)
+
+
 def test_sarcoma_asked_about_first_is_answered_beside_a_lookalike(parse):
     """'Sarcoma' asked about before a lookalike named in passing is a sarcoma question; inside the lookalike's own
     name ('Ewing sarcoma') it is not."""

@@ -72,6 +72,11 @@ DIAGNOSED = re.compile(r"\b(?:diagnosed|diagnosis was made|was found to have|tur
 DIAGNOSED_ASKED = re.compile(r"\b(?:how|when|who|where|which|what tests?)\b[^.?!]*\bdiagnosed\b")
 # "a 9 cm high-grade MPNST": a grade said of the tumour describes it; "what does high grade mean?" still asks
 GRADE_SAID = re.compile(r"\b(?:high|low|intermediate)[- ]grade\b|\bgrade [123]\b")
+# "why do I need a PET scan?", "why do they want Mohs surgery?": the reason for a test or treatment, not a cause
+WHY_RATIONALE = re.compile(
+    r"\bwhy (?:do|would|should|does|did|must|is|are|will) (?:i|we|you|they|he|she|my \w+|the \w+)\s+"
+    r"(?:\w+\s+)?(?:need|have to|want|recommend|suggest|use|offer|choose)\b"
+)
 SPREAD_QUESTION = re.compile(
     r"\b(?:does|do|can|will|could|would|might)\s+(?:it|this|they|[a-z-]+(?:\s[a-z-]+)?)\s+"
     r"(?:ever\s+)?(?:spread|metastasi[sz]e)\b"
@@ -432,6 +437,12 @@ class Understander:
                 types.append(spec.type)
             if spec.entity:
                 entities.add(spec.entity)
+        # "why do I need a PET scan?" asks why a test or treatment is done, not what causes the disease
+        if "cause" in types and WHY_RATIONALE.search(low):
+            rest = WHY_RATIONALE.sub(" ", low)
+            if not any(self._names_intent(rest, n) for n in intents if self.lexicon.intents[n].type == "cause"):
+                types.remove("cause")
+                intents = [i for i in intents if self.lexicon.intents[i].type != "cause"]
         # "what side effects does imatinib cause?" asks about side effects, not about what causes the disease
         if "side-effects" in types and "cause" in types:
             types.remove("cause")
