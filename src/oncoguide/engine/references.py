@@ -115,6 +115,21 @@ class ReferenceParts:
         citation = escape(self.head())
         return Markup(" ").join([citation, Markup(" · ").join(anchors)]) if anchors else citation
 
+    def preview(self) -> Markup:
+        """A short card for a citation's preview: the title, the journal and year, the level, the links."""
+        where = f"{self.journal}, {self.year}" if self.journal else str(self.year)
+        anchors = [
+            Markup('<a href="{}" rel="external noopener">{}</a>').format(link.url, link.label) for link in self.links
+        ]
+        parts = [
+            Markup('<span class="ref-title">{}</span>').format(sentence(self.title)),
+            Markup('<span class="ref-where">{}</span>').format(where),
+            Markup('<span class="ref-level">Evidence level {} ({})</span>').format(self.level, self.type),
+        ]
+        if anchors:
+            parts.append(Markup('<span class="ref-links">{}</span>').format(Markup(" · ").join(anchors)))
+        return Markup("").join(parts)
+
     def markdown(self, md: Callable[[str], str]) -> str:
         """A CDS card's entry; md escapes text set into Markdown. Cards are short: no volume or pages."""
         out = f"{md(sentence(self.authors))} {md(sentence(self.title))} "
