@@ -62,10 +62,17 @@ def reading(answer: Answer, audience: str) -> Reading:
     about: dict[str, list[Conflict]] = {}
     concerns: dict[str, list[Place]] = {}
     bottom_disputed: list[Conflict] = []
+    cites = {st.claim_id: set(st.citations) for sec in answer.sections for st in sec.statements}
     for c in answer.conflicts:
         shown = [home[cid] for cid in c.claims if cid in home]
         concerns[c.id] = [place for _, place in shown]
-        for cid in c.claims:
+        # a statement links to the disagreement when it cites one of its sources; one about a whole facet is
+        # linked from its first statement only, not from every statement of the facet
+        sources = {n for side in c.sides for n in side.citations}
+        linked = [cid for cid in c.claims if cid in home and cites[cid] & sources] or [
+            cid for cid in c.claims if cid in home
+        ][:1]
+        for cid in linked:
             about.setdefault(cid, []).append(c)
         if shown:
             after_section.setdefault(shown[0][0], []).append(c)
