@@ -95,3 +95,66 @@ def test_a_library_citation_has_one_period_after_et_al():
         1, "A title.", ["Smith J."], None, None, None, "10.1/x", "article", None, "x", "text", 1, 1, None, "h"
     )
     assert one.citation() == "Smith J. A title. doi:10.1/x."
+
+
+# --- the answer page through the real application (FastAPI TestClient) ----------------------------------
+
+
+def page_of(client, question: str, audience: str = "clinician") -> str:
+    from tests.test_web_pages import ask
+
+    return client.get(ask(client, question, audience)).text
+
+
+def test_the_page_links_every_citation_mark_to_its_reference_and_back(client):
+    html = page_of(client, FLAGSHIP)
+    marks = re.findall(r'<a href="#ref-(\d+)" id="(cite-[^"]+)"', html)
+    backs = set(re.findall(r'<a href="#(cite-[^"]+)" title=', html))
+    assert marks and {m for _, m in marks} == backs
+    for n, mark in marks:
+        assert mark.endswith(f"-{n}")
+        entry = re.search(rf'<li id="ref-{n}" value="{n}">(.*?)</li>', html, re.S).group(1)
+        assert f'href="#{mark}"' in entry, "the reference links back to this mark"
+        assert '<template class="ref-preview"><span class="ref-title">' in entry
+
+
+def test_the_bottom_line_card_gives_certainty_and_review_status(client):
+    html = page_of(client, FLAGSHIP)
+    card = re.search(r'<section class="bottom-line".*?</section>', html, re.S).group(0)
+    assert "Certainty of evidence" in card and re.search(r">(High|Moderate|Low|Very low)</strong>", card)
+    assert "Oxford CEBM 2011" in card
+    assert '<a href="#review">Pending review</a>' in card
+    patient = page_of(client, FLAGSHIP, "patient")
+    card = re.search(r'<section class="bottom-line".*?</section>', patient, re.S).group(0)
+    assert "How strong the evidence is" in card and "Oxford" not in card and ">In short</h2>" in card
+
+
+def test_clarifying_buttons_post_the_re_asked_question_in_the_thread(client):
+    from tests.test_web_pages import ask, turn_of
+
+    loc = ask(client, "How is DFSP treated?")
+    html = client.get(loc).text
+    form = re.search(r'<form method="post" action="/ask" class="choices".*?</form>', html, re.S).group(0)
+    assert f'name="thread_id" value="{turn_of(loc)}"' in form
+    values = re.findall(r'<button type="submit" name="question" value="([^"]+)" class="choice">([^<]+)</button>', form)
+    assert ("How is DFSP treated? (metastatic)", "metastatic") in values
+    r = client.post(
+        "/ask",
+        data={
+            "question": "How is DFSP treated? (metastatic)",
+            "audience": "clinician",
+            "thread_id": turn_of(loc),
+            "csrf": client.cookies["og_csrf"],
+        },
+        follow_redirects=False,
+    )
+    again = client.get(r.headers["location"]).text
+    assert "Metastatic dermatofibrosarcoma protuberans" in again and 'class="choices"' not in again
+
+
+def test_a_page_without_sections_has_no_contents_and_still_offers_choices(client):
+    html = page_of(client, "Is it dangerous?")
+    assert 'class="toc"' not in html and 'id="references"' not in html
+    assert html.count('class="choice"') == 3 and ">Gastrointestinal stromal tumour (GIST)</button>" in html
+    refused = page_of(client, "How is breast cancer treated?")
+    assert 'class="toc"' not in refused and 'class="cite"' not in refused
