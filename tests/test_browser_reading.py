@@ -115,8 +115,9 @@ def test_citations_are_in_order_and_big_enough_to_tap(browser, live_server):
         page = v.page
         page.goto(live_server + answer_path(live_server))
         clusters = page.evaluate(
-            """() => [...document.querySelectorAll('#article li, #article p')].map(el =>
-                 [...el.querySelectorAll(':scope > sup.cite a')].map(a => +a.dataset.ref)).filter(c => c.length > 1)"""
+            """() => [...document.querySelectorAll('#article .cites')]
+                 .map(el => [...el.querySelectorAll('sup.cite a')].map(a => +a.dataset.ref))
+                 .filter(c => c.length > 1)"""
         )
         assert clusters, "the flagship answer has statements citing several sources"
         for c in clusters:
