@@ -9,7 +9,7 @@ from oncoguide.engine.numbering import Numbering, Reference
 from oncoguide.engine.select import Scored, Selection, focus_items
 from oncoguide.engine.understand import Query
 from oncoguide.evidence.pictures import IconArray, icon_arrays
-from oncoguide.pack.contents import ClaimRec, Contents
+from oncoguide.pack.contents import ClaimRec, ConflictRec, Contents
 from oncoguide.pack.readability import ZERO, grade_from_counts
 from oncoguide.pack.typed import Citation, Lexicon
 from oncoguide.pack.typed import Section as SectionSpec
@@ -46,6 +46,19 @@ class Conflict:
     topic: str
     summary: str
     sides: list[ConflictSide]
+    facet: str = ""
+    # the answer's statements (claim ids, in answer order) this disagreement is about: those of its facet that
+    # cite one of its sources, else every one of its facet; empty when the answer shows none of its facet
+    claims: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Choice:
+    """One answer to a clarifying question, and the question re-asked with it."""
+
+    value: str  # the option ("metastatic", "gist")
+    label: str  # as a button shows it ("metastatic", "Gastrointestinal stromal tumour (GIST)")
+    question: str  # the question to ask instead ("How is DFSP treated? (metastatic)")
 
 
 @dataclass
@@ -53,6 +66,7 @@ class Clarification:
     detail: str
     question: str
     options: list[str]
+    choices: list[Choice] = field(default_factory=list)
 
 
 @dataclass
@@ -166,7 +180,25 @@ def _title(query: Query, contents: Contents, uncovered: frozenset[str] = frozens
     return f"{head}{suffix}: {what}"
 
 
+def with_choices(clarification: Clarification, query: Query, contents: Contents) -> Clarification:
+    """The clarification with one choice per option: the asked question with the option named after it, which
+    the question reader understands ("How is DFSP treated? (metastatic)")."""
+    lex = contents.lexicon
+    choices = []
+    for value in clarification.options:
+        if clarification.detail == "condition":
+            label, term = lex.conditions[value].display, lex.conditions[value].short
+        else:
+            label = term = lex.populations[value].label
+        choices.append(Choice(value, label, f"{query.text.strip()} ({term})"))
+    return replace(clarification, choices=choices)
+
+
 def _clarifications(query: Query, contents: Contents) -> list[Clarification]:
+    return [with_choices(c, query, contents) for c in _extent_clarifications(query, contents)]
+
+
+def _extent_clarifications(query: Query, contents: Contents) -> list[Clarification]:
     asks_treatment = {"treatment", "surgery", "systemic-therapy", "overview"} & set(query.intents or ("overview",))
     # a desmoid tumour does not spread: asking whether it is localized or metastatic would mislead
     apart = any(contents.lexicon.subtypes[s].standalone for s in query.subtypes)
@@ -487,6 +519,15 @@ def _lead(selection: Selection, contents: Contents) -> Lead:
     return Lead(prefix + text + suffix, [x.claim for x in chosen], uncovered)
 
 
+def concerned(conflict: ConflictRec, shown: list[ClaimRec]) -> list[str]:
+    """The shown claims a disagreement is about: those of its facet citing one of its sources, else all of its
+    facet (a disagreement on the starting dose concerns the dosing statements)."""
+    sources = {c.source for side in conflict.sides for c in side.citations}
+    same = [c for c in shown if c.facet == conflict.facet]
+    citing = [c for c in same if sources & {source for source, _ in c.citations}]
+    return list(dict.fromkeys(c.id for c in citing or same))
+
+
 def group_step_citations(rec, index: int) -> tuple[Citation, ...]:
     return rec.raw_steps[index].citations
 
@@ -504,7 +545,9 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
             return excluded(query, contents)
         if query.out_of_scope or not (query.intents or query.topics or query.populations):
             return abstain(query, contents, texts.abstain_patient if patient else texts.abstain)
-        clarify = [Clarification("condition", texts.ask_condition, ["dfsp", "sts", "gist"])]
+        clarify = [
+            with_choices(Clarification("condition", texts.ask_condition, ["dfsp", "sts", "gist"]), query, contents)
+        ]
         return abstain(query, contents, texts.ask_condition, clarify, title="Which condition?")
 
     scored = selection.claims
@@ -558,12 +601,16 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         sections.append(Section(spec.id, spec.patient_heading if patient else spec.heading, statements))
 
     conflicts = []
+    on_page = [c for c in bottom if c.id in quoted_whole] + [
+        contents.claims[st.claim_id] for sec in sections for st in sec.statements if st.claim_id in contents.claims
+    ]
     for cf in selection.conflicts:
         sides = []
         for side in cf.sides:
             nums, _ = numbering.cite([(x.source, x.locator) for x in side.citations])
             sides.append(ConflictSide(side.patient if patient else side.position, nums))
-        conflicts.append(Conflict(cf.id, cf.topic, cf.patient if patient else cf.clinician, sides))
+        summary = cf.patient if patient else cf.clinician
+        conflicts.append(Conflict(cf.id, cf.topic, summary, sides, cf.facet, concerned(cf, on_page)))
 
     return Answer(
         question=query.text,

@@ -83,16 +83,26 @@ class ReferenceParts:
     level: int
 
     def where(self, *, issue: bool = True) -> str:
-        """ "Journal. 2020;12:34" (the volume and pages only with issue=True), or just the year."""
+        """ "Journal. 2020;12:34" (the volume and pages only with issue=True), or just the year. Without a volume
+        the pages are named as such ("Journal. 2015, pp. 419-425"; "Sarcoma. 2011, article 231789"), since
+        "2015:419-425" reads as a volume left out."""
         if not self.journal:
             return str(self.year)
-        vol = f";{self.volume}" if issue and self.volume else ""
-        pages = f":{self.pages}" if issue and self.pages else ""
-        return f"{self.journal}. {self.year}{vol}{pages}"
+        if not issue or not self.pages:
+            vol = f";{self.volume}" if issue and self.volume else ""
+            return f"{self.journal}. {self.year}{vol}"
+        if self.volume:
+            return f"{self.journal}. {self.year};{self.volume}:{self.pages}"
+        kind = "pp." if "-" in self.pages or "–" in self.pages else "article"
+        return f"{self.journal}. {self.year}, {kind} {self.pages}"
+
+    def head(self) -> str:
+        """ "Authors. Title. Where." with one full stop each: a title ending in "?" takes none."""
+        return " ".join(sentence(x) for x in (self.authors, self.title, self.where()))
 
     def text(self) -> str:
         """Plain text: the CLI, the Markdown answer and the FHIR export's summary."""
-        out = f"{self.authors}. {self.title}. {self.where()}."
+        out = self.head()
         if self.links:
             out += " " + "; ".join(link.label if link.kind != LinkKind.PAGE else link.url for link in self.links) + "."
         return out + f" [{self.type}; level {self.level}]"
@@ -102,12 +112,27 @@ class ReferenceParts:
         anchors = [
             Markup('<a href="{}" rel="external noopener">{}</a>').format(link.url, link.label) for link in self.links
         ]
-        citation = escape(f"{self.authors}. {self.title}. {self.where()}.")
+        citation = escape(self.head())
         return Markup(" ").join([citation, Markup(" · ").join(anchors)]) if anchors else citation
+
+    def preview(self) -> Markup:
+        """A short card for a citation's preview: the title, the journal and year, the level, the links."""
+        where = f"{self.journal}, {self.year}" if self.journal else str(self.year)
+        anchors = [
+            Markup('<a href="{}" rel="external noopener">{}</a>').format(link.url, link.label) for link in self.links
+        ]
+        parts = [
+            Markup('<span class="ref-title">{}</span>').format(sentence(self.title)),
+            Markup('<span class="ref-where">{}</span>').format(where),
+            Markup('<span class="ref-level">Evidence level {} ({})</span>').format(self.level, self.type),
+        ]
+        if anchors:
+            parts.append(Markup('<span class="ref-links">{}</span>').format(Markup(" · ").join(anchors)))
+        return Markup("").join(parts)
 
     def markdown(self, md: Callable[[str], str]) -> str:
         """A CDS card's entry; md escapes text set into Markdown. Cards are short: no volume or pages."""
-        out = f"{md(self.authors)}. {md(self.title)}. "
+        out = f"{md(sentence(self.authors))} {md(sentence(self.title))} "
         out += f"{md(self.journal)}. {self.year}." if self.journal else f"{self.year}."
         for link in self.links:
             if link.kind == LinkKind.PUBMED:
@@ -117,6 +142,11 @@ class ReferenceParts:
             else:
                 out += f" <{link.url}>"
         return out + f" (level of evidence {self.level})"
+
+
+def sentence(text: str) -> str:
+    """The text closed with a full stop, unless it already ends a sentence ("et al.", "which is better?")."""
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def source_links(pmid: str | None, doi: str | None, url: str | None = None) -> tuple[Link, ...]:

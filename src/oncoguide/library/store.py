@@ -42,10 +42,14 @@ class DocumentInfo:
 
     def citation(self) -> str:
         """A short reference: first author, title, journal and year, PMID or DOI when known."""
-        who = f"{self.authors[0]}{' et al.' if len(self.authors) > 1 else ''}. " if self.authors else ""
+        first = self.authors[0].rstrip(".") if self.authors else ""
+        who = f"{first}, et al." if len(self.authors) > 1 else f"{first}." if first else ""
+        title = self.title.rstrip(".")
+        title += "" if title.endswith(("?", "!")) else "."
         where = ". ".join(x for x in (self.journal, str(self.year) if self.year else None) if x)
         ids = f" PMID {self.pmid}." if self.pmid else f" doi:{self.doi}." if self.doi else ""
-        return f"{who}{self.title.rstrip('.')}.{' ' + where + '.' if where else ''}{ids}"
+        # (the pack's reference formatter, engine/references.py, sits a layer above the library: the same rules)
+        return " ".join(x for x in (who, title, where + "." if where else "") if x) + ids
 
 
 @dataclass(frozen=True)

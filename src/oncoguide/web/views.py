@@ -50,6 +50,11 @@ def reference_html(ref) -> Markup:
     return reference_parts(ref).html()
 
 
+def reference_preview(ref) -> Markup:
+    """A reference's preview card (title, journal, year, level, links): the one formatter's."""
+    return reference_parts(ref).preview()
+
+
 def source_links(item) -> tuple[Link, ...]:
     """Where a library excerpt's document can be read (PubMed, else the DOI), from the one link builder."""
     return source_links_of(item.pmid, item.doi)[:1]
@@ -118,5 +123,11 @@ def marked(text: str, marks) -> Markup:
 
 
 templates.env.filters.update(
-    marked=marked, pct=pct, reference_html=reference_html, source_links=source_links, map_band=band, members_shown=shown
+    marked=marked,
+    pct=pct,
+    reference_html=reference_html,
+    reference_preview=reference_preview,
+    source_links=source_links,
+    map_band=band,
+    members_shown=shown,
 )

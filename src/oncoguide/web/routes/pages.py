@@ -11,6 +11,7 @@ from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import AUDIENCES, InputError
 from oncoguide.site.threads import ThreadError, answer_turn, ask_in_thread
 from oncoguide.web.auth import check_csrf
+from oncoguide.web.reading import reading
 from oncoguide.web.views import EXAMPLES, condition_names, render, review_status
 
 router = APIRouter(include_in_schema=False)
@@ -111,7 +112,15 @@ def article(request: Request, turn: str):
     if answer is None:
         raise HTTPException(404)
     article = state.site.reviews.reader_view(answer)
-    return page(request, "answer.html", answer=answer, turn=turn, audience=audience, review=review_status(article))
+    return page(
+        request,
+        "answer.html",
+        answer=answer,
+        turn=turn,
+        audience=audience,
+        review=review_status(article),
+        reading=reading(answer, audience),
+    )
 
 
 # --- treatment algorithm ---------------------------------------------------------------------------
