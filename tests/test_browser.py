@@ -161,7 +161,7 @@ def test_newcomer_path(browser, live_server, viewport):
         page.click("header.site >> text=Evidence")
         page.click("text=Imatinib for locally advanced or metastatic DFSP")
         page.wait_for_url(re.compile(r"/evidence/imatinib-dfsp$"))
-        plot = page.locator("figure.forest svg")
+        plot = page.locator("figure.forest svg." + ("narrow" if viewport == "phone" else "wide"))
         assert plot.is_visible()
         box = plot.bounding_box()
         assert box["width"] > 200 and box["width"] <= VIEWPORTS[viewport]["width"]

@@ -33,7 +33,7 @@ def map_table(page: str) -> dict[str, str]:
 
 def shading(page: str, title: str) -> str | None:
     """The band class of the map path whose tooltip starts with `title`."""
-    m = re.search(r'<path class="(b\d)" d="[^"]+"><title>' + re.escape(title), page)
+    m = re.search(r'<path class="(b\d)" fill="#[0-9a-f]{6}" d="[^"]+"><title>' + re.escape(title), page)
     return m.group(1) if m else None
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from oncoguide.engine.numbering import Numbering, Reference
 from oncoguide.engine.select import Scored, Selection, focus_items
 from oncoguide.engine.understand import Query
+from oncoguide.evidence.pictures import IconArray, icon_arrays
 from oncoguide.pack.contents import ClaimRec, Contents
 from oncoguide.pack.readability import ZERO, grade_from_counts
 from oncoguide.pack.typed import Citation, Lexicon
@@ -22,6 +23,8 @@ class Statement:
     claim_id: str
     locators: list[dict] = field(default_factory=list)
     kind: str = "claim"  # "claim", or "algorithm" for a step of the matched patient group
+    # for patients: the recurrence or response figures the statement quotes, each drawn as 100 people
+    figures: list[IconArray] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +80,8 @@ class Answer:
     missing_aspect: str = ""
     # what the question is about that no statement of the answer is ("genotype:ntrk"), for the editors' gaps
     uncovered: list[str] = field(default_factory=list)
+    # for patients: the recurrence or response figures the bottom line quotes, each drawn as 100 people
+    bottom_line_figures: list[IconArray] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return plain(self)
@@ -521,6 +526,9 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
             if n not in bl_cits:
                 bl_cits.append(n)
     in_bottom = {c.id for c in bottom}
+    bl_figures: list[IconArray] = []
+    for c in bottom if patient else []:
+        bl_figures += [f for f in icon_arrays(contents.evidence, c.statistic) if f not in bl_figures]
     quoted_whole = {
         c.id for c in bottom if lead_sentences(_text(c, query.audience)) == _text(c, query.audience).strip()
     }
@@ -544,7 +552,8 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         for item in shown:
             c = item.claim
             nums, locs = numbering.cite(c.citations)
-            statements.append(Statement(_text(c, query.audience), nums, c.id, locs))
+            figures = icon_arrays(contents.evidence, c.statistic) if patient else []
+            statements.append(Statement(_text(c, query.audience), nums, c.id, locs, figures=figures))
             covered.add(c.facet)
             if c.id not in in_bottom:
                 counts += c.patient_counts if patient else c.clinician_counts
@@ -578,4 +587,5 @@ def compose(selection: Selection, contents: Contents, section_limit: int = 6) ->
         updated=texts.updated,
         missing_aspect=",".join(selection.missing),
         uncovered=sorted(lead.uncovered),
+        bottom_line_figures=bl_figures,
     )

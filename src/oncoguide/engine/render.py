@@ -198,6 +198,8 @@ def evidence_text(rep: dict) -> str:
     out.append(f"{'Total':<60}{total_n:>5}" + "".join(f"{rep['totals'][c]['x']:>7}" for c in cats))
     out += ["", "Named statistics (exact Clopper-Pearson 95% CI)"]
     for s in rep["statistics"]:
+        if s["total"]:
+            continue  # counts every patient: not a rate
         out.append(f"  {s['label']:<52} {_prop(s)}")
         if s["note"]:
             out += textwrap.wrap(s["note"], 84, initial_indent="      ", subsequent_indent="      ")
@@ -216,7 +218,7 @@ def evidence_text(rep: dict) -> str:
             out.append(f"  {by['attribute']} {g['group']:<12} {_prop(g)}")
         if "chi_square" in by:
             c = by["chi_square"]
-            out.append(f"  chi-square {c['statistic']:.2f} on {c['df']} df, p = {c['p_value']:.3f}")
+            out.append(f"  chi-square {c['statistic']:.2f} on {c['df']} df, {c['p_text']}")
     if "meta_analysis" in rep:
         m = rep["meta_analysis"]
         out += ["", f"Random-effects meta-analysis of {m['outcome'].lower()} ({m['scale']} scale)"]
@@ -226,7 +228,7 @@ def evidence_text(rep: dict) -> str:
             out.append(
                 f"  {method:<5} {100 * r['estimate']:.1f}% (95% CI {100 * lo:.1f}-{100 * hi:.1f}; "
                 f"prediction {100 * r['prediction_interval'][0]:.1f}-{100 * r['prediction_interval'][1]:.1f}); "
-                f"tau2 {r['tau2']:.3f}, I2 {r['i2']:.1f}%, Q {r['q']:.2f} (p = {r['q_p']:.3f}), k = {r['k']}"
+                f"tau2 {r['tau2']:.3f}, I2 {r['i2']:.1f}%, Q {r['q']:.2f} ({r['q_p_text']}), k = {r['k']}"
             )
         if m["REML"]["zero_event_corrections"]:
             out.append(

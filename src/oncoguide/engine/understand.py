@@ -70,6 +70,8 @@ TREATMENT_CONTEXT = re.compile(
 # "DFSP diagnosed in the second trimester: operate now?": being diagnosed is the situation, not the question
 DIAGNOSED = re.compile(r"\b(?:diagnosed|diagnosis was made|was found to have|turned out to be)\b")
 DIAGNOSED_ASKED = re.compile(r"\b(?:how|when|who|where|which|what tests?)\b[^.?!]*\bdiagnosed\b")
+# "a 9 cm high-grade MPNST": a grade said of the tumour describes it; "what does high grade mean?" still asks
+GRADE_SAID = re.compile(r"\b(?:high|low|intermediate)[- ]grade\b|\bgrade [123]\b")
 SPREAD_QUESTION = re.compile(
     r"\b(?:does|do|can|will|could|would|might)\s+(?:it|this|they|[a-z-]+(?:\s[a-z-]+)?)\s+"
     r"(?:ever\s+)?(?:spread|metastasi[sz]e)\b"
@@ -441,7 +443,11 @@ class Understander:
         # being diagnosed, or treatment, said as the situation ("diagnosed in pregnancy", "late effects of
         # treatment") comes after the type that is asked
         context: set[str] = set()
-        for qtype, said, asked in (("diagnosis", DIAGNOSED, DIAGNOSED_ASKED), ("treatment", TREATMENT_CONTEXT, None)):
+        for qtype, said, asked in (
+            ("diagnosis", DIAGNOSED, DIAGNOSED_ASKED),
+            ("treatment", TREATMENT_CONTEXT, None),
+            ("staging", GRADE_SAID, None),
+        ):
             if qtype not in types or len(types) < 2 or not said.search(low) or (asked and asked.search(low)):
                 continue
             rest = said.sub(" ", low)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from oncoguide.evidence import stats
+from oncoguide.evidence.stats import p_text
 from oncoguide.evidence.topics import EvidenceTopic
 from oncoguide.plain import plain
 
@@ -25,14 +26,6 @@ class Stat:
     note: str = ""
 
 
-def p_text(p: float) -> str:
-    if p > 0.99:
-        return "P > .99"
-    if p < 0.001:
-        return "P < .001"
-    return f"P = {p:.3f}".replace("0.", ".")
-
-
 class Evidence:
     """All evidence topics of the pack, with every named statistic computed once."""
 
@@ -43,7 +36,7 @@ class Evidence:
         self.comparisons: dict[str, stats.Comparison] = {}
         # reports and plots: derived from immutable data, computed once
         self._reports: dict[tuple[str, str | None], dict] = {}
-        self._plots: dict[str, str | None] = {}
+        self._plots: dict[tuple[str, str], str | None] = {}
         for t in topics:
             cits = tuple((c.source, c.locator) for c in t.citations)
             for sdef in t.statistics:
@@ -73,18 +66,20 @@ class Evidence:
             self._reports[key] = topic_report(self, topic_id, by)
         return self._reports[key]
 
-    def forest_plot(self, topic_id: str) -> str | None:
-        """The topic's forest plot as SVG (REML pooled estimate), or None when it has none."""
+    def forest_plot(self, topic_id: str, layout: str = "wide") -> str | None:
+        """The topic's forest plot as SVG (REML pooled estimate) in the wide or the narrow (phone) layout, or
+        None when it has none."""
         from oncoguide.evidence.forest import forest_svg
 
-        if topic_id not in self._plots:
+        key = (topic_id, layout)
+        if key not in self._plots:
             t = self.topics[topic_id]
             svg = None
             if t.forest:
                 rows, result, corrected = self.forest(t, "REML")
-                svg = forest_svg(f"{t.title}: {t.forest.label.lower()}", rows, result, corrected)
-            self._plots[topic_id] = svg
-        return self._plots[topic_id]
+                svg = forest_svg(f"{t.title}: {t.forest.label.lower()}", rows, result, corrected, layout)
+            self._plots[key] = svg
+        return self._plots[key]
 
     @staticmethod
     def arms(topic: EvidenceTopic, where: Mapping[str, Sequence[str | int]] | None = None):
@@ -104,14 +99,26 @@ class Evidence:
             n += arm.n
         return x, n
 
-    def by_group(self, topic: EvidenceTopic, attr: str, numerator: Sequence[str]) -> list[tuple[str, stats.Proportion]]:
+    def by_group(
+        self, topic: EvidenceTopic, attr: str, numerator: Sequence[str], study: str | None = None
+    ) -> list[tuple[str, stats.Proportion]]:
+        """Events and patients of the arms sharing each value of `attr` (in one study, or pooled over all)."""
         groups: dict[str, list[int]] = {}
-        for study, arm in self.arms(topic):
-            key = str(arm.attrs.get(attr, study.design if attr == "design" else "unknown"))
+        for s, arm in self.arms(topic, {"study": [study]} if study else None):
+            key = str(arm.attrs.get(attr, s.design if attr == "design" else "unknown"))
             g = groups.setdefault(key, [0, 0])
             g[0] += sum(arm.counts.get(c, 0) for c in numerator)
             g[1] += arm.n
         return [(k, stats.clopper_pearson(x, n)) for k, (x, n) in sorted(groups.items())]
+
+    def group_studies(self, topic: EvidenceTopic, attr: str) -> dict[str, list[str]]:
+        """The studies whose arms make up each value of `attr`, in the order of the pack."""
+        out: dict[str, list[str]] = {}
+        for s, arm in self.arms(topic):
+            labels = out.setdefault(str(arm.attrs.get(attr, s.design if attr == "design" else "unknown")), [])
+            if s.label not in labels:
+                labels.append(s.label)
+        return out
 
     def forest(self, topic: EvidenceTopic, method: str = "REML"):
         fdef = topic.forest
@@ -214,10 +221,13 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
     ]
     totals = {c: ev.count(t, [c], {}) for c in cats}
     named = [s for s in ev.stats.values() if s.topic == topic_id]
+    # a statistic whose events are every category counts patients (x = n by construction): not a rate
+    whole = {sd.id for sd in t.statistics if set(sd.numerator) >= set(cats)}
     report = {
         "topic": topic_id,
         "title": t.title,
         "outcome": t.outcome,
+        "labels": {c: t.label(c) for c in (*cats, *topic_attributes(t))},
         "studies": table,
         "totals": {c: {"x": x, "n": n, "percent": round(100 * x / n, 1)} for c, (x, n) in totals.items()},
         "statistics": [
@@ -230,6 +240,7 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
                 "exact_ci": [s.exact.low, s.exact.high],
                 "wilson_ci": [s.wilson.low, s.wilson.high],
                 "note": s.note,
+                "total": s.id in whole,
             }
             for s in named
         ],
@@ -255,17 +266,40 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
         if fdef is None:
             raise KeyError(f"topic '{topic_id}' has no statistic to compare by '{by}'")
         groups = ev.by_group(t, by, fdef.numerator)
+        studies_of = ev.group_studies(t, by)
+
+        def rows(groups: list[tuple[str, stats.Proportion]], study: str | None = None) -> list[dict]:
+            return [
+                {
+                    "group": g,
+                    "label": t.value(by, g),
+                    "x": p.x,
+                    "n": p.n,
+                    "percent": round(100 * p.p, 1),
+                    "exact_ci": [p.low, p.high],
+                    "studies": [study] if study else studies_of[g],
+                }
+                for g, p in groups
+            ]
+
         report["by"] = {
             "attribute": by,
-            "outcome": fdef.label,
-            "groups": [
-                {"group": g, "x": p.x, "n": p.n, "percent": round(100 * p.p, 1), "exact_ci": [p.low, p.high]}
-                for g, p in groups
-            ],
+            "attribute_label": t.label(by),
+            # the first statistic gives the events counted, but its label names one group: the outcome is the topic's
+            "outcome": t.forest.label if t.forest else t.outcome[:1].upper() + t.outcome[1:],
+            "groups": rows(groups),
+            # a group that adds up arms of different studies mixes their patients and methods: readers are told
+            "mixed": any(len(v) > 1 for v in studies_of.values()),
         }
+        # where a study compares the groups itself, its own rows are the fair comparison: shown study by study
+        within = [s for s in t.studies if len({str(a.attrs.get(by)) for a in s.arms}) > 1]
+        if within and report["by"]["mixed"]:
+            report["by"]["by_study"] = [
+                {"study": s.label, "groups": rows(ev.by_group(t, by, fdef.numerator, s.id), s.label)} for s in within
+            ]
         if len(groups) >= 2:
             chi2, p, df = stats.compare_several([(p.x, p.n) for _, p in groups])
-            report["by"]["chi_square"] = {"statistic": chi2, "df": df, "p_value": p}
+            report["by"]["chi_square"] = {"statistic": chi2, "df": df, "p_value": p, "p_text": p_text(p)}
     if t.forest:
         metas = {}
         for method in ("DL", "REML"):
@@ -280,6 +314,7 @@ def topic_report(ev: Evidence, topic_id: str, by: str | None = None) -> dict:
                 "h2": res.h2,
                 "q": res.q,
                 "q_p": res.q_p,
+                "q_p_text": p_text(res.q_p),
                 "k": res.k,
                 "zero_event_corrections": corrected,
             }

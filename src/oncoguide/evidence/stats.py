@@ -33,6 +33,15 @@ class Proportion:
         )
 
 
+def p_text(p: float) -> str:
+    """A P value as journals print it: "P < .001", "P = .042", "P > .99" (never "p = 0.000")."""
+    if p > 0.99:
+        return "P > .99"
+    if p < 0.001:
+        return "P < .001"
+    return f"P = {p:.3f}".replace("0.", ".", 1)
+
+
 def _check(x: int, n: int) -> None:
     if n <= 0:
         raise ValueError(f"n must be positive (got {n})")

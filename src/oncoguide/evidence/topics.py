@@ -7,7 +7,7 @@ from them: the pack (pack/typed.py) builds them from its stored JSON and imports
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class StatisticDef:
     label: str
     numerator: tuple[str, ...]
     where: dict[str, tuple[str | int, ...]]
+    patient: str = ""  # plain words for an icon array ("had the tumor come back"), or none
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,25 @@ class EvidenceTopic:
     statistics: tuple[StatisticDef, ...]
     comparisons: tuple[ComparisonDef, ...]
     forest: StatisticDef | None
+    labels: dict[str, str] = field(default_factory=dict)  # category or attribute -> reader's label
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # attribute -> value -> reader's label
+
+    def label(self, name: str) -> str:
+        """An outcome category or arm attribute as readers see it (the raw name only if the pack gives none)."""
+        return self.labels.get(name) or name.replace("_", " ").capitalize()
+
+    def value(self, attribute: str, value: str | int) -> str:
+        """One value of an arm attribute as readers see it."""
+        return self.values.get(attribute, {}).get(str(value), str(value))
 
 
 def _statdef(d: dict) -> StatisticDef:
     return StatisticDef(
-        d["id"], d["label"], tuple(d["numerator"]), {k: tuple(v) for k, v in d.get("where", {}).items()}
+        d["id"],
+        d["label"],
+        tuple(d["numerator"]),
+        {k: tuple(v) for k, v in d.get("where", {}).items()},
+        d.get("patient") or "",
     )
 
 
@@ -116,4 +131,6 @@ def evidence_topic(t: dict) -> EvidenceTopic:
         tuple(_statdef(s) for s in t.get("statistics", [])),
         tuple(ComparisonDef(c["id"], c["label"], c["a"], c["b"]) for c in t.get("comparisons", [])),
         _statdef(t["forest"]) if t.get("forest") else None,
+        dict(t.get("labels", {})),
+        {k: {str(v): label for v, label in vals.items()} for k, vals in t.get("values", {}).items()},
     )

@@ -183,11 +183,11 @@ def load_pack(pack_dir: Path, check_reading: bool = True) -> Pack:
             if src:
                 add_unique("source", pack.sources, src, r, _line_of(raw))
                 source_where.setdefault(src.id, (r, getattr(raw, "key_lines", {}).get("text_seen", _line_of(raw))))
-                kl = getattr(raw, "key_lines", {})
-                found_problems = _source_problems(src, pack.hosts)
                 if not (src.pmid or src.doi or src.url):
-                    found_problems.insert(0, ("pmid", "a source needs a PMID, DOI or URL"))
-                for fld, message in found_problems:
+                    # even a source whose identifier is still sought needs an address a reader can follow
+                    problems.append(Problem(r, _line_of(raw), src.id, "pmid", "a source needs a PMID, DOI or URL"))
+                kl = getattr(raw, "key_lines", {})
+                for fld, message in _source_problems(src, pack.hosts):
                     found = Problem(r, kl.get(fld, _line_of(raw)), src.id, fld, message)
                     if src.id in pending:  # listed for cleanup: reported, not refused (the list may only shrink)
                         pack.pending.append(found)
@@ -853,6 +853,17 @@ def _load_evidence(pack: Pack, pack_dir: Path, problems: list[Problem]) -> None:
             for side in (cdef.a, cdef.b):
                 if side not in names:
                     problems.append(Problem(r, 0, cdef.id, "a/b", f"unknown statistic '{side}'"))
+        attrs = {k for s in topic.studies for a in s.arms for k in a.attrs}
+        for name in topic.labels:
+            if name not in topic.categories and name not in attrs:
+                problems.append(Problem(r, 0, name, "labels", "neither an outcome category nor an arm attribute"))
+        for attr, vals in topic.values.items():
+            seen = {str(a.attrs[attr]) for s in topic.studies for a in s.arms if attr in a.attrs}
+            if attr not in attrs:
+                problems.append(Problem(r, 0, attr, "values", "not an arm attribute"))
+            for value in vals:
+                if attr in attrs and value not in seen:
+                    problems.append(Problem(r, 0, attr, f"values.{value}", f"no arm has {attr} = {value}"))
         if len(problems) == before:
             pack.evidence.append(topic)
 

@@ -514,6 +514,12 @@ class StatisticDef(Strict):
     where: dict[str, list[str | int]] = Field(
         default_factory=dict, description="arm attribute (or 'study') -> values to include"
     )
+    patient: str | None = Field(
+        default=None,
+        min_length=10,
+        description="plain words for what happened to the people counted, drawn as an icon array for patients "
+        "('had the tumor come back after Mohs surgery')",
+    )
 
 
 class ComparisonDef(Strict):
@@ -535,3 +541,10 @@ class EvidenceTopic(Strict):
     statistics: list[StatisticDef] = Field(default_factory=list)
     comparisons: list[ComparisonDef] = Field(default_factory=list)
     forest: StatisticDef | None = Field(default=None, description="per-study proportion drawn in the forest plot")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="how readers see each outcome category and arm attribute (recurred -> Recurred)",
+    )
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="arm attribute -> its values as readers see them (mohs -> Mohs surgery)"
+    )

@@ -9,7 +9,8 @@ from markupsafe import Markup, escape
 
 from oncoguide.engine.references import Link, reference_parts
 from oncoguide.engine.references import source_links as source_links_of
-from oncoguide.web.worldmap import BANDS, band, shown
+from oncoguide.evidence.pictures import IconArray, icon_array_svg
+from oncoguide.web.worldmap import band, legend, shown
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescaping is on for .html
@@ -138,7 +139,12 @@ def pct(p: float, digits: int = 1) -> str:
     return f"{100 * p:.{digits}f}%"
 
 
-templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_BANDS=BANDS)
+def icon_array(figure: IconArray) -> Markup:
+    """A figure's 100 people as inline SVG (drawn from numbers only, so nothing in it needs escaping)."""
+    return Markup(icon_array_svg(figure))
+
+
+templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_KEY=legend(), icon_array_svg=icon_array)
 
 
 def marked(text: str, marks) -> Markup:

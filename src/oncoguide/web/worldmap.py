@@ -55,6 +55,63 @@ class WorldMap:
         return frozenset(o.name for o in self.outlines)
 
 
+Ring = list[tuple[float, float]]  # (longitude, latitude) in degrees
+
+
+def _clip(ring: Ring, edge: float, keep_below: bool) -> Ring:
+    """Sutherland-Hodgman: the part of a closed ring on one side of the meridian `edge`."""
+
+    def inside(p: tuple[float, float]) -> bool:
+        return p[0] <= edge if keep_below else p[0] >= edge
+
+    out: Ring = []
+    for i, cur in enumerate(ring):
+        prev = ring[i - 1]
+        if inside(cur) != inside(prev):
+            t = (edge - prev[0]) / (cur[0] - prev[0])
+            out.append((edge, prev[1] + t * (cur[1] - prev[1])))
+        if inside(cur):
+            out.append(cur)
+    return out
+
+
+def split_at_antimeridian(ring: Ring) -> list[Ring]:
+    """A ring that crosses the 180° meridian (Fiji, eastern Russia: world-atlas 2 keeps them whole) cut
+    into its pieces east and west of it, each closed along the map's edge; any other ring unchanged."""
+    if all(abs(a[0] - b[0]) <= 180 for a, b in zip(ring, ring[1:], strict=False)):
+        return [ring]
+    unwrapped: Ring = [ring[0]]
+    for lon, lat in ring[1:]:  # make the longitudes continuous: the ring then runs past 180 (or -180)
+        prev = unwrapped[-1][0]
+        while lon - prev > 180:
+            lon -= 360
+        while lon - prev < -180:
+            lon += 360
+        unwrapped.append((lon, lat))
+    pieces = []
+    low = math.floor((min(p[0] for p in unwrapped) + 180) / 360)
+    high = math.floor((max(p[0] for p in unwrapped) + 180) / 360)
+    for k in range(low, high + 1):
+        west, east = -180 + 360 * k, 180 + 360 * k
+        piece = _clip(_clip(unwrapped, west, keep_below=False), east, keep_below=True)
+        if len(piece) >= 3:
+            pieces.append([(lon - 360 * k, lat) for lon, lat in piece])
+    return pieces
+
+
+def densify_meridian(ring: Ring, step: float = 1.0) -> Ring:
+    """Points every `step` degrees along a stretch of the ring that runs along the ±180° meridian, which
+    Equal Earth draws as a curve."""
+    out: Ring = []
+    for i, (lon, lat) in enumerate(ring):
+        out.append((lon, lat))
+        nxt = ring[(i + 1) % len(ring)]
+        if abs(lon) == 180 and nxt[0] == lon and abs(nxt[1] - lat) > step:
+            n = math.ceil(abs(nxt[1] - lat) / step)
+            out += [(lon, lat + (nxt[1] - lat) * j / n) for j in range(1, n)]
+    return out
+
+
 @lru_cache(maxsize=1)
 def world() -> WorldMap:
     """Country outlines as SVG paths (relative coordinates, whole pixels); built once per process."""
@@ -69,13 +126,13 @@ def world() -> WorldMap:
         for dx, dy in arc:  # delta-encoded, quantised positions
             x += dx
             y += dy
-            points.append(equal_earth(x * sx + tx, y * sy + ty))
+            points.append((x * sx + tx, y * sy + ty))  # longitude, latitude
         arcs.append(points)
     x0 = equal_earth(180, 0)[0]
     top = equal_earth(0, 84)[1]
     bottom = equal_earth(0, -57)[1]
 
-    def pixel(p):
+    def pixel(p: tuple[float, float]) -> tuple[int, int]:
         return round((p[0] + x0) * SCALE), round((top - p[1]) * SCALE)
 
     outlines = []
@@ -94,16 +151,17 @@ def world() -> WorldMap:
                 for index in ring:
                     arc = arcs[index] if index >= 0 else arcs[~index][::-1]
                     points.extend(arc if not points else arc[1:])
-                pixels: list[tuple[int, int]] = []
-                for p in points:
-                    q = pixel(p)
-                    if not pixels or pixels[-1] != q:
-                        pixels.append(q)
-                if len(pixels) < 3:
-                    continue  # an island smaller than a pixel
-                steps = [f"M{pixels[0][0]} {pixels[0][1]}"]
-                steps += [f"l{b[0] - a[0]} {b[1] - a[1]}" for a, b in zip(pixels, pixels[1:], strict=False)]
-                parts.append("".join(steps) + "z")
+                for piece in split_at_antimeridian(points):
+                    pixels: list[tuple[int, int]] = []
+                    for p in densify_meridian(piece):
+                        q = pixel(equal_earth(*p))
+                        if not pixels or pixels[-1] != q:
+                            pixels.append(q)
+                    if len(pixels) < 3:
+                        continue  # an island smaller than a pixel
+                    steps = [f"M{pixels[0][0]} {pixels[0][1]}"]
+                    steps += [f"l{b[0] - a[0]} {b[1] - a[1]}" for a, b in zip(pixels, pixels[1:], strict=False)]
+                    parts.append("".join(steps) + "z")
         if parts:
             outlines.append(Outline(iso.alpha_2, country_names().get(iso.alpha_2, iso.name), "".join(parts)))
     width = round(2 * x0 * SCALE)
@@ -125,7 +183,8 @@ def _svg(counts: tuple[tuple[str, int], ...]) -> str:
     for o in m.outlines:
         n = by_code.get(o.code, 0)
         tip = f"<title>{escape(o.name)}: {shown(n)}</title>" if n else ""
-        parts.append(f'<path class="b{band(n)}" d="{o.path}">{tip}</path>')
+        b = band(n)
+        parts.append(f'<path class="b{b}" fill="{FILLS[b]}" d="{o.path}">{tip}</path>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -136,6 +195,25 @@ def members_svg(by_country: dict[str, int]) -> str:
 
 
 BANDS = ((FEWER_THAN, "fewer than 5"), (20, "5 to 19"), (100, "20 to 99"), (None, "100 or more"))
+# band 0 (no members) then bands 1-4: four steps of viridis (van der Walt & Smith), darker with more members, so
+# they differ in lightness as well as hue (safe for each kind of colour blindness; tests/test_map_colours.py
+# checks it), and even the first band stands 3:1 against a country with no members
+FILLS = ("#e6e9ee", "#21918c", "#31688e", "#443983", "#440154")
+
+
+def legend() -> list[tuple[str, str]]:
+    """The map key: (swatch markup, label) for no members and for each band, filled as the map is."""
+    from markupsafe import Markup
+
+    def swatch(fill: str) -> str:
+        return Markup(
+            '<svg class="swatch" width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" focusable="false">'
+            f'<rect x=".5" y=".5" width="15" height="15" fill="{fill}" stroke="#5f6b7a"/></svg>'
+        )
+
+    return [(swatch(FILLS[0]), "no members yet")] + [
+        (swatch(fill), label) for fill, (_upper, label) in zip(FILLS[1:], BANDS, strict=True)
+    ]
 
 
 def band(count: int) -> int:

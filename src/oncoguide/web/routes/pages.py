@@ -224,6 +224,8 @@ async def evidence_topic(request: Request, topic: str):
     report = ev.report(topic, by)
     svg = ev.forest_plot(topic)
     svg = Markup(svg) if svg else None  # built by forest.py, which escapes every label
+    narrow = ev.forest_plot(topic, "narrow")
+    svg_narrow = Markup(narrow) if narrow else None
     numbering = Numbering(kb.contents)
     numbering.cite([(c.source, c.locator) for c in t.citations])
     study_refs = {s.label: numbering.cite([(c.source, c.locator) for c in s.citations])[0] for s in t.studies}
@@ -233,6 +235,7 @@ async def evidence_topic(request: Request, topic: str):
         report=report,
         topic=t,
         svg=svg,
+        svg_narrow=svg_narrow,
         attributes=attributes,
         by=by,
         study_refs=study_refs,
