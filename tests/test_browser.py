@@ -323,6 +323,8 @@ def test_newcomer_joins_posts_and_sees_the_moderated_post(browser, live_server, 
         page.fill("#j-password", "my dfsp story passphrase")
         page.select_option("#j-country", "GB")
         page.click("form.ask button[type=submit]")
+        page.wait_for_url(re.compile(r"/welcome\?next=/conditions/dfsp$"))  # welcomed, then back to the page
+        page.click("text=Go back to the page you were on")
         page.wait_for_url(re.compile(r"/conditions/dfsp$"))
         helpful = page.locator("ol.top-questions button[aria-label^='Mark']").first
         helpful.click()

@@ -385,6 +385,6 @@ def test_anyone_can_join_as_a_member_but_not_as_anything_more(site):
         },
         follow_redirects=False,
     )
-    assert ok.status_code == 303 and ok.headers["location"] == "/"  # no open redirect
+    assert ok.status_code == 303 and ok.headers["location"] == "/welcome"  # welcomed here, no open redirect
     assert site.app.state.site.accounts.get("newbie").role == "reader"
     assert "Sign out New" in client.get("/").text

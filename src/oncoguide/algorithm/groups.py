@@ -71,6 +71,7 @@ class StepOut:
     options: list[RegimenOption]
     dosing: str | None
     citations: list[int]
+    choice: str | None = None  # steps with the same choice are alternatives: a patient has one of them
 
 
 @dataclass
@@ -300,7 +301,9 @@ class Algorithm:
                 tagged = tagged or bool(kinds)
                 matches = None if genotype is None or not kinds else genotype in kinds
                 options.append(RegimenOption(o.line, [list(r) for r in o.regimens], o.applies_when, kinds, matches))
-            steps.append(StepOut(s.name, s.tier, s.timing, s.applies_when, s.rationale, options, s.dosing, nums))
+            steps.append(
+                StepOut(s.name, s.tier, s.timing, s.applies_when, s.rationale, options, s.dosing, nums, s.choice)
+            )
         if genotype is not None and not tagged:
             notes = [*notes, "the tumour genotype does not change the options of this group"]
         return Recommendation(
@@ -323,6 +326,19 @@ class Algorithm:
         if g is None:
             raise CriteriaError(f"unknown patient group '{group_id}'")
         return self._build(g.condition, {}, {}, g, [])
+
+    def genotypes_for(self, condition: str) -> list[str]:
+        """The genotypes worth asking about for a condition: those its regimen options are for, and, where
+        the genotype chooses between several options, those no option is for (e.g. SDH-deficient, not yet
+        known), which say that none of them fits. Empty when the genotype changes nothing (DFSP)."""
+        named = {
+            c: {k for g in self.groups if g.condition == c for s in g.steps for o in s.options for k in o.genotypes}
+            for c in self.spec.conditions
+        }
+        mine = named.get(condition, set())
+        nowhere = set(self.spec.genotypes) - set().union(*named.values())
+        offered = mine | nowhere if len(mine) > 1 else mine
+        return [k for k in self.spec.genotypes if k in offered]
 
     def group_list(self, condition: str | None = None) -> list[Group]:
         return [g for g in self.groups if condition in (None, g.condition)]

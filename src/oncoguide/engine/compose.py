@@ -322,6 +322,8 @@ def _algorithm_section(rec, numbering: Numbering, blocked: frozenset[str] = froz
                 continue
             st = replace(st, options=kept)
         tier = "all patients in the group" if st.tier == "all" else "some patients in the group"
+        if st.choice:  # an alternative: a patient has this or another step of the same choice, not all of them
+            tier = f"one of the alternatives for {st.choice}"
         text = f"{st.name[0].upper()}{st.name[1:]} ({st.timing}; for {tier}"
         text += f"; when {st.applies_when})" if st.applies_when else ")"
         text += f": {st.rationale}"

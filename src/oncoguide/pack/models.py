@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", max_length=80)
 
@@ -441,6 +441,12 @@ class Step(Strict):
     options: list[Option] = Field(default_factory=list)
     dosing: str | None = None
     citations: list[Citation] = Field(min_length=1)
+    choice: str | None = Field(
+        default=None,
+        min_length=3,
+        description="the decision this step is one alternative of (e.g. 'how treatment starts'); steps of a "
+        "group with the same choice are alternatives: a patient has one of them, not all",
+    )
 
 
 class Group(Strict):
@@ -452,6 +458,14 @@ class Group(Strict):
     definition: str = Field(min_length=10)
     criteria: list[dict[str, list[str]]] = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def choices_have_alternatives(self):
+        named = [s.choice for s in self.steps if s.choice]
+        alone = sorted({c for c in named if named.count(c) == 1})
+        if alone:
+            raise ValueError(f"choice {', '.join(map(repr, alone))} names one step only; alternatives need two or more")
+        return self
 
 
 class Drug(Strict):

@@ -227,6 +227,7 @@ class Step:
     options: tuple[Option, ...]
     dosing: str | None
     citations: tuple[Citation, ...]
+    choice: str | None = None  # steps with the same choice are alternatives (pack/models.py Step)
 
 
 @dataclass(frozen=True)
@@ -317,6 +318,7 @@ def _step(s: dict) -> Step:
         options,
         s.get("dosing"),
         _citations(s["citations"]),
+        s.get("choice"),
     )
 
 

@@ -61,6 +61,8 @@ class User:
     role: str
     disabled: bool
     country: str | None = None
+    credentials: str | None = None  # a reviewer's qualifications, shown beside "Reviewed by"
+    affiliation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,16 @@ def throttle_key(username: str) -> str:
 
 
 def _user(row) -> User:
-    return User(row.id, row.username, row.display_name, Role(row.role), bool(row.disabled), row.country)
+    return User(
+        row.id,
+        row.username,
+        row.display_name,
+        Role(row.role),
+        bool(row.disabled),
+        row.country,
+        row.credentials,
+        row.affiliation,
+    )
 
 
 class Accounts:
@@ -197,6 +208,15 @@ class Accounts:
                 conn.execute(delete(sessions).where(sessions.c.user_id == user.id))
                 conn.execute(update(api_tokens).where(api_tokens.c.user_id == user.id).values(revoked=True))
         return user
+
+    def set_profile(self, username: str, credentials: str, affiliation: str) -> User:
+        """A reviewer's credentials and affiliation, as readers see them beside "Reviewed by" ("" clears)."""
+        try:
+            cred = names.shown_text(credentials, "the credentials", names.CREDENTIALS_MAX)
+            aff = names.shown_text(affiliation, "the affiliation", names.AFFILIATION_MAX)
+        except names.InvalidName as exc:
+            raise AccountError(str(exc)) from None
+        return self._update(username, credentials=cred or None, affiliation=aff or None)
 
     def _update(self, username: str, **values) -> User:
         with self.engine.begin() as conn:

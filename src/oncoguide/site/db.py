@@ -57,6 +57,9 @@ users = Table(
     Column("created", DateTime(timezone=True), nullable=False),
     Column("country", String(2), nullable=True, index=True),  # ISO 3166-1 alpha-2, only if the member shares it
     Column("deleted", DateTime(timezone=True), nullable=True),  # set when the member deleted the account
+    # shown beside "Reviewed by" (since 0011): a reviewer's qualifications ("MD, FRCPath") and where they work
+    Column("credentials", String(120), nullable=True),
+    Column("affiliation", String(200), nullable=True),
 )
 
 sessions = Table(

@@ -109,6 +109,8 @@ class Members:
                     password_hash="!",
                     disabled=True,
                     country=None,
+                    credentials=None,
+                    affiliation=None,
                     deleted=now(),
                 )
             )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 USERNAME_MIN, USERNAME_MAX = 3, 32
 DISPLAY_MAX = 120
+CREDENTIALS_MAX, AFFILIATION_MAX = 120, 200  # users.credentials, users.affiliation
 KEY_MAX = 200  # length of users.username_key
 USERNAME = re.compile(rf"[a-z0-9._-]{{{USERNAME_MIN},{USERNAME_MAX}}}")
 USERNAME_RULE = (
@@ -87,15 +88,25 @@ def username(text: str) -> str:
 def display_name(text: str) -> str:
     """The display name to store: NFKC, spaces collapsed, invisible format characters removed; InvalidName
     for control characters, direction overrides, or a name with nothing visible in it."""
+    name = shown_text(text, "the display name", DISPLAY_MAX)
+    if not name:
+        raise InvalidName("the display name is empty once invisible characters are removed")
+    return name
+
+
+def shown_text(text: str, what: str, limit: int) -> str:
+    """One line of text shown beside a person's name (a display name, credentials, an affiliation), as
+    stored: NFKC, spaces collapsed, invisible format characters removed ("" when nothing visible is left);
+    InvalidName for control characters, direction overrides, or more than `limit` characters."""
     name = unicodedata.normalize("NFKC", text)
     if any(unicodedata.category(c) == "Cc" for c in name):
-        raise InvalidName("the display name contains control characters (such as a tab, a new line or NUL)")
+        raise InvalidName(f"{what} contains control characters (such as a tab, a new line or NUL)")
     if any(c in BIDI_CONTROLS for c in name):
-        raise InvalidName("the display name contains text-direction controls (such as right-to-left override)")
+        raise InvalidName(f"{what} contains text-direction controls (such as right-to-left override)")
     name = "".join(c for c in name if unicodedata.category(c) != "Cf" or c in JOINERS)
     name = " ".join(name.split())
     if not "".join(c for c in name if c not in JOINERS).strip():
-        raise InvalidName("the display name is empty once invisible characters are removed")
-    if len(name) > DISPLAY_MAX:
-        raise InvalidName(f"the display name must be at most {DISPLAY_MAX} characters")
+        return ""
+    if len(name) > limit:
+        raise InvalidName(f"{what} must be at most {limit} characters")
     return name

@@ -297,7 +297,9 @@ class Reviews:
             events = [
                 dict(r._mapping)
                 for r in conn.execute(
-                    select(review_events, users.c.display_name, users.c.username)
+                    select(
+                        review_events, users.c.display_name, users.c.username, users.c.credentials, users.c.affiliation
+                    )
                     .outerjoin(users, users.c.id == review_events.c.user_id)
                     .where(review_events.c.article_id == art_id)
                     .order_by(review_events.c.id)
@@ -346,7 +348,13 @@ class Reviews:
                 art.events = [
                     dict(r._mapping)
                     for r in conn.execute(
-                        select(review_events, users.c.display_name, users.c.username)
+                        select(
+                            review_events,
+                            users.c.display_name,
+                            users.c.username,
+                            users.c.credentials,
+                            users.c.affiliation,
+                        )
                         .join(users, users.c.id == review_events.c.user_id)
                         .where(review_events.c.article_id == a.id, review_events.c.to_status == Status.APPROVED)
                         .order_by(review_events.c.id.desc())

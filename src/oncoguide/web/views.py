@@ -98,6 +98,48 @@ def review_status(article) -> dict | None:
     }
 
 
+def reviewer_name(approval: dict) -> str:
+    """Who approved an article, as readers see it: "Dr A Ruiz, MD PhD (reviewer, Hospital Clínic)"."""
+    name = approval["display_name"]
+    if approval.get("credentials"):
+        name += f", {approval['credentials']}"
+    about = ", ".join(x for x in (approval["role"], approval.get("affiliation")) if x)
+    return f"{name} ({about})"
+
+
+# a group's steps are shown by phase, in the order treatment happens (the pack lists them by importance)
+PHASES = {
+    "neoadjuvant": "Before the main treatment (neoadjuvant)",
+    "primary": "Main treatment",
+    "adjuvant": "After the main treatment (adjuvant)",
+    "on-progression": "If the disease grows",
+    "palliative": "Palliative care",
+}
+
+
+def by_phase(steps) -> list[tuple[str, list]]:
+    """Steps grouped by timing in treatment order, each group keeping the pack's order."""
+    groups: dict[str, list] = {timing: [] for timing in PHASES}
+    for st in steps:
+        groups.setdefault(st.timing, []).append(st)
+    return [(PHASES.get(timing, timing.replace("-", " ").capitalize()), sts) for timing, sts in groups.items() if sts]
+
+
+def group_page(section) -> str | None:
+    """The treatment-algorithm page of the patient group an answer's algorithm section is about: its steps'
+    statements are named group:<id>:step:<n> (engine/compose.py)."""
+    for st in section.statements:
+        kind, _, rest = st.claim_id.partition(":")
+        if kind == "group" and rest:
+            return f"/algorithm/groups/{rest.split(':step:')[0]}"
+    return None
+
+
+def first_upper(text: str) -> str:
+    """The first letter upper case, the rest as written (Jinja's capitalize would turn "AJCC" into "Ajcc")."""
+    return text[:1].upper() + text[1:]
+
+
 def pct(p: float, digits: int = 1) -> str:
     return f"{100 * p:.{digits}f}%"
 
@@ -125,6 +167,10 @@ def marked(text: str, marks) -> Markup:
 templates.env.filters.update(
     marked=marked,
     pct=pct,
+    reviewer_name=reviewer_name,
+    by_phase=by_phase,
+    first_upper=first_upper,
+    group_page=group_page,
     reference_html=reference_html,
     reference_preview=reference_preview,
     source_links=source_links,

@@ -85,6 +85,14 @@ def condition_page(
     )
 
 
+@router.get("/community")
+async def community(request: Request):
+    """The community's front door: each condition's page, with its members' stories and top questions."""
+    state = request.app.state
+    tallies = {slug: state.site.experiences.tally(slug) for slug in condition_names(request)}
+    return render(request, "community.html", tallies=tallies, members=state.site.members.stats()[0])
+
+
 @router.get("/conditions/{slug}")
 async def condition(
     request: Request,
@@ -113,7 +121,7 @@ async def share(
         post = request.app.state.site.experiences.post(user, slug, body, question or None)
     except PostError as exc:
         return condition_page(request, slug, exc.status, error=str(exc), draft=body[: MAX_CHARS + 1000])
-    return RedirectResponse(f"/conditions/{slug}?posted={post.id}#your-posts", status_code=303)
+    return RedirectResponse(f"/conditions/{slug}?posted={post.id}#posted", status_code=303)
 
 
 @router.post("/experiences/{exp_id}/flag")

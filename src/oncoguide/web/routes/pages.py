@@ -126,6 +126,17 @@ def article(request: Request, turn: str):
 # --- treatment algorithm ---------------------------------------------------------------------------
 
 
+def finder_uses(request: Request) -> dict[str, dict[str, list[str]]]:
+    """Which conditions each finder field and each genotype applies to: a field shows only for those."""
+    algorithm = request.app.state.site.kb.algorithm
+    conditions = algorithm.spec.conditions
+    fields = {name: [c for c, dims in conditions.items() if name in dims] for name in FINDER_FIELDS}
+    offered = {c: algorithm.genotypes_for(c) for c in conditions}
+    fields["mutation"] = [c for c in conditions if offered[c]]
+    genotypes = {k: [c for c in conditions if k in offered[c]] for k in algorithm.spec.genotypes}
+    return {"fields": fields, "genotypes": genotypes}
+
+
 @router.get("/algorithm", response_class=HTMLResponse)
 async def algorithm_home(request: Request):
     kb = request.app.state.site.kb
@@ -139,6 +150,7 @@ async def algorithm_home(request: Request):
         result=None,
         error="",
         genotypes=kb.algorithm.spec.genotypes,
+        uses=finder_uses(request),
     )
 
 
@@ -172,6 +184,7 @@ def algorithm_find(request: Request):
         result=result,
         error=error,
         genotypes=kb.algorithm.spec.genotypes,
+        uses=finder_uses(request),
     )
 
 

@@ -4,6 +4,7 @@ editorial policy page."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from oncoguide.site.accounts import AccountError, LoginThrottled
 from oncoguide.site.countries import countries, country_names
+from oncoguide.site.experiences import MODERATORS
 from oncoguide.site.questions import MAX_WORDING, QUESTION_EDITORS, QuestionError
 from oncoguide.site.review import ACTIONS, LABELS, REVIEW_ROLES, NoArticle, ReviewConflict, ReviewError
 from oncoguide.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_csrf, session_of, set_cookie, user_of
@@ -27,9 +29,29 @@ def safe_next(target: str) -> str:
     return "/"
 
 
+# pages only some roles may see: after signing in, nobody is sent to one of these that would refuse them
+STAFF_PAGES = (("/review/questions", QUESTION_EDITORS), ("/review", REVIEW_ROLES), ("/moderation", MODERATORS))
+
+
+def landing(role: str, target: str) -> str:
+    """Where a sign-in leads: the page asked for if this role may see it, else the role's own work page
+    (the review queue, moderation) or the home page."""
+    target = safe_next(target) if target else ""
+    for prefix, roles in STAFF_PAGES:
+        if target == prefix or target.startswith(prefix + "/") or target.startswith(prefix + "?"):
+            if role not in roles:
+                target = ""
+            break
+    if target:
+        return target
+    if role in REVIEW_ROLES:
+        return "/review"
+    return "/moderation" if role in MODERATORS else "/"
+
+
 @router.get("/login", include_in_schema=False)
-async def login_form(request: Request, next: str = "/review"):
-    return render(request, "login.html", next=safe_next(next), error="", username="")
+async def login_form(request: Request, next: str = ""):
+    return render(request, "login.html", next=safe_next(next) if next else "", error="", username="")
 
 
 @router.post("/login", include_in_schema=False)
@@ -37,21 +59,22 @@ async def login(
     request: Request,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
+    next: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ):
     check_csrf(request, csrf)
     accounts = request.app.state.site.accounts
+    next = safe_next(next) if next else ""
     try:
         user = accounts.authenticate(username, password)
     except LoginThrottled as exc:
-        resp = render(request, "login.html", 429, next=safe_next(next), error=str(exc), username=username)
+        resp = render(request, "login.html", 429, next=next, error=str(exc), username=username)
         resp.headers["Retry-After"] = str(exc.seconds)
         return resp
     except AccountError as exc:
-        return render(request, "login.html", 401, next=safe_next(next), error=str(exc), username=username)
+        return render(request, "login.html", 401, next=next, error=str(exc), username=username)
     cookie, _ = accounts.start_session(user, request.cookies.get(SESSION_COOKIE))  # a new id at every login
-    resp = RedirectResponse(safe_next(next), status_code=303)
+    resp = RedirectResponse(landing(user.role, next), status_code=303)
     set_cookie(request, resp, SESSION_COOKIE, cookie, SESSION_MAX_AGE)
     return resp
 
@@ -102,9 +125,28 @@ async def join(
     if country:
         request.app.state.site.members.set_country(user, country)
     cookie, _ = accounts.start_session(user, request.cookies.get(SESSION_COOKIE))
-    resp = RedirectResponse(safe_next(next), status_code=303)
+    after = safe_next(next)
+    resp = RedirectResponse("/welcome" + (f"?next={quote(after, safe='/')}" if after != "/" else ""), status_code=303)
     set_cookie(request, resp, SESSION_COOKIE, cookie, SESSION_MAX_AGE)
     return resp
+
+
+@router.get("/welcome", include_in_schema=False)
+async def welcome(request: Request, next: str = "/"):
+    """After joining: a welcome, and the next steps (share a story, the members map, back to the page)."""
+    me = user_of(request)
+    if me is None:
+        return RedirectResponse("/join", status_code=303)
+    after = safe_next(next)
+    slug = after.removeprefix("/conditions/").split("?")[0].split("#")[0] if after.startswith("/conditions/") else ""
+    conditions = request.app.state.site.kb.contents.lexicon.conditions
+    return render(
+        request,
+        "welcome.html",
+        after=after if after != "/" else "",
+        condition=slug if slug in conditions else "",
+        country=request.app.state.site.members.country_of(me),
+    )
 
 
 @router.post("/logout", include_in_schema=False)
