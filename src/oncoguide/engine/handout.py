@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 from oncoguide.engine.compose import Answer
 from oncoguide.engine.numbering import Reference
 
-# two statements a section keep the flagship answer's handout within two A4 pages at 10.5 pt (tested)
-POINTS_PER_SECTION = 2
+# the flagship answer's handout fits two A4 pages with these (tested): every section's first statement, and more
+# of the first sections (compose puts the one that answers the question's type first) up to the total
+POINTS = 12
+POINTS_PER_SECTION = 3
 
 
 @dataclass(frozen=True)
@@ -72,18 +74,28 @@ class _Renumber:
         return tuple(out)
 
 
-def handout(answer: Answer, per_section: int = POINTS_PER_SECTION) -> Handout:
+def shares(sizes: list[int], total: int, per_section: int) -> list[int]:
+    """How many statements of each section to keep: one each, then more for the first sections, up to `total`."""
+    keep = [min(1, n) for n in sizes]
+    left = total - sum(keep)
+    for i, n in enumerate(sizes):
+        extra = min(max(0, min(n, per_section) - keep[i]), max(left, 0))
+        keep[i] += extra
+        left -= extra
+    return keep
+
+
+def handout(answer: Answer, total: int = POINTS, per_section: int = POINTS_PER_SECTION) -> Handout:
     """The handout of an in-scope answer (written for patients: pass the patient answer)."""
     if not answer.in_scope:
         raise ValueError("an answer outside the pack's scope has no handout")
     renumber = _Renumber()
     bottom = Point(answer.bottom_line, renumber(answer.bottom_line_citations))
+    kept = [s for s in answer.sections if s.statements]
+    sizes = shares([len(s.statements) for s in kept], total, per_section)
     sections = tuple(
-        HandoutSection(
-            s.id, s.heading, tuple(Point(st.text, renumber(st.citations)) for st in s.statements[:per_section])
-        )
-        for s in answer.sections
-        if s.statements
+        HandoutSection(s.id, s.heading, tuple(Point(st.text, renumber(st.citations)) for st in s.statements[:k]))
+        for s, k in zip(kept, sizes, strict=True)
     )
     disagreements = tuple(
         Disagreement(c.topic, c.summary, renumber([n for side in c.sides for n in side.citations]))

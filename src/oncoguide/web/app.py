@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
     from oncoguide.web.routes import community as community_pages
     from oncoguide.web.routes import fhir as fhir_api
     from oncoguide.web.routes import review as review_pages
+    from oncoguide.web.routes import takeaway
 
     settings = settings or Settings()
     problem = settings.serving_problem()
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
     app.include_router(review_pages.router)
     app.include_router(community_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(takeaway.router)
     app.include_router(pages.router)
 
     @app.exception_handler(StarletteHTTPException)
