@@ -72,11 +72,10 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
     from oncoguide.site import Site
     from oncoguide.web.cds_auth import TrustedClients
     from oncoguide.web.routes import account as account_pages
-    from oncoguide.web.routes import api, cds_hooks, pages
+    from oncoguide.web.routes import api, cds_hooks, pages, takeaway
     from oncoguide.web.routes import community as community_pages
     from oncoguide.web.routes import fhir as fhir_api
     from oncoguide.web.routes import review as review_pages
-    from oncoguide.web.routes import takeaway
 
     settings = settings or Settings()
     problem = settings.serving_problem()
