@@ -150,7 +150,7 @@ def _ris_entry(src) -> list[str]:
     people, _ = authors_of(src.authors)
     for a in people:
         lines.append(("AU", a.ris()))
-    lines.append(("TI", src.title.rstrip(".")))
+    lines.append(("TI", _one_line(src.title).rstrip(".")))
     if src.journal:
         lines.append(("T2", src.journal))
     lines.append(("PY", str(src.year)))
@@ -207,7 +207,9 @@ def _bib_entry(src) -> str:
     names = [a.bibtex() for a in people] + (["others"] if et_al and people else [])
     if names:
         fields.append(("author", " and ".join(names)))
-    fields.append(("title", "{" + tex(src.title.rstrip(".")) + "}"))  # inner braces keep the title's capitals
+    fields.append(
+        ("title", "{" + tex(_one_line(src.title).rstrip(".")) + "}")
+    )  # inner braces keep the title's capitals
     if src.journal:
         fields.append(("journal", tex(src.journal)))
     fields.append(("year", str(src.year)))
