@@ -73,7 +73,7 @@ def test_handout_is_the_patient_answer_in_short_with_date_status_sources_and_lin
     assert text_of(re.search(r"<h1[^>]*>.*?</h1>", page, re.S).group(0)) == text_of(
         re.search(r"<h1[^>]*>.*?</h1>", patient, re.S).group(0)
     )
-    assert f"Printed {date.today().isoformat()}" in text
+    assert f"Handout date {date.today().isoformat()}" in text
     assert re.search(r"Last updated \d{4}-\d{2}-\d{2}", text)
     assert "Checked by a clinician? Not yet." in text  # nobody has reviewed it
     link = f"http://testserver/answer/{turn}?audience=patient"
@@ -171,7 +171,7 @@ def test_handout_pdf_holds_the_handout_text_on_at_most_two_pages(client):
     assert pdf.metadata.title.startswith(f"Handout: {title}")
     for words in (
         "In short",
-        "Printed",
+        "Handout date",
         date.today().isoformat(),
         "Checked by a clinician?",
         "Sources",
