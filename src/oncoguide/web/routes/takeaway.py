@@ -1,6 +1,6 @@
 """Taking an answer away: the patient handout (page and PDF) and the references as RIS and BibTeX files.
 
-Composing an answer, and rendering a PDF, is CPU work: these handlers are `def`, run in the thread pool.
+Composing an answer is CPU work: these handlers are `def`, run in the thread pool (the PDF's, off_loop).
 The copy buttons' texts and the answer's canonical link are set into the answer page's templates from here.
 """
 
@@ -15,7 +15,7 @@ from oncoguide.engine.bibliography import BIBTEX_TYPE, RIS_TYPE, bibtex, citatio
 from oncoguide.engine.handout import handout
 from oncoguide.pack.readability import grade
 from oncoguide.site.threads import answer_turn
-from oncoguide.web.guards import IdPath
+from oncoguide.web.guards import IdPath, off_loop
 from oncoguide.web.routes.cds_hooks import public_base
 from oncoguide.web.views import render, review_status, templates
 
@@ -67,12 +67,16 @@ def handout_page(request: Request, turn: str):
 
 
 @router.get("/answer/{turn}/handout.pdf")
-def handout_pdf(request: Request, turn: str):
+async def handout_pdf(request: Request, turn: str):
+    """Rendering a PDF takes a second or more of CPU: one at a time per worker process (guards.off_loop), so a
+    run of PDF requests cannot hold every thread while the other pages wait."""
     from oncoguide.web.pdf import pdf_from_html
 
-    html = templates.get_template("handout_pdf.html").render(**_handout_context(request, turn))
+    def build() -> bytes:
+        return pdf_from_html(templates.get_template("handout_pdf.html").render(**_handout_context(request, turn)))
+
     return Response(
-        pdf_from_html(html),
+        await off_loop(build),
         media_type="application/pdf",
         headers={"content-disposition": f'inline; filename="oncoguide-handout-{turn}.pdf"'},
     )
