@@ -7,10 +7,12 @@ Set SCREENSHOTS=DIR to save the pages seen.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import urllib.request
 
+import pypdf
 import pytest
 import rispy
 
@@ -187,6 +189,9 @@ def test_handout_page_reads_prints_and_passes_axe(browser, live_server, turn, vi
         page.emulate_media(media="print")
         assert page.locator(".handout-tools").is_hidden() and page.locator("header.site").is_hidden()
         assert page.locator(".h-refs").is_visible()
+        printed = pypdf.PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True)))  # the browser's own print
+        assert 1 <= len(printed.pages) <= 2
+        assert "Sources" in printed.pages[-1].extract_text()
     finally:
         context.close()
 

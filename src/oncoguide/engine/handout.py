@@ -14,7 +14,7 @@ from oncoguide.engine.numbering import Reference
 
 # the flagship answer's handout fits two A4 pages with these (tested): every section's first statement, and more
 # of the first sections (compose puts the one that answers the question's type first) up to the total
-POINTS = 12
+POINTS = 11
 POINTS_PER_SECTION = 3
 
 
