@@ -401,3 +401,18 @@ def test_any_title_survives_both_formats(title):
     value = library.entries[0]["title"]
     assert value.startswith("{") and value.endswith("}")
     assert untex(value[1:-1]) == expected
+
+
+@given(st.lists(st.integers(0, 8), max_size=12), st.integers(0, 30), st.integers(1, 4))
+def test_handout_shares_keep_one_of_each_section_then_fill_the_first(sizes, total, per_section):
+    from oncoguide.engine.handout import shares
+
+    keep = shares(sizes, total, per_section)
+    assert all(min(1, n) <= k <= max(min(1, n), min(n, per_section)) for k, n in zip(keep, sizes, strict=True))
+    assert sum(keep) <= max(total, sum(1 for n in sizes if n))
+    extra = [k - min(1, n) for k, n in zip(keep, sizes, strict=True)]
+    room = [min(n, per_section) - min(1, n) for n in sizes]
+    # a later section gets more only when every earlier one is as full as it may be
+    for i, e in enumerate(extra):
+        if e:
+            assert all(extra[j] == room[j] for j in range(i))

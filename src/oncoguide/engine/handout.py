@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from oncoguide.engine.compose import Answer
 from oncoguide.engine.numbering import Reference
 
-# the flagship answer's handout fits two A4 pages with these (tested): every section's first statement, and more
-# of the first sections (compose puts the one that answers the question's type first) up to the total
+# the flagship answer's handout fits two A4 pages with these, from WeasyPrint and from Chromium (tested): every
+# section's first statement, and more of the first sections (compose puts the one that answers the question's type
+# first) up to the total
 POINTS = 11
 POINTS_PER_SECTION = 3
 
