@@ -8,7 +8,7 @@ FLAGSHIP := Stage 4 dermatofibrosarcoma protuberans (DFSP): what is the prognosi
 
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install run test bench eval lint clean chromium wrk postgresql
+.PHONY: install run test bench eval lint clean chromium wrk postgresql pdf-libs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) pdf-libs
+
+# WeasyPrint (the handout's PDF) draws text with Pango and the system's fonts; no font is fetched at run time.
+PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation fonts-dejavu-core
+pdf-libs:
+	@dpkg -s $(PDF_DEBS) >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq $(PDF_DEBS) >/dev/null; }
 
 # Debian's Chromium drives the browser tests; wrk loads the server in the web benchmark.
 chromium:

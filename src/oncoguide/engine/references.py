@@ -100,12 +100,16 @@ class ReferenceParts:
         """ "Authors. Title. Where." with one full stop each: a title ending in "?" takes none."""
         return " ".join(sentence(x) for x in (self.authors, self.title, self.where()))
 
-    def text(self) -> str:
-        """Plain text: the CLI, the Markdown answer and the FHIR export's summary."""
+    def citation(self) -> str:
+        """The citation as a reader copies it into a document: plain text with its identifiers, no level."""
         out = self.head()
         if self.links:
             out += " " + "; ".join(link.label if link.kind != LinkKind.PAGE else link.url for link in self.links) + "."
-        return out + f" [{self.type}; level {self.level}]"
+        return out
+
+    def text(self) -> str:
+        """Plain text: the CLI, the Markdown answer and the FHIR export's summary."""
+        return self.citation() + f" [{self.type}; level {self.level}]"
 
     def html(self) -> Markup:
         """The web page's entry: the citation, then its links (escaped; the level is the template's)."""

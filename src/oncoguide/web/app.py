@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
     from oncoguide.site import Site
     from oncoguide.web.cds_auth import TrustedClients
     from oncoguide.web.routes import account as account_pages
-    from oncoguide.web.routes import api, cds_hooks, pages
+    from oncoguide.web.routes import api, cds_hooks, pages, takeaway
     from oncoguide.web.routes import community as community_pages
     from oncoguide.web.routes import fhir as fhir_api
     from oncoguide.web.routes import review as review_pages
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
     app.include_router(review_pages.router)
     app.include_router(community_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(takeaway.router)
     app.include_router(pages.router)
 
     @app.exception_handler(StarletteHTTPException)
