@@ -48,8 +48,15 @@ def items(html: str, section_class: str) -> list[str]:
 
 
 def statements(page: str) -> list[str]:
-    """The statements of an answer page, without their citation marks."""
-    return [re.sub(r"(\s*\d+)+$", "", s).strip() for s in items(page, "answer-section")]
+    """The statements of an answer page (each section's list, not the disagreement boxes placed after it), without
+    their citation marks, disagreement links or icon arrays."""
+    out = []
+    for block in re.findall(r'<section class="answer-section".*?</section>', page, re.S):
+        listing = re.search(r"<ul>(.*?)</ul>", block, re.S)
+        for li in re.findall(r"<li[^>]*>(.*?)</li>", listing.group(1) if listing else "", re.S):
+            li = re.sub(r'<span class="disputed">.*?</span>|<div class="icon-arrays">.*?</div>', "", li, flags=re.S)
+            out.append(re.sub(r"(\s*\d+)+$", "", text_of(li)).strip())
+    return out
 
 
 def without_marks(point: str) -> str:
