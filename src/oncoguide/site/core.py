@@ -70,7 +70,7 @@ class Site:
     def reviews(self):
         from oncoguide.site.review import Reviews
 
-        return Reviews(self.engine, self.kb)
+        return Reviews(self.engine, self.kb, self.settings.page_cache_entries)
 
     @cached_property
     def questions(self):

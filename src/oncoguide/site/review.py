@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -183,9 +184,14 @@ class Article:
 
 
 class Reviews:
-    def __init__(self, engine, kb):
+    def __init__(self, engine, kb, known_limit: int = 256):
         self.engine = engine
         self.kb = kb
+        # query key -> the article id of every audience, once all exist: articles are never deleted, so asking
+        # the same question again needs no lookup in the review tables (bounded: oldest forgotten first)
+        self._known: dict[str, dict[str, int | None]] = {}
+        self._known_limit = known_limit
+        self._lock = threading.Lock()
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -248,10 +254,13 @@ class Reviews:
         from oncoguide.engine.understand import AUDIENCES
         from oncoguide.kb import Thread
 
-        ids = {answer.audience: self.record(answer, thread)}
-        if ids[answer.audience] is None:  # out of scope: no article in any audience
-            return ids
+        if not answer.in_scope:  # out of scope: no article in any audience
+            return {answer.audience: None}
         key = query_key(answer.understood)
+        known = self._known.get(key)
+        if known is not None:
+            return dict(known)
+        ids = {answer.audience: self.record(answer, thread)}
         for other in AUDIENCES:
             if other in ids:
                 continue
@@ -262,7 +271,16 @@ class Reviews:
             ids[other] = (
                 found.id if found else self.record(Thread.replay(self.kb, thread, other).ask(answer.question), thread)
             )
+        if self._known_limit and all(v is not None for v in ids.values()):
+            with self._lock:
+                while len(self._known) >= self._known_limit:
+                    del self._known[next(iter(self._known))]
+                self._known[key] = dict(ids)
         return ids
+
+    def known(self, answer) -> bool:
+        """Whether this process has seen the articles of every audience of this answer (no lookup needed)."""
+        return not answer.in_scope or query_key(answer.understood) in self._known
 
     def _add_version(self, conn, art_id: int, version: int, answer, thread: list[str]) -> None:
         snapshot = dict(answer.to_dict(), thread=thread)
@@ -320,6 +338,20 @@ class Reviews:
         if art.status == Status.APPROVED and art.changes:
             art.status = Status.NEEDS_RE_REVIEW  # readers see it at once, before the next refresh records it
         return art
+
+    def state(self, answer) -> tuple[int, str, int] | None:
+        """The article's id, status and revision (one indexed row; None without an article). Every transition
+        and every re-review flag raises the revision, so this names the review state a page shows."""
+        if not answer.in_scope:
+            return None
+        key = query_key(answer.understood)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(articles.c.id, articles.c.status, articles.c.revision).where(
+                    articles.c.query_key == key, articles.c.audience == answer.audience
+                )
+            ).first()
+        return (row.id, row.status, row.revision) if row else None
 
     def reader_view(self, answer) -> Article | None:
         """What readers see of an answer's article: status and approval, without the stored answer.

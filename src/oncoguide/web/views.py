@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 
 from oncoguide.engine.references import Link, reference_parts
 from oncoguide.engine.references import source_links as source_links_of
+from oncoguide.web.caching import static_url
 from oncoguide.web.worldmap import BANDS, band, shown
 
 HERE = Path(__file__).parent
@@ -26,11 +27,16 @@ EXAMPLES = [
 REVIEW_STEPS = ["Submitted", "Under review", "Approved"]
 
 
-def render(request, name: str, status: int = 200, **context):
-    """A page from its template, with the CSRF token and the signed-in user (sets the anonymous CSRF cookie)."""
+def render(request, name: str, status: int = 200, token: str | None = None, **context):
+    """A page from its template, with the CSRF token and the signed-in user (sets the anonymous CSRF cookie).
+
+    `token`: what to write for the CSRF token instead (a cached page writes a placeholder, web/caching.py).
+    """
     from oncoguide.web.auth import CSRF_COOKIE, csrf_token, session_of, set_cookie
 
-    token, new = csrf_token(request)
+    new = False
+    if token is None:
+        token, new = csrf_token(request)
     session = session_of(request)
     context.update(csrf=token, me=session.user if session else None, CONDITIONS=condition_names(request))
     response = templates.TemplateResponse(request, name, context, status_code=status)
@@ -96,7 +102,15 @@ def pct(p: float, digits: int = 1) -> str:
     return f"{100 * p:.{digits}f}%"
 
 
-templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_BANDS=BANDS)
+def describe(text: str, limit: int = 155) -> str:
+    """A page's meta description from its text: whitespace collapsed, cut at a word within `limit` characters."""
+    words = " ".join(str(text).split())
+    if len(words) <= limit:
+        return words
+    return words[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
+templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_BANDS=BANDS, static=static_url)
 
 
 def marked(text: str, marks) -> Markup:
@@ -112,5 +126,11 @@ def marked(text: str, marks) -> Markup:
 
 
 templates.env.filters.update(
-    marked=marked, pct=pct, reference_html=reference_html, source_links=source_links, map_band=band, members_shown=shown
+    describe=describe,
+    marked=marked,
+    pct=pct,
+    reference_html=reference_html,
+    source_links=source_links,
+    map_band=band,
+    members_shown=shown,
 )

@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import InputError
 from oncoguide.fhir.patient import FhirInputError, recommend_fhir
-from oncoguide.site.threads import ThreadError, ask_in_thread
+from oncoguide.site.threads import ThreadError
 from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -97,20 +97,18 @@ def unprocessable(message: str) -> HTTPException:
 
 # `def`, not `async def`: composing an answer is CPU work, done in the thread pool (see web/app.py)
 @router.post("/ask", summary="Answer a question with cited statements")
-def ask(body: AskIn, request: Request) -> JSONResponse:
+def ask(body: AskIn, request: Request) -> Response:
     """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
     too_long("question", body.question, state.site.settings.max_question_chars)
     try:
-        turn, answer, earlier = ask_in_thread(
-            state.site, state.site.threads, body.question, body.audience, body.thread_id
-        )
+        # composed once per turn and audience, and serialised once (web/caching.py)
+        turn, answer, entry = state.caches.ask(body.question, body.audience, body.thread_id)
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
-    state.site.reviews.record_audiences(answer, earlier)
     state.site.questions.record(answer)
-    return JSONResponse({"thread_id": turn, **answer.to_dict()})
+    return state.caches.ask_json(turn, answer, entry)
 
 
 FHIR_BUNDLE_SCHEMA = {

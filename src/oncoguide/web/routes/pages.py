@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import AUDIENCES, InputError
-from oncoguide.site.threads import ThreadError, answer_turn, ask_in_thread
+from oncoguide.site.threads import ThreadError
 from oncoguide.web.auth import check_csrf
-from oncoguide.web.views import EXAMPLES, condition_names, render, review_status
+from oncoguide.web.views import EXAMPLES, condition_names, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,8 +63,7 @@ def ask_form(
     audience = audience if audience in AUDIENCES else "clinician"
     state = request.app.state
     try:
-        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, question, audience, thread_id or None)
-        state.site.reviews.record_audiences(answer, earlier)
+        turn, answer, _ = state.caches.ask(question, audience, thread_id or None)
         state.site.questions.record(answer)
     except (InputError, ThreadError) as exc:
         return page(
@@ -87,7 +86,7 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
     audience = audience if audience in AUDIENCES else "clinician"
     state = request.app.state
     try:
-        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, question, audience, None)
+        turn, answer, _ = state.caches.ask(question, audience, None)
     except (InputError, ThreadError) as exc:
         return page(
             request,
@@ -99,7 +98,6 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
             error=str(exc),
             thread_id="",
         )
-    state.site.reviews.record_audiences(answer, earlier)
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
 
@@ -107,11 +105,10 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
 def article(request: Request, turn: str):
     audience = audience_of(request)
     state = request.app.state
-    answer = answer_turn(state.site, state.site.threads, turn, audience) if len(turn) <= 40 else None
+    answer = state.caches.answer(turn, audience) if len(turn) <= 40 else None
     if answer is None:
         raise HTTPException(404)
-    article = state.site.reviews.reader_view(answer)
-    return page(request, "answer.html", answer=answer, turn=turn, audience=audience, review=review_status(article))
+    return state.caches.page(request, turn, audience, answer)  # composed and rendered once (web/caching.py)
 
 
 # --- treatment algorithm ---------------------------------------------------------------------------
