@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from oncoguide.plain import plain
 from oncoguide.site.accounts import Role, User, now
@@ -183,6 +183,12 @@ class Article:
         return next((e for e in reversed(self.events) if e["to_status"] == Status.APPROVED), None)
 
 
+# built once: the answer page reads it on every view (Reviews.state)
+STATE = select(articles.c.id, articles.c.status, articles.c.revision).where(
+    articles.c.query_key == bindparam("key"), articles.c.audience == bindparam("audience")
+)
+
+
 class Reviews:
     def __init__(self, engine, kb, known_limit: int = 256):
         self.engine = engine
@@ -344,13 +350,8 @@ class Reviews:
         and every re-review flag raises the revision, so this names the review state a page shows."""
         if not answer.in_scope:
             return None
-        key = query_key(answer.understood)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(articles.c.id, articles.c.status, articles.c.revision).where(
-                    articles.c.query_key == key, articles.c.audience == answer.audience
-                )
-            ).first()
+            row = conn.execute(STATE, {"key": query_key(answer.understood), "audience": answer.audience}).first()
         return (row.id, row.status, row.revision) if row else None
 
     def reader_view(self, answer) -> Article | None:

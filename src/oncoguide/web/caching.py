@@ -93,18 +93,36 @@ class Caches:
     def pack_digest(self) -> str:
         return self.site.kb.contents.meta.get("pack_digest", "")
 
+    def cached_answer(self, turn: str, audience: str) -> Answer | None:
+        """The Answer of a turn if this process has composed it (no work: fit for the event loop)."""
+        found = self.answers.get((turn, audience, self.pack_digest))
+        return found.answer if found is not None else None
+
     def answer(self, turn: str, audience: str) -> Answer | None:
         """The Answer of a stored turn (composed once); None for an unknown turn."""
         from oncoguide.site.threads import answer_turn
 
-        key = (turn, audience, self.pack_digest)
-        found = self.answers.get(key)
+        found = self.cached_answer(turn, audience)
         if found is not None:
-            return found.answer
+            return found
         answer = answer_turn(self.site, self.site.threads, turn, audience)
         if answer is not None and answer.in_scope:
-            self.answers.put(key, Composed(answer))
+            self.answers.put((turn, audience, self.pack_digest), Composed(answer))
         return answer
+
+    def asked(self, question: str, audience: str, thread_id: str | None) -> tuple[str, Answer, Composed] | None:
+        """What ask() returns when this process has answered this turn and knows its articles, else None:
+        a dictionary lookup, no database, fit for the event loop. Raises InputError for a question ask() refuses."""
+        from oncoguide.engine.understand import AUDIENCES, InputError, clean_question
+        from oncoguide.site.threads import turn_id
+
+        if audience not in AUDIENCES:
+            raise InputError(f"unknown audience '{audience}'; use one of: {', '.join(AUDIENCES)}")
+        turn = turn_id(thread_id, clean_question(question, self.site.settings.max_question_chars))
+        found = self.answers.get((turn, audience, self.pack_digest))
+        if found is None or not self.site.reviews.known(found.answer):
+            return None
+        return turn, found.answer, found
 
     def ask(self, question: str, audience: str, thread_id: str | None) -> tuple[str, Answer, Composed | None]:
         """ask_in_thread, and the articles of the answer in every audience recorded, without composing or
@@ -131,22 +149,43 @@ class Caches:
             site.reviews.record_audiences(found.answer, (site.threads.chain(turn) or [])[:-1])
         return turn, found.answer, found
 
+    def _page_key(self, request: Request, turn: str, audience: str, answer: Answer) -> tuple | None:
+        """What a cached page is stored under: None for a signed-in reader, whose page is rendered for them.
+        Reads the article's review state (one indexed row) and the session, if a cookie names one."""
+        from oncoguide.web.auth import session_of
+
+        if self.pages.size <= 0 or session_of(request) is not None:
+            return None
+        state = self.site.reviews.state(answer)
+        return (turn, audience, self.pack_digest, state, request.url.path, request.url.query)
+
+    def cached_page(self, request: Request, turn: str, audience: str, answer: Answer) -> Response | None:
+        """The answer page if it is cached for this review state (no rendering: fit for the event loop)."""
+        key = self._page_key(request, turn, audience, answer)
+        page = self.pages.get(key) if key is not None else None
+        return self._send(request, page) if page is not None else None
+
     def page(self, request: Request, turn: str, audience: str, answer: Answer) -> Response:
         """The answer page, with an ETag; 304 when the browser's copy is current."""
-        from oncoguide.web.auth import CSRF_COOKIE, csrf_token, session_of, set_cookie
         from oncoguide.web.views import render, review_status
 
-        site = self.site
         context: dict[str, Any] = {"answer": answer, "turn": turn, "audience": audience}
-        if session_of(request) is not None or self.pages.size <= 0:
-            response = render(request, "answer.html", review=review_status(site.reviews.reader_view(answer)), **context)
+        key = self._page_key(request, turn, audience, answer)
+        if key is None:
+            review = review_status(self.site.reviews.reader_view(answer))
+            response = render(request, "answer.html", review=review, **context)
             return conditional(request, response, etag_of(response.body))
-        key = (turn, audience, self.pack_digest, site.reviews.state(answer), request.url.path, request.url.query)
         page = self.pages.get(key)
         if page is None:
-            review = review_status(site.reviews.reader_view(answer))
+            review = review_status(self.site.reviews.reader_view(answer))
             body = render(request, "answer.html", token=SLOT, review=review, **context).body
             page = self.pages.put(key, Page(bytes(body), hashlib.blake2b(body, digest_size=12).hexdigest()))
+        return self._send(request, page)
+
+    def _send(self, request: Request, page: Page) -> Response:
+        """A cached page with this visitor's CSRF token (and cookie, for a new visitor) and its ETag."""
+        from oncoguide.web.auth import CSRF_COOKIE, csrf_token, set_cookie
+
         token, new = csrf_token(request)
         etag = etag_of(f"{page.digest}\n{token}".encode())
         response = Response(page.body.replace(SLOT.encode(), token.encode()), media_type="text/html")
@@ -196,15 +235,12 @@ def _version(path: str, mtime_ns: int) -> str:
     return hashlib.blake2b(Path(path).read_bytes(), digest_size=6).hexdigest()
 
 
-def version_of(path: Path) -> str:
-    """A short hash of the file's content (recomputed when the file changes)."""
-    return _version(str(path), path.stat().st_mtime_ns)
-
-
+@lru_cache(maxsize=256)
 def static_url(name: str) -> str:
-    """The address of a static file with its content's version: cached for a year, a new one when it changes."""
+    """The address of a static file with its content's version: cached for a year, a new address when the
+    file changes (the package's files change only with a new release, so once per process)."""
     path = STATIC / name
-    return f"/static/{name}?v={version_of(path)}" if path.is_file() else f"/static/{name}"
+    return f"/static/{name}?v={_version(str(path), path.stat().st_mtime_ns)}" if path.is_file() else f"/static/{name}"
 
 
 class VersionedStatic(StaticFiles):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import InputError
@@ -95,16 +96,18 @@ def unprocessable(message: str) -> HTTPException:
     return HTTPException(status_code=422, detail=message)
 
 
-# `def`, not `async def`: composing an answer is CPU work, done in the thread pool (see web/app.py)
 @router.post("/ask", summary="Answer a question with cited statements")
-def ask(body: AskIn, request: Request) -> Response:
+async def ask(body: AskIn, request: Request) -> Response:
     """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
     too_long("question", body.question, state.site.settings.max_question_chars)
+    caches = state.caches
     try:
-        # composed once per turn and audience, and serialised once (web/caching.py)
-        turn, answer, entry = state.caches.ask(body.question, body.audience, body.thread_id)
+        # composed once per turn and audience, and serialised once (web/caching.py): an answer this process
+        # has given is sent from the event loop; composing one is CPU work, done in the thread pool (web/app.py)
+        hit = caches.asked(body.question, body.audience, body.thread_id)
+        turn, answer, entry = hit or await run_in_threadpool(caches.ask, body.question, body.audience, body.thread_id)
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
     state.site.questions.record(answer)

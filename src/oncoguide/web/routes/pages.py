@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import AUDIENCES, InputError
@@ -102,13 +103,18 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
 
 
 @router.get("/answer/{turn}", response_class=HTMLResponse)
-def article(request: Request, turn: str):
+async def article(request: Request, turn: str):
+    # composed and rendered once (web/caching.py): a cached page is served on the event loop, and only
+    # composing or rendering goes to the thread pool
     audience = audience_of(request)
-    state = request.app.state
-    answer = state.caches.answer(turn, audience) if len(turn) <= 40 else None
+    caches = request.app.state.caches
+    if len(turn) > 40:
+        raise HTTPException(404)
+    answer = caches.cached_answer(turn, audience) or await run_in_threadpool(caches.answer, turn, audience)
     if answer is None:
         raise HTTPException(404)
-    return state.caches.page(request, turn, audience, answer)  # composed and rendered once (web/caching.py)
+    cached = caches.cached_page(request, turn, audience, answer)
+    return cached or await run_in_threadpool(caches.page, request, turn, audience, answer)
 
 
 # --- treatment algorithm ---------------------------------------------------------------------------
