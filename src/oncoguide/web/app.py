@@ -27,7 +27,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 import oncoguide
 from oncoguide.settings import Settings, SettingsError
-from oncoguide.web.caching import Caches, VersionedStatic
+from oncoguide.web.caching import Caches
 from oncoguide.web.guards import (
     JSON_PATHS,
     MAX_INT,
@@ -37,6 +37,7 @@ from oncoguide.web.guards import (
     SecurityHeaders,
     validation_problems,
 )
+from oncoguide.web.static_files import VersionedStatic
 from oncoguide.web.views import render, templates
 
 HERE = Path(__file__).parent

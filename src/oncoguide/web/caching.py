@@ -1,5 +1,5 @@
-"""Serving each answer once: composed answers and rendered answer pages kept in memory, ETag/304 on
-answer pages, and versioned static URLs with long cache lifetimes.
+"""Serving each answer once: composed answers and rendered answer pages kept in memory, and ETag/304 on
+answer pages (versioned static files: web/static_files.py).
 
 A turn's answer depends only on the turn (its id is a hash of the whole conversation up to it), the
 audience and the knowledge pack; its page also on the article's review state. Turns and articles are
@@ -20,23 +20,16 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from fastapi import Request
 from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
 
 if TYPE_CHECKING:
     from oncoguide.engine.compose import Answer
     from oncoguide.site.core import Site
 
-STATIC = Path(__file__).parent / "static"
 SLOT = "csrf-slot-5d1c0e9b7a3f"  # stands for the CSRF token in a cached page; letters and digits survive escaping
-YEAR = 365 * 24 * 3600
-IMMUTABLE = f"public, max-age={YEAR}, immutable"
 # the browser keeps the page but asks each time; an unchanged page comes back as a bodiless 304
 REVALIDATE = "private, no-cache"
 
@@ -225,31 +218,3 @@ def conditional(request: Request, response: Response, etag: str) -> Response:
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)
     return response
-
-
-# --- static files: versioned URLs, cached for a year -------------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def _version(path: str, mtime_ns: int) -> str:
-    return hashlib.blake2b(Path(path).read_bytes(), digest_size=6).hexdigest()
-
-
-@lru_cache(maxsize=256)
-def static_url(name: str) -> str:
-    """The address of a static file with its content's version: cached for a year, a new address when the
-    file changes (the package's files change only with a new release, so once per process)."""
-    path = STATIC / name
-    return f"/static/{name}?v={_version(str(path), path.stat().st_mtime_ns)}" if path.is_file() else f"/static/{name}"
-
-
-class VersionedStatic(StaticFiles):
-    """StaticFiles whose responses are cacheable for a year when asked for by the current version
-    (static_url), and revalidated (ETag, Last-Modified) otherwise."""
-
-    def file_response(self, full_path, stat_result, scope, status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v", [""])[0]
-        current = asked and asked == _version(str(full_path), stat_result.st_mtime_ns)
-        response.headers["cache-control"] = IMMUTABLE if current else "no-cache"
-        return response

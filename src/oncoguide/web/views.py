@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from oncoguide.engine.references import Link, reference_parts
 from oncoguide.engine.references import source_links as source_links_of
-from oncoguide.web.caching import static_url
+from oncoguide.web.static_files import static_url
 from oncoguide.web.worldmap import BANDS, band, shown
 
 HERE = Path(__file__).parent

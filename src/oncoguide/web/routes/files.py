@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
-from oncoguide.web.caching import STATIC
+from oncoguide.web.static_files import STATIC
 
 router = APIRouter(include_in_schema=False)
 
