@@ -173,6 +173,14 @@ def main() -> None:
                 {},
                 TARGET,
             ),
+            (
+                "GET answer article (returning visitor)",  # sends the CSRF cookie a browser holds
+                f"/answer/{first}?audience=clinician",
+                "GET",
+                None,
+                {"cookie": "og_csrf=" + "b" * 43},
+                TARGET,
+            ),
             ("GET answer article (gzip)", f"/answer/{first}?audience=clinician", "GET", None, gzip, ""),
             (
                 "GET answer article (If-None-Match: 304)",
@@ -204,6 +212,7 @@ def main() -> None:
                 "",
             ),
             ("GET /api/groups", "/api/groups", "GET", None, {}, ""),
+            ("GET /robots.txt (the stack's floor)", "/robots.txt", "GET", None, {}, ""),
             ("GET /api/evidence/imatinib-dfsp", "/api/evidence/imatinib-dfsp?by=dose", "GET", None, {}, ""),
         ]
         wrk(script, base + "/api/ask", "POST", {"question": FLAGSHIP}, seconds=2)  # warm-up, not reported

@@ -255,12 +255,42 @@ def test_a_follow_up_asked_again_is_answered_from_the_cache_with_its_context(cli
     assert again.json()["understood"]["condition"] == "dfsp"  # inherited from the first question
 
 
-def test_a_cached_page_view_reads_only_the_review_state(client):
+def test_a_cached_page_view_reads_the_review_state_only_after_a_write(client):
     url = f"/answer/{ask(client)}?audience=clinician"
     client.get(url)
     seen = statements(client.app.state.site.engine)
     assert client.get(url).status_code == 200
+    assert seen == []  # nothing written since the last view: SQLite's data_version says so, no query
+    ask(client, "Is DFSP inherited or contagious?")  # a write (a new turn, new articles)
+    seen.clear()
+    assert client.get(url).status_code == 200
     assert len(seen) == 1 and re.search(r"FROM articles\b", seen[0]) and "article_versions" not in seen[0], seen
+
+
+def test_data_version_changes_with_every_commit_from_any_connection(web_settings):
+    import sqlite3
+
+    from oncoguide.site.core import Site
+
+    site = Site(web_settings)
+    version = site.data_version
+    first = version.current()
+    assert first is not None and version.current() == first
+    path = web_settings.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as other:  # another process's connection, as far as SQLite can tell
+        other.execute("CREATE TABLE scratch (x)")
+    second = version.current()
+    assert second != first
+    with site.engine.begin() as conn:  # this process's own pool
+        conn.exec_driver_sql("INSERT INTO scratch VALUES (1)")
+    assert version.current() != second
+
+
+def test_data_version_is_unknown_on_postgresql():
+    from oncoguide.site.changes import DataVersion
+
+    assert DataVersion("postgresql+psycopg://u@localhost/site").current() is None
+    assert DataVersion("sqlite:///:memory:").current() is None
 
 
 def test_the_articles_of_a_page_viewed_first_are_still_recorded_on_ask(client):

@@ -70,7 +70,7 @@ class Composed:
 
 @dataclass(frozen=True)
 class Page:
-    body: bytes  # the HTML with SLOT where the CSRF token goes
+    parts: list[bytes]  # the HTML split where the CSRF token goes (joining is faster than replacing)
     digest: str
 
 
@@ -81,6 +81,7 @@ class Caches:
         self.site = site
         self.answers = LRU(site.settings.page_cache_entries)
         self.pages = LRU(site.settings.page_cache_entries)
+        self.states = LRU(site.settings.page_cache_entries)  # (turn, audience, digest) -> (data version, state)
 
     @property
     def pack_digest(self) -> str:
@@ -149,8 +150,22 @@ class Caches:
 
         if self.pages.size <= 0 or session_of(request) is not None:
             return None
-        state = self.site.reviews.state(answer)
+        state = self.review_state(turn, answer)
         return (turn, audience, self.pack_digest, state, request.url.path, request.url.query)
+
+    def review_state(self, turn: str, answer: Answer) -> tuple | None:
+        """The article's review state (Reviews.state), read again only when something was written to the
+        site database since it was last read (site/changes.py); always read where that cannot be known."""
+        version = self.site.data_version.current()  # taken before the read: a write during it means a re-read
+        key = (turn, answer.audience, self.pack_digest)
+        if version is not None:
+            seen = self.states.get(key)
+            if seen is not None and seen[0] == version:
+                return seen[1]
+        state = self.site.reviews.state(answer)
+        if version is not None:
+            self.states.put(key, (version, state))
+        return state
 
     def cached_page(self, request: Request, turn: str, audience: str, answer: Answer) -> Response | None:
         """The answer page if it is cached for this review state (no rendering: fit for the event loop)."""
@@ -172,7 +187,7 @@ class Caches:
         if page is None:
             review = review_status(self.site.reviews.reader_view(answer))
             body = render(request, "answer.html", token=SLOT, review=review, **context).body
-            page = self.pages.put(key, Page(bytes(body), hashlib.blake2b(body, digest_size=12).hexdigest()))
+            page = self.pages.put(key, Page(bytes(body).split(SLOT.encode()), hashlib.blake2b(body).hexdigest()[:24]))
         return self._send(request, page)
 
     def _send(self, request: Request, page: Page) -> Response:
@@ -181,7 +196,7 @@ class Caches:
 
         token, new = csrf_token(request)
         etag = etag_of(f"{page.digest}\n{token}".encode())
-        response = Response(page.body.replace(SLOT.encode(), token.encode()), media_type="text/html")
+        response = Response(token.encode().join(page.parts), media_type="text/html")
         if new:
             set_cookie(request, response, CSRF_COOKIE, token)
         return conditional(request, response, etag)
