@@ -110,8 +110,12 @@ async def ask(body: AskIn, request: Request) -> Response:
         turn, answer, entry = hit or await run_in_threadpool(caches.ask, body.question, body.audience, body.thread_id)
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
-    state.site.questions.record(answer)
-    return state.caches.ask_json(turn, answer, entry)
+    questions = state.site.questions
+    if questions.flush_due():  # this call writes the counts to the database: not on the event loop
+        await run_in_threadpool(questions.record, answer)
+    else:
+        questions.record(answer)  # counted in memory
+    return caches.ask_json(turn, answer, entry)
 
 
 FHIR_BUNDLE_SCHEMA = {
