@@ -41,9 +41,11 @@ run: install
 test: install chromium postgresql
 	$(BIN)/python -m pytest
 
-bench: install wrk
+# bench/lighthouse.py installs lighthouse@12.2.3 from npm into .venv/lighthouse on first use
+bench: install wrk chromium
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/cds.py
 	$(BIN)/python bench/community.py
 	$(BIN)/python bench/library_quality.py

@@ -116,6 +116,21 @@ class Settings(BaseSettings):
         "/review/questions before it is deleted.",
     )
 
+    page_cache_entries: int = Field(
+        default=256,
+        ge=0,
+        le=100_000,
+        description="Most composed answers, and as many rendered answer pages, each server process keeps in "
+        "memory (least recently used dropped first); 0 turns the caches off.",
+    )
+    gzip_min_bytes: int = Field(
+        default=1024,
+        ge=0,
+        le=10_000_000,
+        description="Smallest response body the web server compresses (gzip, when the client accepts it), in "
+        "bytes; smaller bodies are sent as they are.",
+    )
+
     @field_validator("public_url", mode="before")
     @classmethod
     def _no_trailing_slash(cls, value):

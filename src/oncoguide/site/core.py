@@ -61,6 +61,14 @@ class Site:
         return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
 
     @cached_property
+    def data_version(self):
+        """What tells whether anything was written to the site database since (site/changes.py)."""
+        from oncoguide.site.changes import DataVersion
+
+        _ = self.engine  # the database exists (created and migrated) before it is watched
+        return DataVersion(self.settings.database_url)
+
+    @cached_property
     def accounts(self):
         from oncoguide.site.accounts import Accounts
 
@@ -70,7 +78,7 @@ class Site:
     def reviews(self):
         from oncoguide.site.review import Reviews
 
-        return Reviews(self.engine, self.kb)
+        return Reviews(self.engine, self.kb, self.settings.page_cache_entries)
 
     @cached_property
     def questions(self):

@@ -123,6 +123,10 @@ class Questions:
                 found.setdefault(query_key(answer.understood), Canonical(answer.understood["condition"], faq.question))
         return found
 
+    def flush_due(self) -> bool:
+        """Whether the next record() writes the gathered counts (a caller on an event loop runs it elsewhere)."""
+        return time.monotonic() - self._last_flush >= FLUSH_SECONDS
+
     def record(self, answer) -> str | None:
         """Count one asking of this answer's question; returns its key (None when out of scope)."""
         if not answer.in_scope or not answer.understood.get("condition"):

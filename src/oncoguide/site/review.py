@@ -9,10 +9,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from oncoguide.plain import plain
 from oncoguide.site.accounts import Role, User, now
@@ -182,10 +183,21 @@ class Article:
         return next((e for e in reversed(self.events) if e["to_status"] == Status.APPROVED), None)
 
 
+# built once: the answer page reads it on every view (Reviews.state)
+STATE = select(articles.c.id, articles.c.status, articles.c.revision).where(
+    articles.c.query_key == bindparam("key"), articles.c.audience == bindparam("audience")
+)
+
+
 class Reviews:
-    def __init__(self, engine, kb):
+    def __init__(self, engine, kb, known_limit: int = 256):
         self.engine = engine
         self.kb = kb
+        # query key -> the article id of every audience, once all exist: articles are never deleted, so asking
+        # the same question again needs no lookup in the review tables (bounded: oldest forgotten first)
+        self._known: dict[str, dict[str, int | None]] = {}
+        self._known_limit = known_limit
+        self._lock = threading.Lock()
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -248,10 +260,13 @@ class Reviews:
         from oncoguide.engine.understand import AUDIENCES
         from oncoguide.kb import Thread
 
-        ids = {answer.audience: self.record(answer, thread)}
-        if ids[answer.audience] is None:  # out of scope: no article in any audience
-            return ids
+        if not answer.in_scope:  # out of scope: no article in any audience
+            return {answer.audience: None}
         key = query_key(answer.understood)
+        known = self._known.get(key)
+        if known is not None:
+            return dict(known)
+        ids = {answer.audience: self.record(answer, thread)}
         for other in AUDIENCES:
             if other in ids:
                 continue
@@ -262,7 +277,16 @@ class Reviews:
             ids[other] = (
                 found.id if found else self.record(Thread.replay(self.kb, thread, other).ask(answer.question), thread)
             )
+        if self._known_limit and all(v is not None for v in ids.values()):
+            with self._lock:
+                while len(self._known) >= self._known_limit:
+                    del self._known[next(iter(self._known))]
+                self._known[key] = dict(ids)
         return ids
+
+    def known(self, answer) -> bool:
+        """Whether this process has seen the articles of every audience of this answer (no lookup needed)."""
+        return not answer.in_scope or query_key(answer.understood) in self._known
 
     def _add_version(self, conn, art_id: int, version: int, answer, thread: list[str]) -> None:
         snapshot = dict(answer.to_dict(), thread=thread)
@@ -322,6 +346,15 @@ class Reviews:
         if art.status == Status.APPROVED and art.changes:
             art.status = Status.NEEDS_RE_REVIEW  # readers see it at once, before the next refresh records it
         return art
+
+    def state(self, answer) -> tuple[int, str, int] | None:
+        """The article's id, status and revision (one indexed row; None without an article). Every transition
+        and every re-review flag raises the revision, so this names the review state a page shows."""
+        if not answer.in_scope:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(STATE, {"key": query_key(answer.understood), "audience": answer.audience}).first()
+        return (row.id, row.status, row.revision) if row else None
 
     def reader_view(self, answer) -> Article | None:
         """What readers see of an answer's article: status and approval, without the stored answer.

@@ -10,7 +10,8 @@ from markupsafe import Markup, escape
 from oncoguide.engine.references import Link, reference_parts
 from oncoguide.engine.references import source_links as source_links_of
 from oncoguide.evidence.pictures import IconArray, icon_array_svg
-from oncoguide.web.worldmap import band, legend, shown
+from oncoguide.web.static_files import static_url
+from oncoguide.web.worldmap import BANDS, band, legend, shown
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescaping is on for .html
@@ -27,11 +28,16 @@ EXAMPLES = [
 REVIEW_STEPS = ["Submitted", "Under review", "Approved"]
 
 
-def render(request, name: str, status: int = 200, **context):
-    """A page from its template, with the CSRF token and the signed-in user (sets the anonymous CSRF cookie)."""
+def render(request, name: str, status: int = 200, token: str | None = None, **context):
+    """A page from its template, with the CSRF token and the signed-in user (sets the anonymous CSRF cookie).
+
+    `token`: what to write for the CSRF token instead (a cached page writes a placeholder, web/caching.py).
+    """
     from oncoguide.web.auth import CSRF_COOKIE, csrf_token, session_of, set_cookie
 
-    token, new = csrf_token(request)
+    new = False
+    if token is None:
+        token, new = csrf_token(request)
     session = session_of(request)
     context.update(csrf=token, me=session.user if session else None, CONDITIONS=condition_names(request))
     response = templates.TemplateResponse(request, name, context, status_code=status)
@@ -149,7 +155,19 @@ def icon_array(figure: IconArray) -> Markup:
     return Markup(icon_array_svg(figure))
 
 
-templates.env.globals.update(AUDIENCES=AUDIENCES, MAP_KEY=legend(), icon_array_svg=icon_array)
+
+
+def describe(text: str, limit: int = 155) -> str:
+    """A page's meta description from its text: whitespace collapsed, cut at a word within `limit` characters."""
+    words = " ".join(str(text).split())
+    if len(words) <= limit:
+        return words
+    return words[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
+templates.env.globals.update(
+    AUDIENCES=AUDIENCES, MAP_KEY=legend(), MAP_BANDS=BANDS, icon_array_svg=icon_array, static=static_url
+)
 
 
 def marked(text: str, marks) -> Markup:
@@ -165,6 +183,7 @@ def marked(text: str, marks) -> Markup:
 
 
 templates.env.filters.update(
+    describe=describe,
     marked=marked,
     pct=pct,
     reviewer_name=reviewer_name,

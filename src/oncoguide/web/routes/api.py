@@ -7,13 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import InputError
 from oncoguide.fhir.patient import FhirInputError, recommend_fhir
-from oncoguide.site.threads import ThreadError, ask_in_thread
+from oncoguide.site.threads import ThreadError
 from oncoguide.web.guards import JsonBodyError, off_loop, read_json
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -95,22 +96,26 @@ def unprocessable(message: str) -> HTTPException:
     return HTTPException(status_code=422, detail=message)
 
 
-# `def`, not `async def`: composing an answer is CPU work, done in the thread pool (see web/app.py)
 @router.post("/ask", summary="Answer a question with cited statements")
-def ask(body: AskIn, request: Request) -> JSONResponse:
+async def ask(body: AskIn, request: Request) -> Response:
     """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
     too_long("question", body.question, state.site.settings.max_question_chars)
+    caches = state.caches
     try:
-        turn, answer, earlier = ask_in_thread(
-            state.site, state.site.threads, body.question, body.audience, body.thread_id
-        )
+        # composed once per turn and audience, and serialised once (web/caching.py): an answer this process
+        # has given is sent from the event loop; composing one is CPU work, done in the thread pool (web/app.py)
+        hit = caches.asked(body.question, body.audience, body.thread_id)
+        turn, answer, entry = hit or await run_in_threadpool(caches.ask, body.question, body.audience, body.thread_id)
     except (InputError, ThreadError) as exc:
         raise unprocessable(str(exc)) from None
-    state.site.reviews.record_audiences(answer, earlier)
-    state.site.questions.record(answer)
-    return JSONResponse({"thread_id": turn, **answer.to_dict()})
+    questions = state.site.questions
+    if questions.flush_due():  # this call writes the counts to the database: not on the event loop
+        await run_in_threadpool(questions.record, answer)
+    else:
+        questions.record(answer)  # counted in memory
+    return caches.ask_json(turn, answer, entry)
 
 
 FHIR_BUNDLE_SCHEMA = {

@@ -29,10 +29,9 @@ def overview(state, slug: str):
     articles (both audiences) are made the first time (at start-up, or by the first view), like any
     question asked through the site; later views only read them.
     """
-    if slug in state.overview_turns:  # made by this process already: compose only
-        from oncoguide.kb import Thread
-
-        return state.overview_turns[slug], Thread.replay(state.site, [], "patient").ask(OVERVIEW[slug])
+    if slug in state.overview_turns:  # made by this process already: composed once (web/caching.py)
+        turn = state.overview_turns[slug]
+        return turn, state.caches.answer(turn, "patient")
     turn, answer, earlier = ask_in_thread(state.site, state.site.threads, OVERVIEW[slug], "patient", None)
     state.site.reviews.record_audiences(answer, earlier)
     state.overview_turns[slug] = turn

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from oncoguide.algorithm.groups import CriteriaError
 from oncoguide.engine.understand import AUDIENCES, InputError
-from oncoguide.site.threads import ThreadError, answer_turn, ask_in_thread
+from oncoguide.site.threads import ThreadError
 from oncoguide.web.auth import check_csrf
-from oncoguide.web.reading import reading
-from oncoguide.web.views import EXAMPLES, condition_names, render, review_status
+from oncoguide.web.views import EXAMPLES, condition_names, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,8 +64,7 @@ def ask_form(
     audience = audience if audience in AUDIENCES else "clinician"
     state = request.app.state
     try:
-        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, question, audience, thread_id or None)
-        state.site.reviews.record_audiences(answer, earlier)
+        turn, answer, _ = state.caches.ask(question, audience, thread_id or None)
         state.site.questions.record(answer)
     except (InputError, ThreadError) as exc:
         return page(
@@ -88,7 +87,7 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
     audience = audience if audience in AUDIENCES else "clinician"
     state = request.app.state
     try:
-        turn, answer, earlier = ask_in_thread(state.site, state.site.threads, question, audience, None)
+        turn, answer, _ = state.caches.ask(question, audience, None)
     except (InputError, ThreadError) as exc:
         return page(
             request,
@@ -100,27 +99,22 @@ def ask_link(request: Request, question: str = "", audience: str = "clinician"):
             error=str(exc),
             thread_id="",
         )
-    state.site.reviews.record_audiences(answer, earlier)
     return RedirectResponse(f"/answer/{turn}?audience={audience}", status_code=303)
 
 
 @router.get("/answer/{turn}", response_class=HTMLResponse)
-def article(request: Request, turn: str):
+async def article(request: Request, turn: str):
+    # composed and rendered once (web/caching.py): a cached page is served on the event loop, and only
+    # composing or rendering goes to the thread pool
     audience = audience_of(request)
-    state = request.app.state
-    answer = answer_turn(state.site, state.site.threads, turn, audience) if len(turn) <= 40 else None
+    caches = request.app.state.caches
+    if len(turn) > 40:
+        raise HTTPException(404)
+    answer = caches.cached_answer(turn, audience) or await run_in_threadpool(caches.answer, turn, audience)
     if answer is None:
         raise HTTPException(404)
-    article = state.site.reviews.reader_view(answer)
-    return page(
-        request,
-        "answer.html",
-        answer=answer,
-        turn=turn,
-        audience=audience,
-        review=review_status(article),
-        reading=reading(answer, audience),
-    )
+    cached = caches.cached_page(request, turn, audience, answer)
+    return cached or await run_in_threadpool(caches.page, request, turn, audience, answer)
 
 
 # --- treatment algorithm ---------------------------------------------------------------------------
