@@ -336,7 +336,9 @@ def test_descriptions_say_what_each_page_is(client):
     turn = ask(client)
     answer = client.get(f"/answer/{turn}?audience=clinician").text
     description = META.search(answer).group(1)
-    bottom_line = re.search(r'<section class="bottom-line"[^>]*>\s*<h2[^>]*>[^<]*</h2>\s*<p>([^<]+)', answer).group(1)
+    bottom_line = re.search(
+        r'<section class="bottom-line"[^>]*>\s*<h2[^>]*>[^<]*</h2>\s*<p[^>]*>([^<]+)', answer
+    ).group(1)
     assert description.rstrip("…")[:60] == bottom_line[:60]
     assert len(description) <= 155
     pages = {p: META.search(client.get(p).text).group(1) for p in ("/", "/evidence/imatinib-dfsp", "/conditions/gist")}

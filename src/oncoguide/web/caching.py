@@ -61,6 +61,10 @@ class LRU:
     def __len__(self) -> int:
         return len(self._items)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
 
 @dataclass
 class Composed:
@@ -166,6 +170,11 @@ class Caches:
         if version is not None:
             self.states.put(key, (version, state))
         return state
+
+    def forget_pages(self) -> None:
+        """Drop every rendered page: what a page shows beyond its review state changed (a reviewer's credentials
+        beside "Reviewed by"). Composed answers stay: they do not show it."""
+        self.pages.clear()
 
     def cached_page(self, request: Request, turn: str, audience: str, answer: Answer) -> Response | None:
         """The answer page if it is cached for this review state (no rendering: fit for the event loop)."""

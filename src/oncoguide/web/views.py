@@ -155,8 +155,6 @@ def icon_array(figure: IconArray) -> Markup:
     return Markup(icon_array_svg(figure))
 
 
-
-
 def describe(text: str, limit: int = 155) -> str:
     """A page's meta description from its text: whitespace collapsed, cut at a word within `limit` characters."""
     words = " ".join(str(text).split())
