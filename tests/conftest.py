@@ -191,3 +191,16 @@ def login(client, username: str, password: str = ACCOUNT_PASSWORD):
     )
     assert r.status_code == 303, r.text[:300]
     return client
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (the browser tests share it)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, FLAGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()

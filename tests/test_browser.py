@@ -41,16 +41,6 @@ def expect(target):
     return playwright_expect(target)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
-
-
 class Visit:
     """One browser tab that records every request and console error along the way."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import AXE, CHROMIUM, FLAGS, SHOTS
+from tests.test_browser import AXE, CHROMIUM, SHOTS
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Chromium is not installed (make test installs Debian's chromium)"
@@ -27,20 +27,10 @@ SVG_TEXT_PX = """svg => {
 FITS = "document.documentElement.scrollWidth <= window.innerWidth + 1"
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def tab(chromium, request):
+def tab(browser, request):
     """A tab at the screen named by the test's `screen` parameter; the site's CSP bypassed only to inject axe."""
-    context = chromium.new_context(viewport=SCREENS[request.param], bypass_csp=True)
+    context = browser.new_context(viewport=SCREENS[request.param], bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.screen = request.param

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import FLAGSHIP
-from tests.test_browser import AXE, CHROMIUM, FLAGS, Visit, expect
+from tests.test_browser import AXE, CHROMIUM, Visit, expect
 
 pytestmark = pytest.mark.skipif(
     not __import__("pathlib").Path(CHROMIUM).exists(), reason="Chromium is not installed (make test installs it)"
@@ -20,16 +20,6 @@ pytestmark = pytest.mark.skipif(
 
 PHONE = {"width": 390, "height": 800}
 DESK = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 def answer_path(base: str, question: str = FLAGSHIP, audience: str = "clinician") -> str:

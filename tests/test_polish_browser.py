@@ -14,7 +14,6 @@ from tests.conftest import FLAGSHIP
 from tests.test_browser import (
     AXE,
     SHOTS,
-    browser,  # noqa: F401  (a fixture: one Chromium for this module)
     ensure_account,
     expect,
     sign_in,

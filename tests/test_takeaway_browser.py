@@ -17,22 +17,12 @@ import pytest
 import rispy
 
 from tests.conftest import FLAGSHIP
-from tests.test_browser import AXE, CHROMIUM, FLAGS, SHOTS, expect  # noqa: F401 (CHROMIUM: the skip below)
+from tests.test_browser import AXE, CHROMIUM, SHOTS, expect  # noqa: F401 (CHROMIUM: the skip below)
 from tests.test_browser import pytestmark as needs_chromium
 
 pytestmark = needs_chromium
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
