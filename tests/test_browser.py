@@ -35,6 +35,21 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def run_axe(page) -> dict:
+    """axe-core's result for the page as it stands (the page must allow the injected script)."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+
+
+def serious_of(result: dict) -> list[str]:
+    """The serious and critical violations of an axe result, each with where it was found."""
+    return [
+        f"{x['id']} ({x['impact']}): {x['help']} at {[n['target'] for n in x['nodes']][:3]}"
+        for x in result["violations"]
+        if x["impact"] in ("serious", "critical")
+    ]
+
+
 def expect(target):
     from playwright.sync_api import expect as playwright_expect
 
@@ -205,13 +220,8 @@ def test_no_serious_accessibility_violations(browser, live_server, viewport):
     try:
         for path in a11y_pages(live_server):
             v.page.goto(live_server + path)
-            v.page.add_script_tag(path=str(AXE))
-            result = v.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            bad = [
-                f"{x['id']} ({x['impact']}): {x['help']} at {[n['target'] for n in x['nodes']][:3]}"
-                for x in result["violations"]
-                if x["impact"] in ("serious", "critical")
-            ]
+            result = run_axe(v.page)
+            bad = serious_of(result)
             if bad:
                 found[path] = bad
             if path == "/":

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import FLAGSHIP
-from tests.test_browser import AXE, CHROMIUM, Visit, expect
+from tests.test_browser import CHROMIUM, Visit, expect, run_axe, serious_of
 
 pytestmark = pytest.mark.skipif(
     not __import__("pathlib").Path(CHROMIUM).exists(), reason="Chromium is not installed (make test installs it)"
@@ -327,13 +327,8 @@ def test_the_reading_aids_pass_axe(browser, live_server, size):
                 page.locator("sup.cite a").first.focus()
                 expect(page.locator(".cite-preview")).to_be_visible()
                 assert v.fits_the_screen()
-                page.add_script_tag(path=str(AXE))
-                result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-                bad = [
-                    f"{x['id']} ({x['impact']}): {x['help']} at {[n['target'] for n in x['nodes']][:3]}"
-                    for x in result["violations"]
-                    if x["impact"] in ("serious", "critical")
-                ]
+                result = run_axe(page)
+                bad = serious_of(result)
                 if bad:
                     found[(audience, question)] = bad
                 v.shot(f"reading-{audience}-{size}")

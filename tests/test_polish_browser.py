@@ -12,10 +12,11 @@ import pytest
 
 from tests.conftest import FLAGSHIP
 from tests.test_browser import (
-    AXE,
     SHOTS,
     ensure_account,
     expect,
+    run_axe,
+    serious_of,
     sign_in,
 )
 from tests.test_browser import pytestmark as needs_chromium
@@ -87,13 +88,8 @@ def test_every_page_is_legible_and_axe_clean_in_both_colour_schemes(browser, liv
             else:
                 assert luminance(bg) > 0.9 and luminance(ink) < 0.05, (path, bg, ink)
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
-            page.add_script_tag(path=str(AXE))
-            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            bad = [
-                f"{x['id']} ({x['impact']}): {x['help']} at {[n['target'] for n in x['nodes']][:3]}"
-                for x in result["violations"]
-                if x["impact"] in ("serious", "critical")
-            ]
+            result = run_axe(page)
+            bad = serious_of(result)
             if bad:
                 found[path] = bad
             shot(page, f"{scheme}-{path.strip('/').replace('/', '_').split('?')[0] or 'home'}")

@@ -27,19 +27,10 @@ SOURCE_TYPES = (
     "reference work",
 )
 SourceType = Literal[SOURCE_TYPES]  # type: ignore[valid-type]
-# Kinds of source that are journal articles: each needs a PMID or DOI (as does any source with a `journal`).
-ARTICLE_TYPES = (
-    "randomised trial",
-    "phase II trial",
-    "phase III trial",
-    "cohort",
-    "case series",
-    "case report",
-    "registry analysis",
-    "systematic review",
-    "review",
-    "consensus statement",
-)
+# Kinds of source that are journal articles: each needs a PMID or DOI (as does any source with a `journal`). Every
+# kind is one, except guidelines (checked by their journal), patient pages, labels and reference works.
+NOT_ARTICLES = frozenset({"guideline", "patient information", "drug label", "reference work"})
+ARTICLE_TYPES = tuple(t for t in SOURCE_TYPES if t not in NOT_ARTICLES)
 # An allowed URL host: a host name, or "*." and a domain for its subdomains.
 HOST_PATTERN = r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
 
