@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from oncoguide.web.app import create_app
+from oncoguide.web.compression import SplicedGzip
 from tests.conftest import ACCOUNT_PASSWORD, FLAGSHIP, login
 
 META = re.compile(r'<meta name="description" content="([^"]*)">')
@@ -345,3 +346,35 @@ def test_descriptions_say_what_each_page_is(client):
     assert len(set(pages.values())) == 3
     assert "Imatinib" in pages["/evidence/imatinib-dfsp"] or "imatinib" in pages["/evidence/imatinib-dfsp"]
     assert "GIST" in pages["/conditions/gist"] or "gastrointestinal" in pages["/conditions/gist"].lower()
+
+
+def test_a_page_compressed_once_decompresses_to_the_page_for_any_token():
+    pieces = [b"<p>" + b"words " * 20_000, b'" name="csrf">', b"", b"end" * 30_000 + bytes(range(256))]
+    spliced = SplicedGzip.of(pieces)
+    for token in (b"t" * 43, b"", b"x" * 70_000):  # the last is longer than one stored block holds
+        assert gzip.decompress(spliced.body(token)) == token.join(pieces)  # gzip checks the CRC and the size
+
+
+@pytest.mark.parametrize(
+    ("header", "gzipped"),
+    [("gzip, deflate, br", True), ("gzip;q=0", False), ("identity", False), ("*", True), ("*;q=0, gzip;q=0.5", True)],
+)
+def test_cached_answers_are_gzipped_only_when_the_client_accepts_it(client, header, gzipped):
+    asked = client.post("/api/ask", json={"question": FLAGSHIP}, headers={"accept-encoding": "identity"})
+    turn = asked.json()["thread_id"]
+    again = client.post("/api/ask", json={"question": FLAGSHIP}, headers={"accept-encoding": header})
+    assert (again.headers.get("content-encoding") == "gzip") is gzipped
+    assert again.content == asked.content  # the client decodes what was sent
+    client.cookies.set("og_csrf", "c" * 43)
+    pages = [client.get(f"/answer/{turn}", headers={"accept-encoding": h}) for h in ("identity", header, header)]
+    assert [(p.headers.get("content-encoding") == "gzip") for p in pages[1:]] == [gzipped, gzipped]
+    assert pages[1].text == pages[2].text == pages[0].text
+
+
+def test_a_csrf_cookie_that_is_not_a_token_is_replaced_not_written_into_the_page(client):
+    turn = client.post("/api/ask", json={"question": FLAGSHIP}).json()["thread_id"]
+    client.get(f"/answer/{turn}")  # cached
+    client.cookies.set("og_csrf", '"><script>alert(1)</script>' + "a" * 20)
+    page = client.get(f"/answer/{turn}")
+    assert page.status_code == 200 and "<script>alert" not in page.text
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", page.cookies["og_csrf"])

@@ -9,6 +9,7 @@ field or the X-CSRF-Token header that htmx sends (double submit). Requests with 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 
 from fastapi import HTTPException, Request
@@ -17,6 +18,7 @@ from oncoguide.site.accounts import SESSION_LIFETIME, Session, User
 
 SESSION_COOKIE = "og_session"
 CSRF_COOKIE = "og_csrf"
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")  # a CSRF token as secrets.token_urlsafe makes it
 
 
 def session_of(request: Request) -> Session | None:
@@ -60,7 +62,7 @@ def csrf_token(request: Request) -> tuple[str, bool]:
     if session is not None:
         return session.csrf, False
     token = request.cookies.get(CSRF_COOKIE, "")
-    if 20 <= len(token) <= 100:
+    if TOKEN_SHAPE.fullmatch(token):  # what token_urlsafe makes: a cached page writes it in unescaped
         return token, False
     return secrets.token_urlsafe(32), True
 

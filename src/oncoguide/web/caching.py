@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from oncoguide.web.compression import SplicedGzip, accepts_gzip, gzip_whole
+
 if TYPE_CHECKING:
     from oncoguide.engine.compose import Answer
     from oncoguide.site.core import Site
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 SLOT = "csrf-slot-5d1c0e9b7a3f"  # stands for the CSRF token in a cached page; letters and digits survive escaping
 # the browser keeps the page but asks each time; an unchanged page comes back as a bodiless 304
 REVALIDATE = "private, no-cache"
+GZIPPED = {"content-encoding": "gzip", "vary": "Accept-Encoding"}  # the middleware passes such bodies on
 
 
 class LRU:
@@ -70,12 +73,19 @@ class LRU:
 class Composed:
     answer: Answer
     json: bytes | None = None  # the POST /api/ask body, made on first use
+    json_gzip: bytes | None = None  # the same, gzipped, made on the first request that accepts gzip
 
 
 @dataclass(frozen=True)
 class Page:
     parts: list[bytes]  # the HTML split where the CSRF token goes (joining is faster than replacing)
     digest: str
+    gzipped: SplicedGzip  # the same pieces compressed once (web/compression.py)
+
+    @classmethod
+    def of(cls, body: bytes) -> Page:
+        parts = body.split(SLOT.encode())
+        return cls(parts, hashlib.blake2b(body).hexdigest()[:24], SplicedGzip.of(parts))
 
 
 class Caches:
@@ -202,7 +212,7 @@ class Caches:
         if page is None:
             review = review_status(self.site.reviews.reader_view(answer))
             body = render(request, "answer.html", token=SLOT, review=review, **context).body
-            page = self.pages.put(key, Page(bytes(body).split(SLOT.encode()), hashlib.blake2b(body).hexdigest()[:24]))
+            page = self.pages.put(key, Page.of(bytes(body)))
         return self._send(request, page)
 
     def _send(self, request: Request, page: Page) -> Response:
@@ -211,21 +221,32 @@ class Caches:
 
         token, new = csrf_token(request)
         etag = etag_of(f"{page.digest}\n{token}".encode())
-        response = Response(token.encode().join(page.parts), media_type="text/html")
+        if page.gzipped.plain_length >= self.site.settings.gzip_min_bytes and self.gzip_for(request):
+            response = Response(page.gzipped.body(token.encode()), media_type="text/html", headers=GZIPPED)
+        else:
+            response = Response(token.encode().join(page.parts), media_type="text/html")
         if new:
             set_cookie(request, response, CSRF_COOKIE, token)
         return conditional(request, response, etag)
 
-    def ask_json(self, turn: str, answer: Answer, entry: Composed | None) -> Response:
-        """The POST /api/ask body (as JSONResponse writes it), serialised once per cached answer."""
-        if entry is not None and entry.json is not None:
-            return Response(entry.json, media_type="application/json")
-        body = json.dumps(
-            {"thread_id": turn, **answer.to_dict()}, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode()
-        if entry is not None:
+    def gzip_for(self, request: Request) -> bool:
+        """Whether a cached body goes gzipped: the client accepts gzip (as the middleware would compress it)."""
+        return accepts_gzip(request.headers.get("accept-encoding", ""))
+
+    def ask_json(self, request: Request, turn: str, answer: Answer, entry: Composed | None) -> Response:
+        """The POST /api/ask body (as JSONResponse writes it), serialised (and gzipped) once per cached answer."""
+        if entry is None or entry.json is None:
+            body = json.dumps(
+                {"thread_id": turn, **answer.to_dict()}, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode()
+            if entry is None:
+                return Response(body, media_type="application/json")
             entry.json = body
-        return Response(body, media_type="application/json")
+        if len(entry.json) >= self.site.settings.gzip_min_bytes and self.gzip_for(request):
+            if entry.json_gzip is None:
+                entry.json_gzip = gzip_whole(entry.json)
+            return Response(entry.json_gzip, media_type="application/json", headers=GZIPPED)
+        return Response(entry.json, media_type="application/json")
 
 
 def etag_of(data: bytes) -> str:
@@ -243,7 +264,7 @@ def matches(if_none_match: str, etag: str) -> bool:
 
 def conditional(request: Request, response: Response, etag: str) -> Response:
     """The response with its ETag and revalidation headers, or a bodiless 304 when the client's copy matches."""
-    headers = {"etag": etag, "cache-control": REVALIDATE, "vary": "Cookie"}
+    headers = {"etag": etag, "cache-control": REVALIDATE, "vary": "Accept-Encoding, Cookie"}
     if response.status_code == 200 and matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)

@@ -223,10 +223,10 @@ class JsonGuard:
     """Reads JSON bodies with `read_json` before FastAPI parses them for its models (/api/ask, the review
     transition): FastAPI's own json.loads would answer deep nesting or a 5,000-digit number with 400
     "There was an error parsing the body" (or recurse). Bodies to SELF_READ_PATHS are left to their
-    handlers, which read them with the same `read_json` off the event loop (they run to megabytes).
+    handlers, which read them with the same `read_json` (off the event loop where they run to megabytes).
     Sits inside BodyLimit, so the body is already bounded."""
 
-    SELF_READ_PATHS = FHIR_INPUT_PATHS
+    SELF_READ_PATHS = (*FHIR_INPUT_PATHS, "/api/ask")  # /api/ask: read once by its handler, on the event loop
 
     def __init__(self, app, max_depth: int):
         self.app = app

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from oncoguide.fhir.export import MEDIA_TYPE as FHIR_JSON
-from oncoguide.web.routes.api import question_limits
+from oncoguide.web.routes.api import AskIn, question_limits
 
 ERROR = {
     "type": "object",
@@ -129,6 +129,8 @@ def document(app: FastAPI) -> dict:
     doc["paths"]["/api/articles/{art_id}/transition"]["post"]["responses"]["200"]["content"] = {
         "application/json": {"schema": TRANSITION_OUT}
     }
+    # /api/ask reads its own body (routes/api.py): its model is named here, as FastAPI names the ones it reads
+    doc["components"]["schemas"]["AskIn"] = AskIn.model_json_schema()
     question_limits(doc, app.state.site.settings.max_question_chars)
     app.openapi_schema = doc
     return doc

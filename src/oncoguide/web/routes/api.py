@@ -96,11 +96,34 @@ def unprocessable(message: str) -> HTTPException:
     return HTTPException(status_code=422, detail=message)
 
 
-@router.post("/ask", summary="Answer a question with cited statements")
-async def ask(body: AskIn, request: Request) -> Response:
+def json_of(raw: bytes, settings):
+    """The request body as JSON (read_json: depth and number limits); a body that cannot be read is
+    reported like any other invalid body (422 with `problems`)."""
+    try:
+        return read_json(raw, settings.max_json_depth)
+    except JsonBodyError as exc:
+        raise RequestValidationError([{"type": "json_body", "loc": ("body",), "msg": str(exc)}]) from None
+
+
+ASK_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AskIn"}}},  # web/openapi_doc.py
+}
+
+
+@router.post("/ask", summary="Answer a question with cited statements", openapi_extra={"requestBody": ASK_BODY})
+async def ask(request: Request) -> Response:
     """The answer as `oncoguide ask --format json` prints it, plus `thread_id`: send it back with a
     follow-up question to keep the condition and the patients of this conversation."""
     state = request.app.state
+    # the body is read once, here (read_json: the depth and number limits, then the model), not again by FastAPI
+    data = json_of(await request.body(), state.site.settings)
+    if not isinstance(data, dict):
+        raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "not an object"}])
+    try:
+        body = AskIn.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError([dict(e, loc=("body", *e["loc"])) for e in exc.errors()]) from None
     too_long("question", body.question, state.site.settings.max_question_chars)
     caches = state.caches
     try:
@@ -115,7 +138,7 @@ async def ask(body: AskIn, request: Request) -> Response:
         await run_in_threadpool(questions.record, answer)
     else:
         questions.record(answer)  # counted in memory
-    return caches.ask_json(turn, answer, entry)
+    return caches.ask_json(request, turn, answer, entry)
 
 
 FHIR_BUNDLE_SCHEMA = {
@@ -129,15 +152,6 @@ FHIR_BUNDLE_SCHEMA = {
     "required": ["resourceType"],
     "properties": {"resourceType": {"const": "Bundle"}, "entry": {"type": "array", "items": {"type": "object"}}},
 }
-
-
-def json_of(raw: bytes, settings):
-    """The request body as JSON (read_json: depth and number limits); a body that cannot be read is
-    reported like any other invalid body (422 with `problems`)."""
-    try:
-        return read_json(raw, settings.max_json_depth)
-    except JsonBodyError as exc:
-        raise RequestValidationError([{"type": "json_body", "loc": ("body",), "msg": str(exc)}]) from None
 
 
 @router.post(
