@@ -6,6 +6,11 @@ default /usr/bin/chromium). It installs itself into .venv/lighthouse the first t
 then used offline. Lighthouse's default run: a phone (Moto G Power) on a throttled network and CPU,
 simulated; LIGHTHOUSE_PRESET=desktop for its desktop run. Each audit that did not pass is listed under
 its page, so a score below 100 says why. Target (issue 19): 100 in each category on each page.
+
+Each page is audited LIGHTHOUSE_RUNS times (3) and the run of median performance is printed, as Lighthouse's
+own guidance on variability advises: on this machine a single run's Total Blocking Time varies between 20
+and 180 ms from one run to the next of the same page (the throttled CPU is simulated on a shared one), which
+moves the performance score between 98 and 100 by chance. Every run's performance score is listed too.
 """
 
 from __future__ import annotations
@@ -92,10 +97,16 @@ def main() -> None:
         print(f"lighthouse {VERSION} ({preset or 'mobile, simulated throttling'}), Chromium at {chrome}")
         print(f"{'page':<10} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5}  address")
         notes = []
+        runs = max(1, int(os.environ.get("LIGHTHOUSE_RUNS", "3")))
         for name, path in pages.items():
-            report = audit(binary, base + path, chrome, preset)
+            reports = sorted(
+                (audit(binary, base + path, chrome, preset) for _ in range(runs)),
+                key=lambda r: r["categories"]["performance"]["score"] or 0,
+            )
+            report = reports[len(reports) // 2]  # the median run by performance
             scores = [round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES]
-            print(f"{name:<10} " + " ".join(f"{s:>5}" for s in scores) + f"  {path}", flush=True)
+            each = "/".join(str(round(100 * (r["categories"]["performance"]["score"] or 0))) for r in reports)
+            print(f"{name:<10} " + " ".join(f"{s:>5}" for s in scores) + f"  {path}  (performance {each})", flush=True)
             notes += [f"  {name}: {f}" for f in failures(report)]
         if notes:
             print("audits not passed:")

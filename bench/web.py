@@ -206,7 +206,7 @@ def main() -> None:
                 "",
             ),
             ("GET evidence page", "/evidence/imatinib-dfsp", "GET", None, {}, ""),
-            ("GET static style.css (gzip)", "/static/style.css", "GET", None, gzip, ""),
+            ("GET static site.css (gzip)", "/static/site.css", "GET", None, gzip, ""),
             (
                 "POST /api/recommend",
                 "/api/recommend",

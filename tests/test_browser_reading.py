@@ -289,6 +289,32 @@ def test_asking_shows_that_the_answer_is_being_composed(browser, live_server):
         v.close()
 
 
+def test_a_follow_up_on_an_answer_page_goes_by_htmx_with_its_indicator(browser, live_server):
+    # the answer page boosts only its forms (its 400 citation links are left to the browser): the follow-up
+    # box must still be sent by htmx, showing that the answer is being composed
+    v = Tab(browser, live_server, DESK)
+    try:
+        page = v.page
+        page.add_init_script(
+            """new MutationObserver(() => {
+                 const el = document.querySelector('#follow-up-busy.htmx-request');
+                 if (el && getComputedStyle(el).display !== 'none') window.__busySeen = el.textContent.trim();
+               }).observe(document, {attributes: true, attributeFilter: ['class'], subtree: true});"""
+        )
+        page.goto(live_server + "/")
+        page.fill("#question", "Does imatinib work for DFSP that cannot be removed?")
+        page.click("form.ask button[type=submit]")
+        page.wait_for_url(re.compile(r"/answer/[a-z2-7]{16}\?audience=clinician$"))
+        first = page.url
+        page.fill("#follow-up-question", "what about radiotherapy?")
+        page.click(".follow-up form button[type=submit]")
+        page.wait_for_url(lambda url: url != first and "/answer/" in url)
+        page.wait_for_selector("h1#answer-title")
+        assert page.evaluate("window.__busySeen") == "Composing your answer…"
+    finally:
+        v.close()
+
+
 def test_the_clarifying_question_re_asks_with_the_chosen_value(browser, live_server):
     v = Tab(browser, live_server, PHONE, touch=True)
     try:

@@ -16,6 +16,7 @@ from sqlalchemy import event
 
 from oncoguide.web.app import create_app
 from oncoguide.web.compression import SplicedGzip
+from oncoguide.web.static_files import BUNDLED
 from tests.conftest import ACCOUNT_PASSWORD, FLAGSHIP, login
 
 META = re.compile(r'<meta name="description" content="([^"]*)">')
@@ -61,7 +62,7 @@ def test_small_responses_are_sent_uncompressed_and_css_js_compressed(client):
     robots = client.get("/robots.txt", headers={"accept-encoding": "gzip"})
     assert robots.status_code == 200 and len(robots.content) < client.app.state.site.settings.gzip_min_bytes
     assert robots.headers.get("content-encoding") is None
-    for asset in ("style.css", "vendor/htmx.min.js"):
+    for asset in ("site.css", "style.css", "vendor/htmx.min.js"):
         r = client.get(f"/static/{asset}", headers={"accept-encoding": "gzip"})
         assert r.status_code == 200 and r.headers["content-encoding"] == "gzip", asset
 
@@ -70,12 +71,28 @@ def test_the_size_threshold_comes_from_settings(web_settings):
     with TestClient(create_app(web_settings.model_copy(update={"gzip_min_bytes": 10_000_000}))) as c:
         r = c.get("/", headers={"accept-encoding": "gzip"})
         assert r.status_code == 200 and r.headers.get("content-encoding") is None
+        css = c.get("/static/site.css", headers={"accept-encoding": "gzip"})  # made and gzipped once, apart
+        assert css.status_code == 200 and css.headers.get("content-encoding") is None
+
+
+def test_pages_link_one_stylesheet_holding_every_stylesheet_in_cascade_order(client):
+    home = client.get("/").text
+    assert len(re.findall(r'<link rel="stylesheet"', home)) == 1
+    url = re.search(r'<link rel="stylesheet" href="([^"]+)"', home).group(1)
+    assert url.startswith("/static/site.css?v=")
+    bundle = client.get(url, headers={"accept-encoding": "gzip"})
+    assert bundle.headers["content-type"].startswith("text/css") and bundle.headers["content-encoding"] == "gzip"
+    parts = [client.get(f"/static/{name}").text for name in BUNDLED]
+    at = [bundle.text.index(part) for part in parts]  # each file whole, in order
+    assert at == sorted(at) and sum(map(len, parts)) <= len(bundle.text)
+    again = client.get(url, headers={"if-none-match": bundle.headers["etag"]})
+    assert again.status_code == 304 and not again.content
 
 
 def test_static_files_are_versioned_and_cached_for_a_year(client):
     home = client.get("/").text
     links = re.findall(r'(?:href|src)="(/static/[^"]+)"', home)
-    assert {re.sub(r"\?.*", "", u) for u in links} >= {"/static/style.css", "/static/vendor/htmx.min.js"}
+    assert {re.sub(r"\?.*", "", u) for u in links} >= {"/static/site.css", "/static/vendor/htmx.min.js"}
     for url in links:
         assert re.search(r"\?v=[0-9a-f]{12}$", url), url
         r = client.get(url)

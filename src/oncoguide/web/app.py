@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None) -> SecurityHeaders:
     app.router.on_shutdown.append(site.questions.flush)  # counts gathered since the last write
 
     app.state.caches = Caches(site)  # composed answers and rendered answer pages (web/caching.py)
-    app.mount("/static", VersionedStatic(directory=HERE / "static"), name="static")
+    static = VersionedStatic(directory=HERE / "static", gzip_min_bytes=settings.gzip_min_bytes)
+    app.mount("/static", static, name="static")
     # every module's routes go straight into the app's one list, tried in this order (no two share a path,
     # the busiest first): an included router stays one nested route in FastAPI 0.16x, matched twice with
     # its context per request, which took a third of the time of a cached answer page

@@ -1,9 +1,8 @@
-// Copy buttons (a citation, every citation, the answer's link) and print buttons. They show only when this script
-// runs (html.takeaway-js), and work by delegation, so pages htmx swaps in need nothing more.
+// Copy buttons (a citation, every citation, the answer's link) and print buttons. They show only where scripts run
+// (print.css: @media (scripting: enabled), no class set here: that restyled the whole page), and work by
+// delegation, so pages htmx swaps in need nothing more.
 (function () {
   "use strict";
-  document.documentElement.classList.add("takeaway-js");
-
   // navigator.clipboard exists only in a secure context (https or localhost); elsewhere the older way still works
   function copyBySelection(text) {
     var area = document.createElement("textarea");
