@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
 from oncoguide.site.db import alembic_config, engine_for, upgrade
+from oncoguide.web.app import create_app
 from tests.conftest import ACCOUNT_PASSWORD, FLAGSHIP, csrf_of, login
 from tests.test_review_status import ask, move, review_link
 
@@ -69,6 +70,21 @@ def test_a_reviewer_sets_credentials_and_readers_see_them_beside_reviewed_by(sit
     # cleared again: the name and role alone, as before
     reviewer.post("/account/profile", data={"credentials": " ", "affiliation": "", "csrf": token})
     assert "Reviewed by Dr Reviewer (reviewer)," in reader.get(url).text
+
+
+def test_credentials_changed_through_one_worker_show_on_the_page_another_worker_cached(site):
+    # two server processes on one site database: each caches answer pages, keyed by what the review shows
+    url = ask(site, FLAGSHIP, "patient")
+    reviewer = login(TestClient(site.app, raise_server_exceptions=False), "reviewer1")
+    art_id = review_link(reviewer.get(url).text)
+    move(reviewer, art_id, "under-review")
+    move(reviewer, art_id, "approved", "Checked.")
+    settings = site.app.state.site.settings
+    with TestClient(create_app(settings), raise_server_exceptions=False) as other:
+        assert "Reviewed by Dr Reviewer (reviewer)," in other.get(url).text  # cached by the other worker
+        token = page_token(reviewer)
+        reviewer.post("/account/profile", data={"credentials": "FRCS", "affiliation": "Unit B", "csrf": token})
+        assert "Reviewed by Dr Reviewer, FRCS (reviewer, Unit B)" in other.get(url).text
 
 
 def test_credentials_are_refused_with_a_reason_and_only_reviewers_have_them(site):

@@ -134,7 +134,7 @@ def test_the_page_carries_both_layouts_of_the_forest_plot(client):
     assert 'class="wide"' in figure and 'class="narrow"' in figure
     linked = re.search(r'<link rel="stylesheet" href="(/static/site\.css\?v=[0-9a-f]+)">', html)
     css = client.get(linked.group(1))  # the one stylesheet, evidence.css within it
-    assert css.status_code == 200 and "max-width: 599px" in css.text
+    assert css.status_code == 200 and "max-width: 831px" in css.text
 
 
 # --- members map ---------------------------------------------------------------------------------------------

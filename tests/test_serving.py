@@ -395,3 +395,59 @@ def test_a_csrf_cookie_that_is_not_a_token_is_replaced_not_written_into_the_page
     page = client.get(f"/answer/{turn}")
     assert page.status_code == 200 and "<script>alert" not in page.text
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", page.cookies["og_csrf"])
+
+
+# --- other pages: rendered once per address ------------------------------------------------------------
+
+PACK_PAGES = (
+    "/",
+    "/evidence/imatinib-dfsp",
+    "/algorithm/groups/gist-recurrent-or-metastatic",
+    "/algorithm/find?condition=gist&site=gastrointestinal&metastases=disseminated",
+    "/conditions/dfsp",
+    "/community",
+)
+
+
+@pytest.mark.parametrize("url", PACK_PAGES)
+def test_a_cached_page_is_the_same_page_with_each_visitors_own_token(client, url):
+    visitors = [TestClient(client.app), TestClient(client.app)]
+    pages = [v.get(url) for v in visitors]
+    tokens = [v.cookies["og_csrf"] for v in visitors]
+    assert [p.status_code for p in pages] == [200, 200] and tokens[0] != tokens[1]
+    for p, token in zip(pages, tokens, strict=True):
+        assert f'"X-CSRF-Token": "{token}"' in p.text and "csrf-slot" not in p.text
+    assert pages[0].text.replace(tokens[0], "T") == pages[1].text.replace(tokens[1], "T")
+    again = visitors[0].get(url, headers={"if-none-match": pages[0].headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_pages_of_the_pack_are_rendered_once_and_read_nothing_from_the_database(client):
+    for url in PACK_PAGES[:4]:
+        client.get(url)
+    seen = statements(client.app.state.site.engine)
+    for url in PACK_PAGES[:4]:
+        assert TestClient(client.app).get(url).status_code == 200
+    assert seen == []
+
+
+def test_a_condition_page_is_rendered_again_after_any_write_and_counts_new_questions(client):
+    TestClient(client.app).get("/conditions/gist")  # the first view makes the overview's turn and articles
+    first = TestClient(client.app).get("/conditions/gist").text
+    seen = statements(client.app.state.site.engine)
+    assert TestClient(client.app).get("/conditions/gist").status_code == 200
+    assert seen == []  # nothing written since: served as rendered
+    for _ in range(3):  # asked (counted in memory): the page writes the counts, then shows them
+        ask(client, "What is the first-line treatment for metastatic GIST?")
+    later = TestClient(client.app).get("/conditions/gist").text
+    assert seen and later != first
+
+
+def test_a_finder_error_is_never_cached_and_signed_in_readers_get_their_own_pages(site):
+    bad = TestClient(site.app).get("/algorithm/find?condition=nonsense")
+    assert bad.status_code == 422 and "unknown condition" in bad.text
+    anonymous = TestClient(site.app).get("/evidence/imatinib-dfsp").text
+    assert "Sign in" in anonymous
+    reviewer = login(TestClient(site.app, raise_server_exceptions=False), "reviewer1")
+    assert "Sign out Dr Reviewer" in reviewer.get("/evidence/imatinib-dfsp").text
+    assert "Dr Reviewer" not in TestClient(site.app).get("/evidence/imatinib-dfsp").text

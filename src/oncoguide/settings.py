@@ -120,8 +120,8 @@ class Settings(BaseSettings):
         default=256,
         ge=0,
         le=100_000,
-        description="Most composed answers, and as many rendered answer pages, each server process keeps in "
-        "memory (least recently used dropped first); 0 turns the caches off.",
+        description="Most composed answers, and as many rendered answer pages and other pages, each server "
+        "process keeps in memory (least recently used dropped first); 0 turns the caches off.",
     )
     gzip_min_bytes: int = Field(
         default=1024,

@@ -149,6 +149,10 @@ class Questions:
             self.flush()
         return key
 
+    def has_pending(self) -> bool:
+        """Whether counts gathered in memory wait to be written (top() writes them before it reads)."""
+        return bool(self._pending)
+
     def flush(self) -> int:
         """Write the counts gathered since the last flush; returns how many questions were updated."""
         with self._lock:

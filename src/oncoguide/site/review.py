@@ -187,6 +187,13 @@ class Article:
 STATE = select(articles.c.id, articles.c.status, articles.c.revision).where(
     articles.c.query_key == bindparam("key"), articles.c.audience == bindparam("audience")
 )
+APPROVER = (  # who approved an article last, as its page names them
+    select(users.c.display_name, users.c.username, users.c.credentials, users.c.affiliation)
+    .join(review_events, users.c.id == review_events.c.user_id)
+    .where(review_events.c.article_id == bindparam("article"), review_events.c.to_status == Status.APPROVED)
+    .order_by(review_events.c.id.desc())
+    .limit(1)
+)
 
 
 class Reviews:
@@ -347,14 +354,21 @@ class Reviews:
             art.status = Status.NEEDS_RE_REVIEW  # readers see it at once, before the next refresh records it
         return art
 
-    def state(self, answer) -> tuple[int, str, int] | None:
-        """The article's id, status and revision (one indexed row; None without an article). Every transition
-        and every re-review flag raises the revision, so this names the review state a page shows."""
+    def state(self, answer) -> tuple | None:
+        """What a page shows of the article's review: its id, status and revision (one indexed row; None without
+        an article), and for an approved article who approved it as readers see them (name, credentials,
+        affiliation: a reviewer may change these at any time). Every transition and every re-review flag
+        raises the revision, so this names the review state a page shows."""
         if not answer.in_scope:
             return None
         with self.engine.connect() as conn:
             row = conn.execute(STATE, {"key": query_key(answer.understood), "audience": answer.audience}).first()
-        return (row.id, row.status, row.revision) if row else None
+            if row is None:
+                return None
+            approver = None
+            if row.status == Status.APPROVED:
+                approver = conn.execute(APPROVER, {"article": row.id}).first()
+        return (row.id, row.status, row.revision, tuple(approver) if approver else None)
 
     def reader_view(self, answer) -> Article | None:
         """What readers see of an answer's article: status and approval, without the stored answer.

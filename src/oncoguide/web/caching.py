@@ -8,9 +8,15 @@ never deleted, and a restore of the site database refuses to run under a server,
 only limits memory. Composing an answer and rendering its page took over half of a worker's time under
 load before this.
 
+Other pages (Caches.view: home, algorithm, evidence, docs, community and condition pages) are kept by
+address and pack digest, and those that read the site database also by its data version (site/changes.py),
+so any write, from any process, makes them rendered again; where the version cannot be known (PostgreSQL)
+such pages are rendered on every view.
+
 Not cached: answers out of the pack's scope (they quote the library, which `oncoguide ingest` can change
 at any time) and pages for a signed-in reader (the header and the review links are theirs). A cached
-page is rendered with a placeholder where the CSRF token goes, filled in for each visitor.
+page is rendered with a placeholder where the CSRF token goes, filled in for each visitor, and gzipped
+once (web/compression.py).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +33,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from oncoguide.web.compression import SplicedGzip, accepts_gzip, gzip_whole
+from oncoguide.web.conditional import etag_of, matches
 
 if TYPE_CHECKING:
     from oncoguide.engine.compose import Answer
@@ -96,6 +104,7 @@ class Caches:
         self.answers = LRU(site.settings.page_cache_entries)
         self.pages = LRU(site.settings.page_cache_entries)
         self.states = LRU(site.settings.page_cache_entries)  # (turn, audience, digest) -> (data version, state)
+        self.views = LRU(site.settings.page_cache_entries)  # other pages, by address (Caches.view)
 
     @property
     def pack_digest(self) -> str:
@@ -181,10 +190,29 @@ class Caches:
             self.states.put(key, (version, state))
         return state
 
-    def forget_pages(self) -> None:
-        """Drop every rendered page: what a page shows beyond its review state changed (a reviewer's credentials
-        beside "Reviewed by"). Composed answers stay: they do not show it."""
-        self.pages.clear()
+    def view(self, request: Request, make: Callable[[str | None], Response], site_data: bool = False) -> Response:
+        """A page that follows from its address and the pack alone (`site_data`: and the site database), rendered
+        once per (address, pack digest[, data version]) for readers who are not signed in, and sent with each
+        visitor's CSRF token like a cached answer page. `make(token)` renders it (token None: the visitor's own).
+
+        A page that reads the site database is cached only where a write to it can be seen (site/changes.py:
+        SQLite); a page that is not a 200 is rendered again for the visitor, never kept.
+        """
+        from oncoguide.web.auth import session_of
+
+        if self.views.size <= 0 or session_of(request) is not None:
+            return make(None)
+        version = self.site.data_version.current() if site_data else None
+        if site_data and version is None:
+            return make(None)
+        key = ("view", request.url.path, request.url.query, self.pack_digest, version)
+        page = self.views.get(key)
+        if page is None:
+            made = make(SLOT)
+            if made.status_code != 200:
+                return make(None)
+            page = self.views.put(key, Page.of(bytes(made.body)))
+        return self._send(request, page)
 
     def cached_page(self, request: Request, turn: str, audience: str, answer: Answer) -> Response | None:
         """The answer page if it is cached for this review state (no rendering: fit for the event loop)."""
@@ -247,19 +275,6 @@ class Caches:
                 entry.json_gzip = gzip_whole(entry.json)
             return Response(entry.json_gzip, media_type="application/json", headers=GZIPPED)
         return Response(entry.json, media_type="application/json")
-
-
-def etag_of(data: bytes) -> str:
-    # weak: the same page is sent gzipped or not, and weak tags are the ones that may match across encodings
-    return f'W/"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
-
-
-def matches(if_none_match: str, etag: str) -> bool:
-    """Whether If-None-Match names this ETag (weak comparison, RFC 9110 13.1.2)."""
-    if if_none_match.strip() == "*":
-        return True
-    tag = etag.removeprefix("W/")
-    return any(t.strip().removeprefix("W/") == tag for t in if_none_match.split(","))
 
 
 def conditional(request: Request, response: Response, etag: str) -> Response:

@@ -19,8 +19,8 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 
-from oncoguide.web.caching import matches
 from oncoguide.web.compression import accepts_gzip, gzip_whole
+from oncoguide.web.conditional import matches
 
 STATIC = Path(__file__).parent / "static"
 YEAR = 365 * 24 * 3600

@@ -68,7 +68,7 @@ async def set_profile(
         request.app.state.site.accounts.set_profile(me.username, credentials, affiliation)
     except AccountError as exc:
         return account_page(request, 422, error=str(exc))
-    request.app.state.caches.forget_pages()  # "Reviewed by" on cached answer pages names these credentials
+    # cached answer pages name these beside "Reviewed by": their key holds them (Reviews.state), in every worker
     return RedirectResponse("/account?saved=profile#profile-h", status_code=303)
 
 

@@ -46,6 +46,7 @@ def condition_page(
     draft: str = "",
     page: int = 1,
     posted_id: int | None = None,
+    token: str | None = None,
 ):
     state = request.app.state
     short_turn, short = overview(state, slug)
@@ -81,6 +82,7 @@ def condition_page(
         error=error,
         draft=draft,
         max_chars=MAX_CHARS,
+        token=token,
     )
 
 
@@ -88,8 +90,12 @@ def condition_page(
 async def community(request: Request):
     """The community's front door: each condition's page, with its members' stories and top questions."""
     state = request.app.state
-    tallies = {slug: state.site.experiences.tally(slug) for slug in condition_names(request)}
-    return render(request, "community.html", tallies=tallies, members=state.site.members.stats()[0])
+
+    def make(token: str | None):
+        tallies = {slug: state.site.experiences.tally(slug) for slug in condition_names(request)}
+        return render(request, "community.html", tallies=tallies, members=state.site.members.stats()[0], token=token)
+
+    return state.caches.view(request, make, site_data=True)  # rendered again after any write to the site database
 
 
 @router.get("/conditions/{slug}")
@@ -101,7 +107,14 @@ async def condition(
 ):
     if slug not in condition_names(request):
         raise HTTPException(404)
-    return condition_page(request, slug, page=page, posted_id=posted)
+    if posted is not None:  # the page after posting names the visitor's own story
+        return condition_page(request, slug, page=page, posted_id=posted)
+    questions = request.app.state.site.questions
+    if questions.has_pending():  # the top questions count every asking: written first, as top() would
+        questions.flush()
+    return request.app.state.caches.view(
+        request, lambda token: condition_page(request, slug, page=page, token=token), site_data=True
+    )
 
 
 @router.post("/conditions/{slug}/experiences")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from oncoguide.algorithm.groups import CriteriaError
@@ -39,6 +40,14 @@ def page(request: Request, name: str, status: int = 200, **context) -> HTMLRespo
     return render(request, name, status, **context)
 
 
+def cached(request: Request, name: str, context: Callable[[], dict], site_data: bool = False) -> Response:
+    """A page that follows from its address and the pack (`site_data`: and the site database), rendered once
+    for readers who are not signed in (Caches.view); `context` makes what the template shows, when needed."""
+    return request.app.state.caches.view(
+        request, lambda token: render(request, name, token=token, **context()), site_data=site_data
+    )
+
+
 def audience_of(request: Request) -> str:
     value = request.query_params.get("audience", "clinician")
     return value if value in AUDIENCES else "clinician"
@@ -46,8 +55,10 @@ def audience_of(request: Request) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request):
-    return page(
-        request, "home.html", examples=EXAMPLES, audience=audience_of(request), question="", error="", thread_id=""
+    return cached(
+        request,
+        "home.html",
+        lambda: {"examples": EXAMPLES, "audience": audience_of(request), "question": "", "error": "", "thread_id": ""},
     )
 
 
@@ -134,22 +145,28 @@ def finder_uses(request: Request) -> dict[str, dict[str, list[str]]]:
 @router.get("/algorithm", response_class=HTMLResponse)
 async def algorithm_home(request: Request):
     kb = request.app.state.site.kb
-    counts = {c: len(kb.algorithm.group_list(c)) for c in condition_names(request)}
-    return page(
+    return cached(
         request,
         "algorithm.html",
-        counts=counts,
-        dims=kb.algorithm.dims,
-        chosen={},
-        result=None,
-        error="",
-        genotypes=kb.algorithm.spec.genotypes,
-        uses=finder_uses(request),
+        lambda: {
+            "counts": {c: len(kb.algorithm.group_list(c)) for c in condition_names(request)},
+            "dims": kb.algorithm.dims,
+            "chosen": {},
+            "result": None,
+            "error": "",
+            "genotypes": kb.algorithm.spec.genotypes,
+            "uses": finder_uses(request),
+        },
     )
 
 
 @router.get("/algorithm/find", response_class=HTMLResponse)
 def algorithm_find(request: Request):
+    return cached(request, "algorithm.html", lambda: finder_result(request))
+
+
+def finder_result(request: Request) -> dict:
+    """What the finder page shows for its query: the fields as chosen, and the group found or why none was."""
     kb = request.app.state.site.kb
     params = request.query_params
     chosen = {k: params.get(k, "")[: max_field(request)] for k in ("condition", "vignette", *FINDER_FIELDS)}
@@ -168,18 +185,16 @@ def algorithm_find(request: Request):
             )
         except (CriteriaError, InputError) as exc:
             error = str(exc)
-    return page(
-        request,
-        "algorithm.html",
-        422 if error else 200,
-        counts=counts,
-        dims=kb.algorithm.dims,
-        chosen=chosen,
-        result=result,
-        error=error,
-        genotypes=kb.algorithm.spec.genotypes,
-        uses=finder_uses(request),
-    )
+    return {
+        "status": 422 if error else 200,
+        "counts": counts,
+        "dims": kb.algorithm.dims,
+        "chosen": chosen,
+        "result": result,
+        "error": error,
+        "genotypes": kb.algorithm.spec.genotypes,
+        "uses": finder_uses(request),
+    }
 
 
 @router.get("/algorithm/groups/{group_id}", response_class=HTMLResponse)
@@ -189,7 +204,7 @@ async def algorithm_group(request: Request, group_id: str):
         rec = kb.algorithm.group_detail(group_id)
     except CriteriaError:
         raise HTTPException(404) from None
-    return page(request, "group.html", rec=rec, condition=rec.condition)
+    return cached(request, "group.html", lambda: {"rec": rec, "condition": rec.condition})
 
 
 @router.get("/algorithm/{condition}", response_class=HTMLResponse)
@@ -197,7 +212,9 @@ async def algorithm_condition(request: Request, condition: str):
     if condition not in condition_names(request):
         raise HTTPException(404)
     kb = request.app.state.site.kb
-    return page(request, "condition_groups.html", condition=condition, groups=kb.algorithm.group_list(condition))
+    return cached(
+        request, "condition_groups.html", lambda: {"condition": condition, "groups": kb.algorithm.group_list(condition)}
+    )
 
 
 # --- evidence ----------------------------------------------------------------------------------------
@@ -205,14 +222,13 @@ async def algorithm_condition(request: Request, condition: str):
 
 @router.get("/evidence", response_class=HTMLResponse)
 async def evidence_home(request: Request):
-    return page(request, "evidence_index.html", topics=list(request.app.state.site.kb.evidence.topics.values()))
+    return cached(
+        request, "evidence_index.html", lambda: {"topics": list(request.app.state.site.kb.evidence.topics.values())}
+    )
 
 
 @router.get("/evidence/{topic}", response_class=HTMLResponse)
 async def evidence_topic(request: Request, topic: str):
-    from markupsafe import Markup
-
-    from oncoguide.engine.numbering import Numbering
     from oncoguide.evidence.report import topic_attributes
 
     kb = request.app.state.site.kb
@@ -224,28 +240,33 @@ async def evidence_topic(request: Request, topic: str):
     by = request.query_params.get("by") or (attributes[0] if attributes else None)
     if by is not None and by not in attributes:
         raise HTTPException(404)
-    report = ev.report(topic, by)
-    svg = ev.forest_plot(topic)
-    svg = Markup(svg) if svg else None  # built by forest.py, which escapes every label
-    narrow = ev.forest_plot(topic, "narrow")
-    svg_narrow = Markup(narrow) if narrow else None
+    return cached(request, "evidence.html", lambda: evidence_view(kb, t, by, attributes))
+
+
+def evidence_view(kb, t, by: str | None, attributes: list[str]) -> dict:
+    """What an evidence page shows: the report by the attribute chosen, both forest plots, the references."""
+    from markupsafe import Markup
+
+    from oncoguide.engine.numbering import Numbering
+
+    ev = kb.evidence
+    svg = ev.forest_plot(t.id)
+    narrow = ev.forest_plot(t.id, "narrow")
     numbering = Numbering(kb.contents)
     numbering.cite([(c.source, c.locator) for c in t.citations])
     study_refs = {s.label: numbering.cite([(c.source, c.locator) for c in s.citations])[0] for s in t.studies}
-    return page(
-        request,
-        "evidence.html",
-        report=report,
-        topic=t,
-        svg=svg,
-        svg_narrow=svg_narrow,
-        attributes=attributes,
-        by=by,
-        study_refs=study_refs,
-        references=numbering.references(),
-    )
+    return {
+        "report": ev.report(t.id, by),
+        "topic": t,
+        "svg": Markup(svg) if svg else None,  # built by forest.py, which escapes every label
+        "svg_narrow": Markup(narrow) if narrow else None,
+        "attributes": attributes,
+        "by": by,
+        "study_refs": study_refs,
+        "references": numbering.references(),
+    }
 
 
 @router.get("/docs", response_class=HTMLResponse)
 async def api_docs(request: Request):
-    return page(request, "docs.html")
+    return cached(request, "docs.html", dict)
