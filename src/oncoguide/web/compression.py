@@ -15,7 +15,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import GZipMiddleware, GZipResponder
 
 LEVEL = 6  # as the server's gzip middleware (web/app.py)
 HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip, deflate, no name, no time, unknown OS
@@ -41,14 +41,42 @@ def accepts_gzip(accept_encoding: str) -> bool:
 
 
 class Gzip(GZipMiddleware):
-    """Starlette's gzip middleware, told "no" by a client that refuses gzip with q=0 (it looks for the word)."""
+    """Starlette's gzip middleware for a client that accepts gzip (read with accepts_gzip: a "gzip;q=0" is a no,
+    where Starlette looks for the word); for any other client the response passes on as it is, with only
+    "Vary: Accept-Encoding" added (Starlette's pass-through buffered and inspected every response for that)."""
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            header = next((v for k, v in scope["headers"] if k == b"accept-encoding"), b"").decode("latin-1")
-            if "gzip" in header and not accepts_gzip(header):
-                scope = dict(scope, headers=[(k, v) for k, v in scope["headers"] if k != b"accept-encoding"])
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        header = next((v for k, v in scope["headers"] if k == b"accept-encoding"), b"").decode("latin-1")
+        if accepts_gzip(header):
+            responder = GZipResponder(
+                self.app,
+                self.minimum_size,
+                compresslevel=self.compresslevel,
+                thread_minimum_size=self.thread_minimum_size,
+                exclude_content_types=self.exclude_content_types,
+            )
+            return await responder(scope, receive, send)
+
+        async def send_with_vary(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = with_vary(message.get("headers", []))
+            await send(message)
+
+        await self.app(scope, receive, send_with_vary)
+
+
+def with_vary(headers) -> list:
+    """Response headers saying that the body depends on Accept-Encoding (added to a Vary already there)."""
+    out, said = [], False
+    for key, value in headers:
+        if key.lower() == b"vary":
+            said = True
+            if b"accept-encoding" not in value.lower():
+                value = value + b", Accept-Encoding"
+        out.append((key, value))
+    return out if said else [*out, (b"vary", b"Accept-Encoding")]
 
 
 def gzip_whole(body: bytes) -> bytes:
