@@ -204,3 +204,17 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield b
         b.close()
+
+
+SHOTS = os.environ.get("SCREENSHOTS")  # a folder: the browser tests save a full-page picture of what they see
+
+
+def save_shot(page, name: str) -> None:
+    """A full-page screenshot under SCREENSHOTS (when set). Sections a page lays out only near the screen
+    (content-visibility: auto, the answer page) would be blank beyond the first screen in such a picture,
+    as a reader who scrolls never sees them, so they are laid out for it."""
+    if not SHOTS:
+        return
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
+    page.add_style_tag(content="* { content-visibility: visible !important; }")
+    page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)

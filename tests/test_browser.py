@@ -6,14 +6,13 @@ Set SCREENSHOTS=DIR to save a full-page screenshot of every page visited.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FLAGSHIP
+from tests.conftest import FLAGSHIP, save_shot
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -27,7 +26,6 @@ FLAGS = [
     "--no-first-run",
 ]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-SHOTS = os.environ.get("SCREENSHOTS")
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 740}}
 
 pytestmark = pytest.mark.skipif(
@@ -71,9 +69,7 @@ class Visit:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def shot(self, name: str) -> None:
-        if SHOTS:
-            Path(SHOTS).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(SHOTS) / f"{self.viewport}-{name}.png"), full_page=True)
+        save_shot(self.page, f"{self.viewport}-{name}")
 
     def fits_the_screen(self) -> bool:
         return self.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

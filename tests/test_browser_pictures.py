@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import AXE, CHROMIUM, SHOTS
+from tests.conftest import save_shot
+from tests.test_browser import AXE, CHROMIUM
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Chromium is not installed (make test installs Debian's chromium)"
@@ -43,9 +44,7 @@ def tab(browser, request):
 
 
 def shot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{page.screen}-{name}.png"), full_page=True)
+    save_shot(page, f"{page.screen}-{name}")
 
 
 def serious(page) -> list[str]:

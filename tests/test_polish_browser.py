@@ -10,9 +10,8 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import FLAGSHIP
+from tests.conftest import FLAGSHIP, save_shot
 from tests.test_browser import (
-    SHOTS,
     ensure_account,
     expect,
     run_axe,
@@ -38,8 +37,7 @@ def new_page(browser, viewport=PHONE, scheme="light", bypass_csp=False):  # noqa
 
 
 def shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+    save_shot(page, name)
 
 
 def turn_of(base: str, question: str = FLAGSHIP) -> str:

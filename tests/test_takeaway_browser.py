@@ -16,8 +16,8 @@ import pypdf
 import pytest
 import rispy
 
-from tests.conftest import FLAGSHIP
-from tests.test_browser import AXE, CHROMIUM, SHOTS, expect  # noqa: F401 (CHROMIUM: the skip below)
+from tests.conftest import FLAGSHIP, save_shot
+from tests.test_browser import AXE, CHROMIUM, expect  # noqa: F401 (CHROMIUM: the skip below)
 from tests.test_browser import pytestmark as needs_chromium
 
 pytestmark = needs_chromium
@@ -57,12 +57,7 @@ def clipboard(page) -> str:
 
 
 def shot(page, name: str) -> None:
-    if SHOTS:
-        from pathlib import Path
-
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        width = page.viewport_size["width"]
-        page.screenshot(path=str(Path(SHOTS) / f"takeaway-{width}-{name}.png"), full_page=True)
+    save_shot(page, f"takeaway-{page.viewport_size['width']}-{name}")
 
 
 def test_copy_link_puts_the_canonical_answer_link_on_the_clipboard(tab, live_server, turn):
