@@ -266,51 +266,41 @@ def test_disagreements_sit_beside_the_statements_they_concern(browser, live_serv
         v.close()
 
 
-def test_asking_shows_that_the_answer_is_being_composed(browser, live_server):
+def watch_indicators(page, *selectors: str) -> None:
+    """Record in window.__busy[selector] the text of each indicator if it shows while htmx marks a request
+    under way (htmx-request, a class change on it), on every page the tab opens."""
+    page.add_init_script(
+        f"const watched = {json.dumps(selectors)};"
+        "new MutationObserver(() => {"
+        "  for (const s of watched) {"
+        "    const el = document.querySelector(s + '.htmx-request');"
+        "    if (el && getComputedStyle(el).display !== 'none' && el.getBoundingClientRect().height > 0)"
+        "      (window.__busy = window.__busy || {})[s] = el.textContent.trim();"
+        "  }"
+        "}).observe(document, {attributes: true, attributeFilter: ['class'], subtree: true});"
+    )
+
+
+def test_asking_and_following_up_show_that_the_answer_is_being_composed(browser, live_server):
+    # the answer page boosts only its forms (its 400 citation links are left to the browser): the follow-up
+    # box must still be sent by htmx, showing that the answer is being composed, as the home page's form is
     v = Tab(browser, live_server, DESK)
     try:
         page = v.page
-        # record whether the indicator is shown while htmx marks the request under way (a class change on it)
-        page.add_init_script(
-            """new MutationObserver(() => {
-                 const el = document.querySelector('#ask-busy.htmx-request');
-                 if (el && getComputedStyle(el).display !== 'none' && el.getBoundingClientRect().height > 0)
-                   window.__busySeen = el.textContent.trim();
-               }).observe(document, {attributes: true, attributeFilter: ['class'], subtree: true});"""
-        )
+        watch_indicators(page, "#ask-busy", "#follow-up-busy")
         page.goto(live_server + "/")
         assert not page.locator("#ask-busy").is_visible(), "hidden until a question is asked"
         page.fill("#question", "Does imatinib work for DFSP that cannot be removed?")
         page.click("form.ask button[type=submit]")
         page.wait_for_url(re.compile(r"/answer/[a-z2-7]{16}\?audience=clinician$"))
         page.wait_for_selector("h1#answer-title")
-        assert page.evaluate("window.__busySeen") == "Composing your answer…"
-    finally:
-        v.close()
-
-
-def test_a_follow_up_on_an_answer_page_goes_by_htmx_with_its_indicator(browser, live_server):
-    # the answer page boosts only its forms (its 400 citation links are left to the browser): the follow-up
-    # box must still be sent by htmx, showing that the answer is being composed
-    v = Tab(browser, live_server, DESK)
-    try:
-        page = v.page
-        page.add_init_script(
-            """new MutationObserver(() => {
-                 const el = document.querySelector('#follow-up-busy.htmx-request');
-                 if (el && getComputedStyle(el).display !== 'none') window.__busySeen = el.textContent.trim();
-               }).observe(document, {attributes: true, attributeFilter: ['class'], subtree: true});"""
-        )
-        page.goto(live_server + "/")
-        page.fill("#question", "Does imatinib work for DFSP that cannot be removed?")
-        page.click("form.ask button[type=submit]")
-        page.wait_for_url(re.compile(r"/answer/[a-z2-7]{16}\?audience=clinician$"))
+        assert page.evaluate("window.__busy['#ask-busy']") == "Composing your answer…"
         first = page.url
         page.fill("#follow-up-question", "what about radiotherapy?")
         page.click(".follow-up form button[type=submit]")
         page.wait_for_url(lambda url: url != first and "/answer/" in url)
         page.wait_for_selector("h1#answer-title")
-        assert page.evaluate("window.__busySeen") == "Composing your answer…"
+        assert page.evaluate("window.__busy['#follow-up-busy']") == "Composing your answer…"
     finally:
         v.close()
 

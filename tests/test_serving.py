@@ -399,7 +399,7 @@ def test_a_csrf_cookie_that_is_not_a_token_is_replaced_not_written_into_the_page
 
 # --- other pages: rendered once per address ------------------------------------------------------------
 
-PACK_PAGES = (
+CACHED_PAGES = (
     "/",
     "/evidence/imatinib-dfsp",
     "/algorithm/groups/gist-recurrent-or-metastatic",
@@ -409,7 +409,7 @@ PACK_PAGES = (
 )
 
 
-@pytest.mark.parametrize("url", PACK_PAGES)
+@pytest.mark.parametrize("url", CACHED_PAGES)
 def test_a_cached_page_is_the_same_page_with_each_visitors_own_token(client, url):
     visitors = [TestClient(client.app), TestClient(client.app)]
     pages = [v.get(url) for v in visitors]
@@ -423,10 +423,10 @@ def test_a_cached_page_is_the_same_page_with_each_visitors_own_token(client, url
 
 
 def test_pages_of_the_pack_are_rendered_once_and_read_nothing_from_the_database(client):
-    for url in PACK_PAGES[:4]:
+    for url in CACHED_PAGES[:4]:  # the ones that follow from the pack alone
         client.get(url)
     seen = statements(client.app.state.site.engine)
-    for url in PACK_PAGES[:4]:
+    for url in CACHED_PAGES[:4]:
         assert TestClient(client.app).get(url).status_code == 200
     assert seen == []
 
