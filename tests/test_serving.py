@@ -11,6 +11,7 @@ import re
 import urllib.request
 
 import pytest
+from fastapi.responses import Response
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
@@ -451,3 +452,19 @@ def test_a_finder_error_is_never_cached_and_signed_in_readers_get_their_own_page
     reviewer = login(TestClient(site.app, raise_server_exceptions=False), "reviewer1")
     assert "Sign out Dr Reviewer" in reviewer.get("/evidence/imatinib-dfsp").text
     assert "Dr Reviewer" not in TestClient(site.app).get("/evidence/imatinib-dfsp").text
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize(("value", "max_age"), [("t" * 43, None), ("s-_" * 15, 3600), ("not a token; x=1", None)])
+def test_cookies_are_written_as_starlette_writes_them(scheme, value, max_age):
+    from starlette.requests import Request
+
+    from oncoguide.web.auth import set_cookie
+
+    request = Request({"type": "http", "scheme": scheme, "headers": [], "path": "/", "query_string": b""})
+    ours, theirs = Response(b""), Response(b"")
+    set_cookie(request, ours, "og_csrf", value, max_age)
+    theirs.set_cookie(
+        "og_csrf", value, max_age=max_age, httponly=True, samesite="lax", path="/", secure=scheme == "https"
+    )
+    assert ours.headers.getlist("set-cookie") == theirs.headers.getlist("set-cookie")

@@ -68,9 +68,16 @@ def csrf_token(request: Request) -> tuple[str, bool]:
 
 
 def set_cookie(request: Request, response, name: str, value: str, max_age: int | None = None) -> None:
-    response.set_cookie(
-        name, value, max_age=max_age, httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https"
-    )
+    """An HttpOnly, SameSite=Lax cookie for the whole site (Secure over https). A token-shaped value (all the
+    site sets) is written as Starlette's set_cookie writes it, without its SimpleCookie: that took a tenth of
+    the time of sending a cached page to a new visitor."""
+    secure = request.scope.get("scheme") == "https"
+    if not TOKEN_SHAPE.fullmatch(value):
+        response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", path="/", secure=secure)
+        return
+    age = "" if max_age is None else f"; Max-Age={max_age}"
+    header = f"{name}={value}; HttpOnly{age}; Path=/; SameSite=lax{'; Secure' if secure else ''}"
+    response.raw_headers.append((b"set-cookie", header.encode("latin-1")))
 
 
 def check_csrf(request: Request, sent: str | None) -> None:
