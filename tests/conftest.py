@@ -218,3 +218,14 @@ def save_shot(page, name: str) -> None:
     Path(SHOTS).mkdir(parents=True, exist_ok=True)
     page.add_style_tag(content="* { content-visibility: visible !important; }")
     page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def ask_live(base: str, question: str = FLAGSHIP, audience: str = "clinician") -> str:
+    """Ask a running server through POST /api/ask, as a browser test sets up its page: the thread id."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"question": question, "audience": audience}).encode()
+    request = urllib.request.Request(base + "/api/ask", data=body, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request) as r:
+        return json.load(r)["thread_id"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FLAGSHIP, save_shot
+from tests.conftest import FLAGSHIP, ask_live, save_shot
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -177,16 +177,7 @@ def test_newcomer_path(browser, live_server, viewport):
 
 
 def a11y_pages(base: str) -> list[str]:
-    import json
-    import urllib.request
-
-    req = urllib.request.Request(
-        base + "/api/ask",
-        data=json.dumps({"question": FLAGSHIP}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(req) as r:
-        turn = json.load(r)["thread_id"]
+    turn = ask_live(base)
     return [
         "/",
         f"/answer/{turn}?audience=clinician",
@@ -265,16 +256,9 @@ def test_reviewer_approves_in_the_browser_and_readers_see_it(browser, live_serve
 
 
 def test_reviewer_pages_have_no_serious_accessibility_violations(browser, live_server, live_site_url):
-    import json
-    import urllib.request
 
     ensure_account(live_site_url, "dr.axe", "Dr Axe", "reviewer", "a long reviewer passphrase")
-    req = urllib.request.Request(
-        live_server + "/api/ask",
-        data=json.dumps({"question": FLAGSHIP}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    urllib.request.urlopen(req).close()
+    ask_live(live_server)
     v = Visit(browser, live_server, "phone", bypass_csp=True)
     found = {}
     try:

@@ -6,13 +6,11 @@ Set SCREENSHOTS=DIR to save a full-page screenshot of each page at 1280 and 390 
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import save_shot
+from tests.conftest import ask_live, save_shot
 from tests.test_browser import AXE, CHROMIUM
 
 pytestmark = pytest.mark.skipif(
@@ -119,20 +117,10 @@ def test_the_map_key_is_filled_like_the_map(tab, live_server):
     shot(page, "condition-map")
 
 
-def ask(base: str, question: str, audience: str) -> str:
-    req = urllib.request.Request(
-        base + "/api/ask",
-        data=json.dumps({"question": question, "audience": audience}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(req) as r:
-        return json.load(r)["thread_id"]
-
-
 @pytest.mark.parametrize("tab", ["phone", "desktop"], indirect=True)
 def test_a_patient_sees_icon_arrays_beside_the_figures(tab, live_server):
     page = tab
-    turn = ask(live_server, "Is Mohs surgery better than wide excision for DFSP?", "patient")
+    turn = ask_live(live_server, "Is Mohs surgery better than wide excision for DFSP?", "patient")
     page.goto(f"{live_server}/answer/{turn}?audience=patient")
     arrays = page.locator("figure.icon-array")
     assert arrays.count() >= 2

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 
 import pytest
 
-from tests.conftest import FLAGSHIP
+from tests.conftest import FLAGSHIP, ask_live
 from tests.test_browser import CHROMIUM, Visit, expect, run_axe, serious_of
 
 pytestmark = pytest.mark.skipif(
@@ -23,13 +22,7 @@ DESK = {"width": 1280, "height": 900}
 
 
 def answer_path(base: str, question: str = FLAGSHIP, audience: str = "clinician") -> str:
-    req = urllib.request.Request(
-        base + "/api/ask",
-        data=json.dumps({"question": question, "audience": audience}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(req) as r:
-        return f"/answer/{json.load(r)['thread_id']}?audience={audience}"
+    return f"/answer/{ask_live(base, question, audience)}?audience={audience}"
 
 
 class Tab(Visit):

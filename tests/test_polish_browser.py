@@ -4,13 +4,11 @@ posting, and the treatment-algorithm finder showing only the fields of the chose
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 
 import pytest
 
-from tests.conftest import FLAGSHIP, save_shot
+from tests.conftest import FLAGSHIP, ask_live, save_shot
 from tests.test_browser import (
     ensure_account,
     expect,
@@ -41,13 +39,7 @@ def shot(page, name: str) -> None:
 
 
 def turn_of(base: str, question: str = FLAGSHIP) -> str:
-    req = urllib.request.Request(
-        base + "/api/ask",
-        data=json.dumps({"question": question}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(req) as r:
-        return json.load(r)["thread_id"]
+    return ask_live(base, question)
 
 
 def luminance(css_colour: str) -> float:

@@ -8,15 +8,13 @@ Set SCREENSHOTS=DIR to save the pages seen.
 from __future__ import annotations
 
 import io
-import json
 import re
-import urllib.request
 
 import pypdf
 import pytest
 import rispy
 
-from tests.conftest import FLAGSHIP, save_shot
+from tests.conftest import ask_live, save_shot
 from tests.test_browser import AXE, CHROMIUM, expect  # noqa: F401 (CHROMIUM: the skip below)
 from tests.test_browser import pytestmark as needs_chromium
 
@@ -27,13 +25,7 @@ DESK = {"width": 1280, "height": 900}
 
 @pytest.fixture(scope="module")
 def turn(live_server) -> str:
-    req = urllib.request.Request(
-        live_server + "/api/ask",
-        data=json.dumps({"question": FLAGSHIP}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(req) as r:
-        return json.load(r)["thread_id"]
+    return ask_live(live_server)
 
 
 @pytest.fixture
