@@ -445,8 +445,10 @@ def test_a_condition_page_is_rendered_again_after_any_write_and_counts_new_quest
 
 
 def test_a_finder_error_is_never_cached_and_signed_in_readers_get_their_own_pages(site):
-    bad = TestClient(site.app).get("/algorithm/find?condition=nonsense")
+    visitor = TestClient(site.app)
+    bad = visitor.get("/algorithm/find?condition=nonsense")
     assert bad.status_code == 422 and "unknown condition" in bad.text
+    assert "csrf-slot" not in bad.text and f'"X-CSRF-Token": "{visitor.cookies["og_csrf"]}"' in bad.text
     anonymous = TestClient(site.app).get("/evidence/imatinib-dfsp").text
     assert "Sign in" in anonymous
     reviewer = login(TestClient(site.app, raise_server_exceptions=False), "reviewer1")

@@ -196,7 +196,7 @@ class Caches:
         visitor's CSRF token like a cached answer page. `make(token)` renders it (token None: the visitor's own).
 
         A page that reads the site database is cached only where a write to it can be seen (site/changes.py:
-        SQLite); a page that is not a 200 is rendered again for the visitor, never kept.
+        SQLite); a page that is not a 200 (a finder's refusal) is sent once with the visitor's token, never kept.
         """
         from oncoguide.web.auth import session_of
 
@@ -210,9 +210,21 @@ class Caches:
         if page is None:
             made = make(SLOT)
             if made.status_code != 200:
-                return make(None)
+                return self._once(request, made)
             page = self.views.put(key, Page.of(bytes(made.body)))
         return self._send(request, page)
+
+    @staticmethod
+    def _once(request: Request, made: Response) -> Response:
+        """A page rendered with the token's placeholder, sent once with this visitor's token (not rendered twice)."""
+        from oncoguide.web.auth import CSRF_COOKIE, csrf_token, set_cookie
+
+        token, new = csrf_token(request)
+        body = bytes(made.body).replace(SLOT.encode(), token.encode())
+        response = Response(body, status_code=made.status_code, media_type="text/html")
+        if new:
+            set_cookie(request, response, CSRF_COOKIE, token)
+        return response
 
     def cached_page(self, request: Request, turn: str, audience: str, answer: Answer) -> Response | None:
         """The answer page if it is cached for this review state (no rendering: fit for the event loop)."""
